@@ -1,0 +1,15 @@
+// calico-node: one process per node doing node start-up, Felix's job (policy + routes), confd's job (BIRD config)
+// and the CNI hand-off socket. Each component exposes a start function taking the NodeContext; this module only
+// sequences them and maps the command line.
+//
+//   calico-node                  run everything (start-up, then agent, routing, CNI server, token renewal)
+//   calico-node install-cni      install the CNI plugins, conflist and kubeconfig
+//   calico-node -felix-live|-felix-ready|-bird-live|-bird-ready   health probes: exit 0/1 with a one-line reason
+export async function main(argv: string[]): Promise<number> {
+  const [first, ...rest] = argv;
+  switch (first) {
+    default:
+      process.stderr.write(`calico-node: unknown argument "${first ?? ''}"; rest: ${rest.join(' ')}\n`);
+      return 2;
+  }
+}
