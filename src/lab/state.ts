@@ -9,6 +9,7 @@ export interface LabProcess {
   role: string;
   pid: number;
   netns?: string;
+  startTicks?: number;
 }
 
 export interface LabState {
