@@ -1,0 +1,19 @@
+// The `calico` CNI plugin executable; under the name `calico-ipam` it is the IPAM plugin (see src/cni/program.ts).
+import { runCniProgram } from '../cni/program.js';
+
+runCniProgram({
+  argv0: process.argv[1] ?? 'calico',
+  args: process.argv.slice(2),
+  env: process.env,
+  stdout: (t) => process.stdout.write(t),
+  stderr: (t) => process.stderr.write(t),
+}).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (err: unknown) => {
+    const msg = err instanceof Error ? err.message : String(err);
+    process.stdout.write(JSON.stringify({ cniVersion: '1.1.0', code: 999, msg }, null, 4) + '\n');
+    process.exitCode = 1;
+  },
+);
