@@ -1,0 +1,214 @@
+// The routing view of the cluster: Nodes, IP pools, blocks (affinity + which node holds each address), BGP
+// configuration and peers, and local workload endpoints, decoded from projectcalico.org/v3 resources and IPAM
+// records. In: raw resource/IPAM JSON. Out: plain typed records every routing renderer reads. Pure.
+import type { Resource } from '../../api/resource.js';
+import { parseCidr, formatCidr, formatIp, addressAt, type Cidr } from '../../net/ip.js';
+
+export type EncapMode = 'Never' | 'Always' | 'CrossSubnet';
+
+export interface RoutingNode {
+  name: string;
+  labels: Record<string, string>;
+  /** Node's own AS, when set on the Node. */
+  asNumber?: number;
+  /** CIDR form, e.g. 10.0.0.5/24 (node IP + subnet). */
+  ipv4Address?: string;
+  ipv6Address?: string;
+  routeReflectorClusterID?: string;
+  vxlanTunnelAddr?: string;
+  vxlanTunnelMAC?: string;
+  vxlanTunnelAddrV6?: string;
+  vxlanTunnelMACV6?: string;
+}
+
+export interface RoutingPool {
+  name: string;
+  cidr: string;
+  family: 4 | 6;
+  vxlanMode: EncapMode;
+  ipipMode: EncapMode;
+  natOutgoing: boolean;
+  disabled: boolean;
+  disableBGPExport: boolean;
+}
+
+export interface RoutingBlock {
+  cidr: string;
+  /** Node the block is affine to (affinity "host:<node>"), if any. */
+  affinityHost?: string;
+  /** Allocated addresses and the node that holds each (the `node` attribute), when known. */
+  allocations: { ip: string; node?: string }[];
+}
+
+export interface BgpConfig {
+  nodeToNodeMeshEnabled: boolean;
+  asNumber: number;
+  listenPort?: number;
+  logSeverityScreen: string;
+  nodeMeshMaxRestartTime?: string;
+  ignoredInterfaces: string[];
+}
+
+export interface BgpPeer {
+  name: string;
+  node?: string;
+  nodeSelector?: string;
+  peerIP?: string;
+  asNumber?: number;
+  peerSelector?: string;
+  keepaliveTime?: string;
+  holdTime?: string;
+  maxRestartTime?: string;
+  ttlSecurity?: number;
+  sourceAddress: 'UseNodeIP' | 'None';
+  passwordSecret?: { name: string; key: string };
+  nextHopMode?: 'Auto' | 'Self' | 'Keep';
+  localASNumber?: number;
+}
+
+export interface LocalWorkload {
+  name: string;
+  interfaceName: string;
+  /** /32 and /128 CIDRs. */
+  ipNetworks: string[];
+}
+
+export interface RoutingState {
+  nodes: RoutingNode[];
+  pools: RoutingPool[];
+  blocks: RoutingBlock[];
+  /** `default` merged with `node.<this node>` (node-level fields win). */
+  bgp: BgpConfig;
+  peers: BgpPeer[];
+  /** Workload endpoints on this node. */
+  workloads: LocalWorkload[];
+}
+
+export class RoutingInputError extends Error {}
+
+export const DEFAULT_AS = 64512;
+
+const asInt = (v: unknown): number | undefined => {
+  if (v === undefined || v === null || v === '') return undefined;
+  const n = typeof v === 'number' ? v : Number(String(v));
+  if (!Number.isInteger(n) || n < 0 || n > 4294967295) throw new RoutingInputError(`invalid AS number "${String(v)}"`);
+  return n;
+};
+
+const encap = (v: unknown): EncapMode => (v === 'Always' || v === 'CrossSubnet' ? v : 'Never');
+
+export function nodeFromResource(r: Resource): RoutingNode {
+  const spec = r.spec ?? {};
+  const bgp = spec.bgp ?? {};
+  return {
+    name: r.metadata.name,
+    labels: r.metadata.labels ?? {},
+    asNumber: asInt(bgp.asNumber),
+    ipv4Address: bgp.ipv4Address || undefined,
+    ipv6Address: bgp.ipv6Address || undefined,
+    routeReflectorClusterID: bgp.routeReflectorClusterID || undefined,
+    vxlanTunnelAddr: spec.ipv4VXLANTunnelAddr || undefined,
+    vxlanTunnelMAC: spec.vxlanTunnelMACAddr || undefined,
+    vxlanTunnelAddrV6: spec.ipv6VXLANTunnelAddr || undefined,
+    vxlanTunnelMACV6: spec.vxlanTunnelMACAddrV6 || undefined,
+  };
+}
+
+export function poolFromResource(r: Resource): RoutingPool {
+  const s = r.spec ?? {};
+  if (typeof s.cidr !== 'string') throw new RoutingInputError(`IPPool ${r.metadata.name}: spec.cidr is required`);
+  const c = parseCidr(s.cidr);
+  return {
+    name: r.metadata.name,
+    cidr: formatCidr(c),
+    family: c.family,
+    vxlanMode: encap(s.vxlanMode),
+    ipipMode: encap(s.ipipMode),
+    natOutgoing: s.natOutgoing === true,
+    disabled: s.disabled === true,
+    disableBGPExport: s.disableBGPExport === true,
+  };
+}
+
+/** Decodes an AllocationBlock JSON record (ipam.md §3). */
+export function blockFromRecord(json: any): RoutingBlock {
+  if (typeof json?.cidr !== 'string') throw new RoutingInputError('IPAM block without a cidr');
+  const cidr: Cidr = parseCidr(json.cidr);
+  const affinity =
+    typeof json.affinity === 'string' && json.affinity.startsWith('host:') ? json.affinity.slice(5) : undefined;
+  const attrs: any[] = Array.isArray(json.attributes) ? json.attributes : [];
+  const allocations: RoutingBlock['allocations'] = [];
+  (Array.isArray(json.allocations) ? json.allocations : []).forEach((a: unknown, ordinal: number) => {
+    if (typeof a !== 'number') return;
+    const node = attrs[a]?.secondary?.node;
+    allocations.push({ ip: formatIp(addressAt(cidr, ordinal)), node: typeof node === 'string' ? node : undefined });
+  });
+  return { cidr: formatCidr(cidr), affinityHost: affinity, allocations };
+}
+
+/** Merges BGPConfiguration `default` and `node.<name>`; absent fields take Calico's defaults. */
+export function bgpConfigFrom(defaultCfg?: Resource, nodeCfg?: Resource): BgpConfig {
+  const d = defaultCfg?.spec ?? {};
+  const n = nodeCfg?.spec ?? {};
+  const pick = (k: string): any => (n[k] !== undefined ? n[k] : d[k]);
+  return {
+    nodeToNodeMeshEnabled: d.nodeToNodeMeshEnabled !== false,
+    asNumber: asInt(d.asNumber) ?? DEFAULT_AS,
+    listenPort: asInt(pick('listenPort')),
+    logSeverityScreen: pick('logSeverityScreen') ?? 'Info',
+    nodeMeshMaxRestartTime: d.nodeMeshMaxRestartTime,
+    ignoredInterfaces: pick('ignoredInterfaces') ?? [],
+  };
+}
+
+export function peerFromResource(r: Resource): BgpPeer {
+  const s = r.spec ?? {};
+  const where = `BGPPeer ${r.metadata.name}`;
+  if (s.peerSelector && (s.peerIP || s.asNumber !== undefined)) {
+    throw new RoutingInputError(`${where}: spec.peerSelector cannot be combined with spec.peerIP or spec.asNumber`);
+  }
+  if (!s.peerSelector && !s.peerIP)
+    throw new RoutingInputError(`${where}: spec.peerIP or spec.peerSelector is required`);
+  const ref = s.password?.secretKeyRef;
+  return {
+    name: r.metadata.name,
+    node: s.node || undefined,
+    nodeSelector: s.nodeSelector || undefined,
+    peerIP: s.peerIP || undefined,
+    asNumber: asInt(s.asNumber),
+    peerSelector: s.peerSelector || undefined,
+    keepaliveTime: s.keepaliveTime,
+    holdTime: s.holdTime,
+    maxRestartTime: s.maxRestartTime,
+    ttlSecurity: s.ttlSecurity === undefined ? undefined : Number(s.ttlSecurity),
+    sourceAddress: s.sourceAddress === 'None' ? 'None' : 'UseNodeIP',
+    passwordSecret: ref?.name && ref?.key ? { name: ref.name, key: ref.key } : undefined,
+    nextHopMode: s.nextHopMode ?? (s.keepOriginalNextHop ? 'Keep' : undefined),
+    localASNumber: asInt(s.localASNumber),
+  };
+}
+
+export function workloadFromResource(r: Resource): LocalWorkload | undefined {
+  const s = r.spec ?? {};
+  if (!s.interfaceName || !Array.isArray(s.ipNetworks)) return undefined;
+  return { name: r.metadata.name, interfaceName: s.interfaceName, ipNetworks: s.ipNetworks };
+}
+
+/** The node's IP without prefix, e.g. "10.0.0.5/24" -> "10.0.0.5". */
+export const hostIp = (cidrForm: string | undefined): string | undefined => cidrForm?.split('/')[0];
+
+/** Go duration text ("90s", "1m30s", "2h") to whole seconds. */
+export function durationSeconds(text: string, field: string): number {
+  const re = /(\d+(?:\.\d+)?)(h|ms|m|s)/g;
+  let total = 0;
+  let consumed = 0;
+  for (const m of text.matchAll(re)) {
+    const v = Number(m[1]);
+    total += m[2] === 'h' ? v * 3600 : m[2] === 'm' ? v * 60 : m[2] === 's' ? v : v / 1000;
+    consumed += m[0].length;
+  }
+  if (consumed !== text.length || consumed === 0) {
+    throw new RoutingInputError(`${field}: "${text}" is not a duration (e.g. "90s", "2m")`);
+  }
+  return Math.round(total);
+}
