@@ -1,7 +1,6 @@
 // Calico's selector language: parse text into a Selector (compiled matcher + canonical text), and the inverted
 // label index that tracks which items each selector matches. Pure: no I/O.
-import { parseToAst } from './parser.js';
-import { CompiledSelector, type Selector } from './selector.js';
+import { parseSelector } from './selector.js';
 
 export type {
   AllNode,
@@ -18,12 +17,9 @@ export type {
 export { compareCodePoints } from './ast.js';
 export { SelectorParseError } from './errors.js';
 export type { Labels, Matcher } from './compile.js';
-export type { Selector } from './selector.js';
-
-/** Parses Calico selector text; throws SelectorParseError (with `.position`) when it is not valid. */
-export function parseSelector(text: string): Selector {
-  return new CompiledSelector(parseToAst(text));
-}
+export { parseSelector, type Selector } from './selector.js';
+export { LabelIndex, type LabelIndexListener } from './label-index.js';
+export { labelDependencies, type LabelDependencies } from './dependencies.js';
 
 /** The canonical form of selector text (throws SelectorParseError when it is not valid). */
 export function canonicalSelector(text: string): string {

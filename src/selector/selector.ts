@@ -3,6 +3,7 @@ import { createHash } from 'node:crypto';
 import type { SelectorNode } from './ast.js';
 import { canonicalText } from './canonical.js';
 import { compileMatcher, type Labels } from './compile.js';
+import { parseToAst } from './parser.js';
 
 export interface Selector {
   readonly ast: SelectorNode;
@@ -61,4 +62,9 @@ export class CompiledSelector implements Selector {
   toJSON(): string {
     return this.toString();
   }
+}
+
+/** Parses Calico selector text; throws SelectorParseError (with `.position`) when it is not valid. */
+export function parseSelector(text: string): Selector {
+  return new CompiledSelector(parseToAst(text));
 }
