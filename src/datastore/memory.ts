@@ -176,7 +176,7 @@ export class MemoryDatastore implements Datastore {
         if (op.ttlSeconds !== undefined) kv.expiresAt = Date.now() + op.ttlSeconds * 1000;
         this.data.set(op.key, kv);
         written.push({ ...kv });
-        this.history.push({ type: 'put', key: op.key, value: op.value, revision, prevValue: prev?.value });
+        this.history.push({ type: 'put', key: op.key, value: op.value, revision });
       } else {
         this.data.delete(op.key);
         if (prev) this.history.push({ type: 'delete', key: op.key, revision, prevValue: prev.value });

@@ -1,0 +1,332 @@
+// etcd v3 Datastore (`etcd3` client): Calico's etcdv3 backend. Writes are the CAS transactions of Calico's
+// libcalico-go (ipam.md §3.1): create = If(Version==0) Put Else Get; update = If(Mod==rev) Put Else Get;
+// delete = If(Mod==rev) DeleteRange(prevKV) Else Get. Several endpoints (the client fails over), TLS client
+// certificates, username/password; every call is bounded by timeoutMs and fails naming `etcdv3 <endpoints>`.
+// Loaded lazily (etcd3 costs ~75 ms to import): openDatastore imports this module only for DATASTORE_TYPE=etcdv3.
+import { readFileSync } from 'node:fs';
+import { Etcd3, type IKeyValue, type IRequestOp, type ICompare, type Watcher as EtcdWatcher } from 'etcd3';
+import {
+  AlreadyExistsError,
+  ConflictError,
+  DatastoreError,
+  NotFoundError,
+  UnreachableError,
+  type Datastore,
+  type KVPair,
+  type ListResult,
+  type TxnCondition,
+  type TxnOperation,
+  type Watch,
+  type WatchEvent,
+  type WriteOptions,
+} from './types.js';
+
+export interface EtcdSettings {
+  endpoints: string[];
+  caCertFile?: string;
+  certFile?: string;
+  keyFile?: string;
+  username?: string;
+  password?: string;
+}
+
+export interface EtcdOptions {
+  /** Bound on every call (and on connecting); default 5000 ms. */
+  timeoutMs?: number;
+}
+
+// Numeric values of etcd's enums (rpc.proto), so this module needs no runtime import besides Etcd3.
+const CMP_EQUAL = 0;
+const TARGET_VERSION = 0;
+const TARGET_MOD = 2;
+
+const buf = (s: string): Buffer => Buffer.from(s, 'utf8');
+
+/** Smallest key greater than every key starting with prefix ('\0' = to the end of the keyspace, as etcd means it). */
+function prefixEnd(prefix: string): Buffer {
+  const b = buf(prefix);
+  for (let i = b.length - 1; i >= 0; i--) {
+    if (b[i]! < 0xff) {
+      const end = Buffer.from(b.subarray(0, i + 1));
+      end[i] = end[i]! + 1;
+      return end;
+    }
+  }
+  return Buffer.from([0]);
+}
+
+function toPair(kv: IKeyValue): KVPair {
+  return { key: kv.key.toString('utf8'), value: kv.value.toString('utf8'), revision: Number(kv.mod_revision) };
+}
+
+export class EtcdDatastore implements Datastore {
+  readonly description: string;
+  private readonly client: Etcd3;
+  private readonly timeoutMs: number;
+  private closed = false;
+
+  constructor(settings: EtcdSettings, opts: EtcdOptions = {}) {
+    if (settings.endpoints.length === 0) throw new DatastoreError('etcdv3: no endpoints configured (ETCD_ENDPOINTS)');
+    this.description = `etcdv3 ${settings.endpoints.join(',')}`;
+    this.timeoutMs = opts.timeoutMs ?? 5000;
+    const read = (what: string, file: string): Buffer => {
+      try {
+        return readFileSync(file);
+      } catch (err) {
+        throw new UnreachableError(`${this.description}: cannot read ${what} ${file}: ${(err as Error).message}`);
+      }
+    };
+    const tls = settings.caCertFile || settings.certFile || settings.keyFile;
+    const timeoutMs = this.timeoutMs;
+    this.client = new Etcd3({
+      hosts: settings.endpoints,
+      dialTimeout: timeoutMs,
+      defaultCallOptions: (ctx) => (ctx.isStream ? {} : { deadline: Date.now() + timeoutMs }),
+      ...(tls
+        ? {
+            credentials: {
+              rootCertificate: settings.caCertFile ? read('CA certificate', settings.caCertFile) : Buffer.alloc(0),
+              ...(settings.certFile ? { certChain: read('client certificate', settings.certFile) } : {}),
+              ...(settings.keyFile ? { privateKey: read('client key', settings.keyFile) } : {}),
+            },
+          }
+        : {}),
+      ...(settings.username
+        ? {
+            auth: {
+              username: settings.username,
+              password: settings.password ?? '',
+              callOptions: () => ({ deadline: Date.now() + timeoutMs }),
+            },
+          }
+        : {}),
+    });
+  }
+
+  async get(key: string): Promise<KVPair | undefined> {
+    const res = await this.call(() => this.client.kv.range({ key: buf(key) }));
+    const kv = res.kvs[0];
+    return kv ? toPair(kv) : undefined;
+  }
+
+  async list(prefix: string): Promise<ListResult> {
+    const res = await this.call(() =>
+      this.client.kv.range({ key: buf(prefix === '' ? '\0' : prefix), range_end: prefixEnd(prefix) }),
+    );
+    return { items: res.kvs.map(toPair), revision: Number(res.header.revision) };
+  }
+
+  async create(key: string, value: string, opts?: WriteOptions): Promise<KVPair> {
+    const lease = await this.lease(opts?.ttlSeconds);
+    const res = await this.call(() =>
+      this.client.kv.txn({
+        compare: [{ key: buf(key), target: TARGET_VERSION, result: CMP_EQUAL, version: 0 }],
+        success: [{ request_put: { key: buf(key), value: buf(value), lease } }],
+        failure: [{ request_range: { key: buf(key) } }],
+      }),
+    );
+    if (!res.succeeded) throw new AlreadyExistsError(`resource already exists: ${key}`, key);
+    return this.written(key, value, Number(res.header.revision), opts?.ttlSeconds);
+  }
+
+  async update(key: string, value: string, expectedRevision: number, opts?: WriteOptions): Promise<KVPair> {
+    const lease = await this.lease(opts?.ttlSeconds);
+    const res = await this.call(() =>
+      this.client.kv.txn({
+        compare: [{ key: buf(key), target: TARGET_MOD, result: CMP_EQUAL, mod_revision: expectedRevision }],
+        success: [{ request_put: { key: buf(key), value: buf(value), lease } }],
+        failure: [{ request_range: { key: buf(key) } }],
+      }),
+    );
+    if (!res.succeeded) this.failedCas(key, expectedRevision, res.responses[0]!.response_range.kvs[0]);
+    return this.written(key, value, Number(res.header.revision), opts?.ttlSeconds);
+  }
+
+  async put(key: string, value: string, opts?: WriteOptions): Promise<KVPair> {
+    const lease = await this.lease(opts?.ttlSeconds);
+    const res = await this.call(() => this.client.kv.put({ key: buf(key), value: buf(value), lease }));
+    return this.written(key, value, Number(res.header.revision), opts?.ttlSeconds);
+  }
+
+  async delete(key: string, expectedRevision?: number): Promise<KVPair> {
+    if (expectedRevision === undefined) {
+      const res = await this.call(() => this.client.kv.deleteRange({ key: buf(key), prev_kv: true }));
+      const prev = res.prev_kvs[0];
+      if (!prev) throw new NotFoundError(`resource does not exist: ${key}`, key);
+      return toPair(prev);
+    }
+    const res = await this.call(() =>
+      this.client.kv.txn({
+        compare: [{ key: buf(key), target: TARGET_MOD, result: CMP_EQUAL, mod_revision: expectedRevision }],
+        success: [{ request_delete_range: { key: buf(key), prev_kv: true } }],
+        failure: [{ request_range: { key: buf(key) } }],
+      }),
+    );
+    if (!res.succeeded) this.failedCas(key, expectedRevision, res.responses[0]!.response_range.kvs[0]);
+    const prev = res.responses[0]!.response_delete_range.prev_kvs[0];
+    // Mod==rev cannot hold for a missing key (its mod revision is 0), so prev exists here.
+    return toPair(prev!);
+  }
+
+  async txn(conditions: TxnCondition[], operations: TxnOperation[]): Promise<{ revision: number }> {
+    const success: IRequestOp[] = [];
+    for (const op of operations) {
+      if (op.kind === 'put') {
+        const lease = await this.lease(op.ttlSeconds);
+        success.push({ request_put: { key: buf(op.key), value: buf(op.value), lease } });
+      } else {
+        success.push({ request_delete_range: { key: buf(op.key) } });
+      }
+    }
+    const compare: ICompare[] = conditions.map((c) =>
+      c.kind === 'absent'
+        ? { key: buf(c.key), target: TARGET_VERSION, result: CMP_EQUAL, version: 0 }
+        : { key: buf(c.key), target: TARGET_MOD, result: CMP_EQUAL, mod_revision: c.revision },
+    );
+    const res = await this.call(() =>
+      this.client.kv.txn({
+        compare,
+        success,
+        failure: conditions.map((c) => ({ request_range: { key: buf(c.key) } })),
+      }),
+    );
+    if (!res.succeeded) {
+      conditions.forEach((c, i) => {
+        const kv = res.responses[i]!.response_range.kvs[0];
+        const found = kv ? Number(kv.mod_revision) : undefined;
+        const holds = c.kind === 'absent' ? found === undefined : found === c.revision;
+        if (!holds) {
+          const wanted = c.kind === 'absent' ? 'absent' : `revision ${c.revision}`;
+          throw new ConflictError(
+            `transaction condition failed: ${c.key} (${wanted} expected, ${found ? `revision ${found}` : 'absent'} found)`,
+            c.key,
+          );
+        }
+      });
+      throw new ConflictError(`transaction conditions failed: ${conditions.map((c) => c.key).join(', ')}`);
+    }
+    return { revision: Number(res.header.revision) };
+  }
+
+  watch(prefix: string, fromRevision: number, onEvent: (event: WatchEvent) => void): Watch {
+    if (this.closed) throw new UnreachableError(`${this.description}: datastore is closed`);
+    let closed = false;
+    let watcher: EtcdWatcher | undefined;
+    const emit = (e: WatchEvent): void => {
+      if (!closed) onEvent(e);
+    };
+    const builder = this.client
+      .watch()
+      .inRange({ start: buf(prefix === '' ? '\0' : prefix), end: prefixEnd(prefix) })
+      .withPreviousKV();
+    if (fromRevision > 0) builder.startRevision(String(fromRevision));
+    const created = builder.create().then(
+      (w) => {
+        watcher = w;
+        if (closed) return void w.cancel().catch(() => undefined);
+        w.on('data', (res) => {
+          for (const ev of res.events) {
+            const key = ev.kv.key.toString('utf8');
+            const revision = Number(ev.kv.mod_revision);
+            if (ev.type === 'Put') emit({ type: 'put', key, value: ev.kv.value.toString('utf8'), revision });
+            else emit({ type: 'delete', key, revision, prevValue: ev.prev_kv?.value.toString('utf8') });
+          }
+        });
+        w.on('error', (err: Error) => void this.watchFailed(err, fromRevision, emit, () => (closed = true)));
+      },
+      (err: Error) => void this.watchFailed(err, fromRevision, emit, () => (closed = true)),
+    );
+    return {
+      close: async () => {
+        closed = true;
+        await created.catch(() => undefined);
+        await watcher?.cancel().catch(() => undefined);
+      },
+    };
+  }
+
+  async currentRevision(): Promise<number> {
+    const res = await this.call(() => this.client.kv.range({ key: buf('\0'), count_only: true }));
+    return Number(res.header.revision);
+  }
+
+  async compact(revision: number): Promise<void> {
+    await this.call(() => this.client.kv.compact({ revision, physical: true }));
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.client.close();
+  }
+
+  // ---- internals ----
+
+  /** etcd cancels a watch from a compacted revision with an empty "Watcher canceled" error: that means re-list. */
+  private async watchFailed(
+    err: Error,
+    fromRevision: number,
+    emit: (e: WatchEvent) => void,
+    stop: () => void,
+  ): Promise<void> {
+    if (/Watcher canceled|compacted/i.test(err.message)) {
+      let compactedRevision = fromRevision;
+      try {
+        const res = await this.call(() => this.client.maintenance.hashKV({ revision: 0 }));
+        compactedRevision = Number(res.compact_revision);
+      } catch {
+        // keep the requested revision as the best available figure
+      }
+      emit({ type: 'resync-required', compactedRevision });
+    } else {
+      emit({ type: 'error', error: this.unreachable(err) });
+    }
+    stop();
+  }
+
+  private failedCas(key: string, expectedRevision: number, current: IKeyValue | undefined): never {
+    if (!current) throw new NotFoundError(`resource does not exist: ${key}`, key);
+    throw new ConflictError(
+      `update conflict: ${key} (revision ${expectedRevision} expected, ${current.mod_revision} found)`,
+      key,
+    );
+  }
+
+  private written(key: string, value: string, revision: number, ttlSeconds?: number): KVPair {
+    const kv: KVPair = { key, value, revision };
+    if (ttlSeconds !== undefined) kv.expiresAt = Date.now() + ttlSeconds * 1000;
+    return kv;
+  }
+
+  /** A lease for a TTL write (etcd leases are whole seconds), or undefined. */
+  private async lease(ttlSeconds: number | undefined): Promise<string | undefined> {
+    if (ttlSeconds === undefined) return undefined;
+    const res = await this.call(() => this.client.leaseClient.leaseGrant({ TTL: Math.max(1, Math.ceil(ttlSeconds)) }));
+    return res.ID;
+  }
+
+  /** Runs one RPC bounded by timeoutMs (the client's own retries and failover happen inside that bound). */
+  private async call<T>(fn: () => Promise<T>): Promise<T> {
+    if (this.closed) throw new UnreachableError(`${this.description}: datastore is closed`);
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(
+        () => reject(new UnreachableError(`${this.description}: no response within ${this.timeoutMs} ms`)),
+        this.timeoutMs,
+      );
+    });
+    try {
+      return await Promise.race([fn(), timeout]);
+    } catch (err) {
+      if (err instanceof DatastoreError) throw err;
+      throw this.unreachable(err as Error);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  private unreachable(err: Error): UnreachableError {
+    const detail = err.message || err.constructor.name;
+    return new UnreachableError(`${this.description}: ${detail}`);
+  }
+}

@@ -1,0 +1,44 @@
+// The datastore package's entry: opens the configured backend (SQLite or etcd v3) and re-exports the interface,
+// settings readers, key layout and the in-memory backend. Backends load lazily so a process pays only for its own.
+import type { Datastore } from './types.js';
+import type { DatastoreSettings } from './settings.js';
+
+export * from './types.js';
+export * from './keys.js';
+export * from './settings.js';
+export { MemoryDatastore } from './memory.js';
+
+export interface OpenOptions {
+  /** Bound on connecting and on every later call; errors name the datastore and endpoint. Default 5000 ms. */
+  timeoutMs?: number;
+  /** SQLite only: the WAL fsync policy (default FULL; see sqlite.ts). */
+  sqliteSynchronous?: 'FULL' | 'NORMAL';
+}
+
+/** Opens the datastore the settings describe; fails within timeoutMs with UnreachableError if it cannot be reached. */
+export async function openDatastore(settings: DatastoreSettings, opts: OpenOptions = {}): Promise<Datastore> {
+  const timeoutMs = opts.timeoutMs ?? 5000;
+  if (settings.type === 'sqlite') {
+    const { SqliteDatastore } = await import('./sqlite.js');
+    return SqliteDatastore.open(settings.sqlitePath, { timeoutMs, synchronous: opts.sqliteSynchronous });
+  }
+  const { EtcdDatastore } = await import('./etcd.js');
+  const ds = new EtcdDatastore(
+    {
+      endpoints: settings.etcdEndpoints,
+      caCertFile: settings.etcdCACertFile,
+      certFile: settings.etcdCertFile,
+      keyFile: settings.etcdKeyFile,
+      username: settings.etcdUsername,
+      password: settings.etcdPassword,
+    },
+    { timeoutMs },
+  );
+  try {
+    await ds.currentRevision(); // surfaces "unreachable" now rather than at the first real call
+  } catch (err) {
+    await ds.close();
+    throw err;
+  }
+  return ds;
+}
