@@ -414,8 +414,8 @@ export class SqliteDatastore implements Datastore {
     } catch {
       // No inotify: the safety poll still delivers, only slower.
     }
+    // Not unref'd: an open watch keeps its process alive, as an etcd watch stream does.
     this.pollTimer = setInterval(() => this.wake(), this.pollIntervalMs);
-    this.pollTimer.unref();
   }
 
   private stopFollowing(): void {
@@ -508,5 +508,7 @@ function unreachable(description: string, err: unknown, timeoutMs: number): Erro
     return new UnreachableError(`${description}: permission denied: ${message}`);
   }
   if (code.startsWith('SQLITE_')) return new UnreachableError(`${description}: ${message}`);
+  // better-sqlite3 checks the directory itself and throws a plain TypeError.
+  if (/directory does not exist/.test(message)) return new UnreachableError(`${description}: ${message}`);
   return err instanceof Error ? err : new Error(message);
 }
