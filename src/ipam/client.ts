@@ -1,0 +1,902 @@
+// IpamClient: Calico's IPAM on the Datastore. Auto-assignment (affine blocks, then a newly claimed block through a
+// pending -> confirmed affinity, then borrowing unless strictAffinity), specific addresses, release by address or by
+// handle, affinity release (pool no longer selects the node, node deleted, empty-block reclaim, pool deletion) and
+// tunnel addresses. Every block change is one compare-and-swap transaction (block + its handles), retried on conflict.
+//
+//   request -> choosePools (core/pool) -> affine blocks -> claim (affinity pending, create block, confirm) -> borrow
+//                                            |                                   |
+//                                            +-- txn{block CAS, handle CAS} <----+
+import type { Datastore, TxnCondition, TxnOperation } from '../datastore/types.js';
+import { AlreadyExistsError, ConflictError, NotFoundError } from '../datastore/types.js';
+import { blockAffinityKey, blockKey, handleKey, IPAM_CONFIG_KEY, IPAM_PREFIX } from '../datastore/keys.js';
+import {
+  addressesOfHandle,
+  affinityHost,
+  allocationsOf,
+  assignFromBlock,
+  assignSpecific,
+  blockCidr,
+  cloneBlock,
+  encodeBlock,
+  freeCount,
+  hostAffinity,
+  isEmpty,
+  newBlock,
+  ordinalOf,
+  releaseFromBlock,
+  type AllocationBlock,
+  type ReleaseRequest,
+} from './core/block.js';
+import {
+  adjustHandle,
+  encodeAffinity,
+  encodeHandle,
+  encodeIpamConfig,
+  effectiveBlockLimit,
+  handleIsEmpty,
+  ipamConfigProblems,
+  type IpamConfig,
+  type IpamHandle,
+} from './core/records.js';
+import {
+  choosePools,
+  poolContaining,
+  poolServes,
+  type IntendedUse,
+  type IpamPool,
+  type SelectorMatcher,
+} from './core/pool.js';
+import type { ReservationSet } from './core/reservation.js';
+import { calicoSelectorMatcher } from './core/selectors.js';
+import { blockCount, fnv32a, walkBlocks } from './core/blockwalk.js';
+import {
+  bitsOf,
+  blockContaining,
+  cidrContainsCidr,
+  cidrContainsIp,
+  formatCidr,
+  formatIp,
+  parseCidr,
+  parseIp,
+  type Cidr,
+  type IpAddress,
+  type IpFamily,
+} from '../net/ip.js';
+import { IpamStore, type Versioned } from './store.js';
+import {
+  AddressNotInPoolError,
+  AffinityNotEmptyError,
+  BlockLimitError,
+  HandleNotFoundError,
+  InvalidIpamConfigError,
+  IpamError,
+  MaxRetriesError,
+  NoFreeAddressesError,
+  NodeNotFoundError,
+  ReservedAddressError,
+  StrictAffinityError,
+} from './errors.js';
+
+/** Calico's datastoreRetries. */
+export const DATASTORE_RETRIES = 100;
+/** Calico's EmptyBlockMinReclaimAge: an empty block affine to another node may be taken once its claim is this old. */
+export const EMPTY_BLOCK_MIN_RECLAIM_AGE_MS = 60_000;
+
+export interface IpamClientOptions {
+  /** Calico selector matcher; defaults to src/selector's. */
+  matcher?: SelectorMatcher;
+  now?: () => Date;
+}
+
+export interface AutoAssignRequest {
+  num4: number;
+  num6: number;
+  handleId: string;
+  /** Secondary attributes stored with each allocation (node, namespace, pod, type, timestamp). */
+  attrs: Record<string, string>;
+  hostname: string;
+  /** Pool names or CIDRs the caller insists on (annotations, CNI config); selectors are then ignored. */
+  ipv4Pools?: string[];
+  ipv6Pools?: string[];
+  namespace?: { name: string; labels: Record<string, string> };
+  intendedUse?: IntendedUse;
+  /** Per-request block limit (calico-ipam passes 0 = use the configuration). */
+  maxBlocksPerHost?: number;
+}
+
+export interface AutoAssignResult {
+  /** `<ip>/<block prefix>` as Calico returns them. */
+  ipv4: string[];
+  ipv6: string[];
+}
+
+export interface AssignIpRequest {
+  ip: string;
+  handleId: string;
+  attrs: Record<string, string>;
+  hostname: string;
+  intendedUse?: IntendedUse;
+}
+
+export interface ReleaseOptions {
+  ip: string;
+  handleId?: string;
+  sequenceNumber?: bigint;
+}
+
+export interface AllocationInfo {
+  ip: string;
+  block: string;
+  blockAffinity: string | null;
+  handleId: string | null;
+  attrs: Record<string, string>;
+  sequenceNumber?: bigint;
+}
+
+interface Assigned {
+  ip: IpAddress;
+  block: Cidr;
+}
+
+const isConflict = (e: unknown): boolean =>
+  e instanceof ConflictError || e instanceof AlreadyExistsError || e instanceof NotFoundError;
+
+export class IpamClient {
+  readonly store: IpamStore;
+  private readonly matcher: SelectorMatcher;
+  private readonly now: () => Date;
+
+  constructor(
+    readonly ds: Datastore,
+    opts: IpamClientOptions = {},
+  ) {
+    this.store = new IpamStore(ds);
+    this.matcher = opts.matcher ?? calicoSelectorMatcher;
+    this.now = opts.now ?? (() => new Date());
+  }
+
+  // ---------------------------------------------------------------- configuration
+
+  async getConfig(): Promise<IpamConfig> {
+    return (await this.store.getConfig()).value;
+  }
+
+  /** Updates the IPAM configuration (CAS); validates as Calico's SetIPAMConfig. */
+  async setConfig(change: Partial<IpamConfig>): Promise<IpamConfig> {
+    for (let attempt = 0; attempt < DATASTORE_RETRIES; attempt++) {
+      const cur = await this.store.getConfig();
+      const next = { ...cur.value, ...change };
+      const problems = ipamConfigProblems(next);
+      if (problems.length) throw new InvalidIpamConfigError(`invalid IPAM configuration: ${problems.join('; ')}`);
+      try {
+        if (cur.exists) await this.ds.update(IPAM_CONFIG_KEY, encodeIpamConfig(next), cur.revision);
+        else await this.ds.create(IPAM_CONFIG_KEY, encodeIpamConfig(next));
+        return next;
+      } catch (e) {
+        if (!isConflict(e)) throw e;
+      }
+    }
+    throw new MaxRetriesError('IPAM config update');
+  }
+
+  // ---------------------------------------------------------------- auto-assignment
+
+  /**
+   * Assigns num4 IPv4 and num6 IPv6 addresses to the handle. All or nothing: on any error the addresses this call
+   * took are released again before the error is thrown.
+   */
+  async autoAssign(req: AutoAssignRequest): Promise<AutoAssignResult> {
+    const taken: Assigned[] = [];
+    try {
+      const out: AutoAssignResult = { ipv4: [], ipv6: [] };
+      if (req.num4 > 0) {
+        for (const a of await this.autoAssignFamily(4, req.num4, req, taken))
+          out.ipv4.push(`${formatIp(a.ip)}/${a.block.prefix}`);
+      }
+      if (req.num6 > 0) {
+        for (const a of await this.autoAssignFamily(6, req.num6, req, taken))
+          out.ipv6.push(`${formatIp(a.ip)}/${a.block.prefix}`);
+      }
+      return out;
+    } catch (e) {
+      if (taken.length) {
+        await this.releaseIps(taken.map((a) => ({ ip: formatIp(a.ip), handleId: req.handleId }))).catch(
+          () => undefined,
+        );
+      }
+      throw e;
+    }
+  }
+
+  private async nodeLabels(host: string): Promise<Record<string, string>> {
+    const labels = await this.store.getNodeLabels(host);
+    if (!labels) throw new NodeNotFoundError(host);
+    return labels;
+  }
+
+  private async autoAssignFamily(
+    family: IpFamily,
+    num: number,
+    req: AutoAssignRequest,
+    taken: Assigned[],
+  ): Promise<Assigned[]> {
+    const host = req.hostname;
+    const [cfg, reservations, pools, labels] = await Promise.all([
+      this.store.getConfig(),
+      this.store.listReservations(),
+      this.store.listPools(),
+      this.nodeLabels(host),
+    ]);
+    const config = cfg.value;
+    const chosen = choosePools(
+      pools,
+      {
+        family,
+        named: family === 4 ? req.ipv4Pools : req.ipv6Pools,
+        nodeName: host,
+        nodeLabels: labels,
+        namespace: req.namespace,
+        intendedUse: req.intendedUse ?? 'Workload',
+      },
+      this.matcher,
+    );
+    const limit = effectiveBlockLimit(req.maxBlocksPerHost ?? 0, config);
+    const got: Assigned[] = [];
+    const need = () => num - got.length;
+    const record = (a: Assigned[]) => {
+      got.push(...a);
+      taken.push(...a);
+    };
+
+    let affine = await this.prepareAffineBlocks(host, family, chosen, pools, labels);
+    for (let round = 0; need() > 0; round++) {
+      if (round > DATASTORE_RETRIES) throw new MaxRetriesError(`claiming a block for ${host}`);
+      // (a) the node's own blocks first.
+      const stale: string[] = [];
+      for (const cidr of affine) {
+        if (need() === 0) break;
+        if (reservations.coversWholly(parseCidr(cidr))) continue;
+        const r = await this.assignFromAffineBlock(cidr, host, need(), req, reservations);
+        if (r === 'not-ours') stale.push(cidr);
+        else record(r);
+      }
+      affine = affine.filter((c) => !stale.includes(c));
+      if (need() === 0) break;
+      // (b) claim a new block, within the block limit.
+      if (!config.autoAllocateBlocks) break;
+      if (affine.length >= limit) throw new BlockLimitError(host, limit);
+      const cidr = await this.findUsableBlock(host, family, chosen, reservations);
+      if (!cidr) break;
+      if (await this.claimAffineBlock(host, cidr)) affine.push(cidr);
+    }
+    // (c) borrow from blocks that exist, unless strict affinity forbids it.
+    if (need() > 0 && !config.strictAffinity) {
+      for (const pool of chosen) {
+        if (need() === 0) break;
+        record(await this.borrowFromPool(pool, host, need(), req, reservations));
+      }
+    }
+    if (need() > 0) {
+      const why = config.strictAffinity
+        ? `no free address in the ${affine.length} block(s) affine to ${host}, no unclaimed block left, strictAffinity forbids borrowing`
+        : `every block is full or reserved (${got.length} of ${num} assigned)`;
+      throw new NoFreeAddressesError(
+        family,
+        chosen.map((p) => `${p.name}(${p.cidrText})`),
+        why,
+      );
+    }
+    return got;
+  }
+
+  /**
+   * The node's affine blocks inside the chosen pools (step 4 of Calico's AutoAssign). Empty affine blocks whose pool
+   * no longer selects the node, or which lie in no pool at all, lose their affinity here.
+   */
+  private async prepareAffineBlocks(
+    host: string,
+    family: IpFamily,
+    chosen: IpamPool[],
+    pools: IpamPool[],
+    labels: Record<string, string>,
+  ): Promise<string[]> {
+    const out: string[] = [];
+    for (const aff of await this.store.listAffinities(host, family)) {
+      const c = parseCidr(aff.cidr);
+      if (chosen.some((p) => cidrContainsCidr(p.cidr, c))) {
+        out.push(aff.cidr);
+        continue;
+      }
+      const pool = pools.find((p) => cidrContainsCidr(p.cidr, c));
+      if (!pool || !this.matcher(pool.nodeSelector, labels)) {
+        await this.releaseBlockAffinity(host, aff.cidr, { mustBeEmpty: true }).catch((e) => {
+          if (!(e instanceof AffinityNotEmptyError)) throw e;
+        });
+      }
+    }
+    return out;
+  }
+
+  /** Assigns from one of the host's blocks; claims it first when the affinity exists but the block does not. */
+  private async assignFromAffineBlock(
+    cidr: string,
+    host: string,
+    num: number,
+    req: AutoAssignRequest,
+    reservations: ReservationSet,
+  ): Promise<Assigned[] | 'not-ours'> {
+    for (let attempt = 0; attempt < DATASTORE_RETRIES; attempt++) {
+      const cur = await this.store.getBlock(cidr);
+      if (!cur) {
+        if (!(await this.store.getAffinity(host, cidr))) return 'not-ours';
+        if (!(await this.claimAffineBlock(host, cidr))) return 'not-ours';
+        continue;
+      }
+      if (cur.value.affinity !== hostAffinity(host)) return 'not-ours';
+      const r = await this.tryAssign(cur, num, req, reservations);
+      if (r !== 'conflict') return r;
+    }
+    throw new MaxRetriesError(`assigning from block ${cidr}`);
+  }
+
+  /** One CAS attempt: take up to num addresses from the block for the handle. */
+  private async tryAssign(
+    cur: Versioned<AllocationBlock>,
+    num: number,
+    req: { handleId: string; attrs: Record<string, string> },
+    reservations: ReservationSet,
+  ): Promise<Assigned[] | 'conflict'> {
+    const next = cloneBlock(cur.value);
+    const ips = assignFromBlock(next, num, req.handleId, req.attrs, reservations.isReserved);
+    if (ips.length === 0) return [];
+    const ok = await this.commitBlock(cur, next, { [req.handleId]: ips.length });
+    if (!ok) return 'conflict';
+    const block = blockCidr(next);
+    return ips.map((ip) => ({ ip, block }));
+  }
+
+  /**
+   * Writes the block (or deletes it when delete is set) and adjusts the named handles' counts for this block, in one
+   * transaction conditioned on the revisions just read. False on conflict (the caller re-reads and retries).
+   */
+  private async commitBlock(
+    cur: Versioned<AllocationBlock>,
+    next: AllocationBlock | 'delete',
+    handleDeltas: Record<string, number>,
+  ): Promise<boolean> {
+    const conditions: TxnCondition[] = [{ key: blockKey(cur.value.cidr), kind: 'revision', revision: cur.revision }];
+    const ops: TxnOperation[] = [];
+    if (next === 'delete') ops.push({ kind: 'delete', key: blockKey(cur.value.cidr) });
+    else {
+      next.sequenceNumber = cur.value.sequenceNumber + 1n;
+      ops.push({ kind: 'put', key: blockKey(next.cidr), value: encodeBlock(next) });
+    }
+    for (const [id, delta] of Object.entries(handleDeltas)) {
+      if (delta === 0) continue;
+      const h = await this.store.getHandle(id);
+      const base: IpamHandle = h?.value ?? { block: {}, deleted: false };
+      const updated = adjustHandle(base, cur.value.cidr, delta);
+      conditions.push(
+        h ? { key: handleKey(id), kind: 'revision', revision: h.revision } : { key: handleKey(id), kind: 'absent' },
+      );
+      if (handleIsEmpty(updated)) {
+        if (h) ops.push({ kind: 'delete', key: handleKey(id) });
+      } else ops.push({ kind: 'put', key: handleKey(id), value: encodeHandle(updated) });
+    }
+    try {
+      await this.ds.txn(conditions, ops);
+      return true;
+    } catch (e) {
+      if (e instanceof ConflictError) return false;
+      throw e;
+    }
+  }
+
+  /**
+   * A block CIDR the host may claim (Calico's findUsableBlock): the first CIDR, in the host's walk order, with no block
+   * yet; failing that, an empty block affine to another node whose claim is over a minute old, reclaimed.
+   */
+  private async findUsableBlock(
+    host: string,
+    family: IpFamily,
+    chosen: IpamPool[],
+    reservations: ReservationSet,
+  ): Promise<string | undefined> {
+    const existing = new Map<string, Versioned<AllocationBlock>>();
+    for (const b of await this.store.listBlocks(family)) existing.set(b.value.cidr, b);
+    const nowMs = this.now().getTime();
+    for (const pool of chosen) {
+      const inPool = [...existing.values()].filter((b) => cidrContainsCidr(pool.cidr, blockCidr(b.value))).length;
+      const total = blockCount(pool.cidr, pool.blockSize);
+      if (BigInt(inPool) >= total) continue;
+      const seed = pool.blockSize === bitsOf(family) ? nowMs >>> 0 : fnv32a(host);
+      // Within inPool + reserved + 1 steps the walk meets a CIDR with no block, unless reservations cover the rest.
+      let budget = inPool + 1 + reservations.cidrs.length * 64;
+      for (const c of walkBlocks(pool.cidr, pool.blockSize, seed)) {
+        if (budget-- <= 0) break;
+        const text = formatCidr(c);
+        if (reservations.coversWholly(c)) continue;
+        const b = existing.get(text);
+        if (!b) return text;
+        if (b.value.affinity === hostAffinity(host) && freeCount(b.value, reservations.isReserved) > 0) return text;
+      }
+    }
+    // Nothing unclaimed: reclaim an old empty block of another node.
+    for (const pool of chosen) {
+      for (const b of existing.values()) {
+        const other = affinityHost(b.value.affinity);
+        if (!other || other === host || !isEmpty(b.value) || !cidrContainsCidr(pool.cidr, blockCidr(b.value))) continue;
+        if (reservations.coversWholly(blockCidr(b.value))) continue;
+        const claimed = b.value.affinityClaimTime ? Date.parse(b.value.affinityClaimTime) : 0;
+        if (nowMs - claimed <= EMPTY_BLOCK_MIN_RECLAIM_AGE_MS) continue;
+        try {
+          await this.releaseBlockAffinity(other, b.value.cidr, {
+            mustBeEmpty: true,
+            sequenceNumber: b.value.sequenceNumber,
+          });
+          return b.value.cidr;
+        } catch (e) {
+          if (e instanceof IpamError || isConflict(e)) continue;
+          throw e;
+        }
+      }
+    }
+    return undefined;
+  }
+
+  /**
+   * Calico's two-phase claim: affinity `pending`, create the block affine to the host, affinity `confirmed`.
+   * False when another node created the block first (our pending affinity is removed again).
+   */
+  async claimAffineBlock(host: string, cidr: string): Promise<boolean> {
+    const affKey = blockAffinityKey(host, cidr);
+    for (let attempt = 0; attempt < DATASTORE_RETRIES; attempt++) {
+      const aff = await this.store.getAffinity(host, cidr);
+      let affRev: number;
+      try {
+        if (!aff)
+          affRev = (await this.ds.create(affKey, encodeAffinity({ state: 'pending', deleted: false }))).revision;
+        else if (aff.value.state !== 'pending') {
+          affRev = (await this.ds.update(affKey, encodeAffinity({ state: 'pending', deleted: false }), aff.revision))
+            .revision;
+        } else affRev = aff.revision;
+      } catch (e) {
+        if (isConflict(e)) continue;
+        throw e;
+      }
+      const now = this.now();
+      const block = newBlock(
+        parseCidr(cidr),
+        hostAffinity(host),
+        now.toISOString(),
+        BigInt(now.getTime()) * 1_000_000n,
+      );
+      try {
+        await this.ds.create(blockKey(cidr), encodeBlock(block));
+      } catch (e) {
+        if (!(e instanceof AlreadyExistsError)) throw e;
+        const existing = await this.store.getBlock(cidr);
+        if (existing?.value.affinity !== hostAffinity(host)) {
+          await this.ds.delete(affKey, affRev).catch((err) => {
+            if (!isConflict(err)) throw err;
+          });
+          return false;
+        }
+      }
+      try {
+        await this.ds.update(affKey, encodeAffinity({ state: 'confirmed', deleted: false }), affRev);
+        return true;
+      } catch (e) {
+        if (!isConflict(e)) throw e;
+      }
+    }
+    throw new MaxRetriesError(`claiming block ${cidr} for ${host}`);
+  }
+
+  /** Borrowing: existing blocks of the pool in the host's walk order, whatever their affinity. */
+  private async borrowFromPool(
+    pool: IpamPool,
+    host: string,
+    num: number,
+    req: AutoAssignRequest,
+    reservations: ReservationSet,
+  ): Promise<Assigned[]> {
+    const blocks = (await this.store.listBlocks(pool.cidr.family))
+      .filter((b) => cidrContainsCidr(pool.cidr, blockCidr(b.value)))
+      .sort((a, b) => (blockCidr(a.value).address < blockCidr(b.value).address ? -1 : 1));
+    if (blocks.length === 0) return [];
+    const start = Number(BigInt(fnv32a(host)) % BigInt(blocks.length));
+    const got: Assigned[] = [];
+    for (let i = 0; i < blocks.length && got.length < num; i++) {
+      let cur: Versioned<AllocationBlock> | undefined = blocks[(start + i) % blocks.length];
+      for (let attempt = 0; ; attempt++) {
+        if (attempt >= DATASTORE_RETRIES) throw new MaxRetriesError(`borrowing from block ${cur.value.cidr}`);
+        const r = await this.tryAssign(cur, num - got.length, req, reservations);
+        if (r !== 'conflict') {
+          got.push(...r);
+          break;
+        }
+        cur = await this.store.getBlock(cur.value.cidr);
+        if (!cur) break;
+      }
+    }
+    return got;
+  }
+
+  // ---------------------------------------------------------------- specific addresses
+
+  /** Assigns one specific address: it must lie in an enabled pool allowing the use, be free and not reserved. */
+  async assignIp(req: AssignIpRequest): Promise<string> {
+    const ip = parseIp(req.ip);
+    const text = formatIp(ip);
+    const [pools, reservations, cfg] = await Promise.all([
+      this.store.listPools(),
+      this.store.listReservations(),
+      this.store.getConfig(),
+    ]);
+    const pool = poolContaining(pools.filter(poolServes), ip);
+    if (!pool) {
+      const holder = poolContaining(pools, ip);
+      const detail = holder
+        ? `pool ${holder.name} (${holder.cidrText}) contains it but is ${holder.disabled ? 'disabled' : 'being deleted'}`
+        : `no pool contains it; pools: ${pools.map((p) => `${p.name} ${p.cidrText}`).join(', ') || 'none'}`;
+      throw new AddressNotInPoolError(text, detail);
+    }
+    const use = req.intendedUse ?? 'Workload';
+    if (!pool.allowedUses.includes(use)) {
+      throw new AddressNotInPoolError(
+        text,
+        `pool ${pool.name} allowedUses [${pool.allowedUses.join(', ')}] excludes ${use}`,
+      );
+    }
+    if (reservations.isReserved(ip)) throw new ReservedAddressError(text);
+    const cidr = formatCidr(blockContaining(ip, pool.blockSize));
+    for (let attempt = 0; attempt < DATASTORE_RETRIES; attempt++) {
+      const cur = await this.store.getBlock(cidr);
+      if (!cur) {
+        await this.claimAffineBlock(req.hostname, cidr);
+        continue;
+      }
+      if (cfg.value.strictAffinity && cur.value.affinity !== hostAffinity(req.hostname)) {
+        throw new StrictAffinityError(text, cidr, cur.value.affinity);
+      }
+      const next = cloneBlock(cur.value);
+      assignSpecific(next, ip, req.handleId, req.attrs);
+      if (await this.commitBlock(cur, next, { [req.handleId]: 1 })) return `${text}/${pool.blockSize}`;
+    }
+    throw new MaxRetriesError(`assigning ${text}`);
+  }
+
+  // ---------------------------------------------------------------- release
+
+  /** The block CIDR holding ip: from its pool's block size, else by searching existing blocks (pool deleted). */
+  private async blockFor(ip: IpAddress, pools: IpamPool[]): Promise<string | undefined> {
+    const pool = poolContaining(pools, ip);
+    if (pool) return formatCidr(blockContaining(ip, pool.blockSize));
+    const b = (await this.store.listBlocks(ip.family)).find((x) => cidrContainsIp(blockCidr(x.value), ip));
+    return b?.value.cidr;
+  }
+
+  /**
+   * Releases addresses; with handleId/sequenceNumber the stored allocation must match (else the block is left alone
+   * and a conflict is thrown). Returns the addresses that were not allocated.
+   */
+  async releaseIps(reqs: ReleaseOptions[]): Promise<string[]> {
+    const pools = await this.store.listPools();
+    const byBlock = new Map<string, ReleaseRequest[]>();
+    const unallocated: string[] = [];
+    for (const r of reqs) {
+      const ip = parseIp(r.ip);
+      const cidr = await this.blockFor(ip, pools);
+      if (!cidr) {
+        unallocated.push(formatIp(ip));
+        continue;
+      }
+      const list = byBlock.get(cidr) ?? [];
+      list.push({ ip, handle: r.handleId, sequenceNumber: r.sequenceNumber });
+      byBlock.set(cidr, list);
+    }
+    for (const [cidr, list] of byBlock) {
+      unallocated.push(...(await this.releaseFromBlockCas(cidr, (b) => releaseFromBlock(b, list), list)));
+    }
+    return unallocated;
+  }
+
+  private async releaseFromBlockCas(
+    cidr: string,
+    release: (b: AllocationBlock) => { released: { handle: string | null }[]; unallocated: IpAddress[] },
+    requested: ReleaseRequest[] | undefined,
+  ): Promise<string[]> {
+    for (let attempt = 0; attempt < DATASTORE_RETRIES; attempt++) {
+      const cur = await this.store.getBlock(cidr);
+      if (!cur) return (requested ?? []).map((r) => formatIp(r.ip));
+      const next = cloneBlock(cur.value);
+      const res = release(next);
+      if (res.released.length === 0) return res.unallocated.map(formatIp);
+      const deltas: Record<string, number> = {};
+      for (const r of res.released) if (r.handle) deltas[r.handle] = (deltas[r.handle] ?? 0) - 1;
+      const empty = isEmpty(next);
+      if (await this.commitBlock(cur, empty && !next.affinity ? 'delete' : next, deltas)) {
+        if (empty && next.affinity) await this.ensureConsistentAffinity(next);
+        return res.unallocated.map(formatIp);
+      }
+    }
+    throw new MaxRetriesError(`releasing from block ${cidr}`);
+  }
+
+  /** Frees everything the handle holds; HandleNotFoundError when the handle does not exist. */
+  async releaseByHandle(handleId: string): Promise<string[]> {
+    const released: string[] = [];
+    for (let attempt = 0; attempt < DATASTORE_RETRIES; attempt++) {
+      const h = await this.store.getHandle(handleId);
+      if (!h) {
+        if (attempt === 0) throw new HandleNotFoundError(handleId);
+        return released;
+      }
+      const cidrs = Object.keys(h.value.block);
+      if (cidrs.length === 0) {
+        await this.ds.delete(handleKey(handleId), h.revision).catch((e) => {
+          if (!isConflict(e)) throw e;
+        });
+        continue;
+      }
+      for (const cidr of cidrs) released.push(...(await this.releaseHandleInBlock(handleId, cidr)));
+    }
+    throw new MaxRetriesError(`releasing handle ${handleId}`);
+  }
+
+  private async releaseHandleInBlock(handleId: string, cidr: string): Promise<string[]> {
+    for (let attempt = 0; attempt < DATASTORE_RETRIES; attempt++) {
+      const cur = await this.store.getBlock(cidr);
+      const h = await this.store.getHandle(handleId);
+      if (!h) return [];
+      const count = h.value.block[cidr] ?? 0;
+      const next = cur ? cloneBlock(cur.value) : undefined;
+      const ips = next ? addressesOfHandle(next, handleId) : [];
+      if (!cur || !next || ips.length === 0) {
+        // Nothing of the handle's is left in this block: only its count for the block is dropped.
+        const updated = adjustHandle(h.value, cidr, -count);
+        try {
+          if (handleIsEmpty(updated)) await this.ds.delete(handleKey(handleId), h.revision);
+          else await this.ds.update(handleKey(handleId), encodeHandle(updated), h.revision);
+          return [];
+        } catch (e) {
+          if (isConflict(e)) continue;
+          throw e;
+        }
+      }
+      releaseFromBlock(
+        next,
+        ips.map((ip) => ({ ip })),
+      );
+      const empty = isEmpty(next);
+      // The handle's entry for this block goes to zero whatever its count said.
+      if (await this.commitBlock(cur, empty && !next.affinity ? 'delete' : next, { [handleId]: -count })) {
+        if (empty && next.affinity) await this.ensureConsistentAffinity(next);
+        return ips.map(formatIp);
+      }
+    }
+    throw new MaxRetriesError(`releasing handle ${handleId} in block ${cidr}`);
+  }
+
+  /** After a release left an affine block empty: drop the affinity if the block's pool no longer selects the node. */
+  private async ensureConsistentAffinity(block: AllocationBlock): Promise<void> {
+    const host = affinityHost(block.affinity);
+    if (!host) return;
+    const labels = await this.store.getNodeLabels(host);
+    if (!labels) return;
+    const pools = await this.store.listPools();
+    const pool = pools.find((p) => cidrContainsCidr(p.cidr, blockCidr(block)));
+    if (pool && this.matcher(pool.nodeSelector, labels)) return;
+    await this.releaseBlockAffinity(host, block.cidr, { mustBeEmpty: true }).catch((e) => {
+      if (!(e instanceof AffinityNotEmptyError) && !isConflict(e)) throw e;
+    });
+  }
+
+  // ---------------------------------------------------------------- affinities
+
+  /**
+   * Releases the host's affinity for a block (Calico's releaseBlockAffinity): affinity -> pendingDeletion; the block is
+   * deleted when empty, else it loses its affinity and lives on; then the affinity key is deleted. With mustBeEmpty a
+   * non-empty block gives AffinityNotEmptyError and nothing changes; with sequenceNumber the block must be unchanged.
+   */
+  async releaseBlockAffinity(
+    host: string,
+    cidr: string,
+    opts: { mustBeEmpty?: boolean; sequenceNumber?: bigint } = {},
+  ): Promise<void> {
+    const affKey = blockAffinityKey(host, cidr);
+    for (let attempt = 0; attempt < DATASTORE_RETRIES; attempt++) {
+      const aff = await this.store.getAffinity(host, cidr);
+      if (!aff) return;
+      const cur = await this.store.getBlock(cidr);
+      try {
+        if (!cur || cur.value.affinity !== hostAffinity(host)) {
+          // A stale affinity: the block is gone or belongs elsewhere.
+          await this.ds.delete(affKey, aff.revision);
+          return;
+        }
+        if (opts.mustBeEmpty && !isEmpty(cur.value)) throw new AffinityNotEmptyError(cidr);
+        if (opts.sequenceNumber !== undefined && cur.value.sequenceNumber !== opts.sequenceNumber) {
+          throw new ConflictError(`block ${cidr} changed since it was read (sequence number)`, blockKey(cidr));
+        }
+        const pending = await this.ds.update(
+          affKey,
+          encodeAffinity({ state: 'pendingDeletion', deleted: false }),
+          aff.revision,
+        );
+        let blockDone = false;
+        if (isEmpty(cur.value)) {
+          blockDone = await this.ds.delete(blockKey(cidr), cur.revision).then(
+            () => true,
+            (e) => (isConflict(e) ? false : Promise.reject(e)),
+          );
+        } else {
+          const next = cloneBlock(cur.value);
+          next.affinity = null;
+          delete next.affinityClaimTime;
+          blockDone = await this.commitBlock(cur, next, {});
+        }
+        if (!blockDone) {
+          // The block changed under us: put the affinity back and start over.
+          await this.ds
+            .update(affKey, encodeAffinity({ state: 'confirmed', deleted: false }), pending.revision)
+            .catch((e) => (isConflict(e) ? undefined : Promise.reject(e)));
+          if (opts.sequenceNumber !== undefined) {
+            throw new ConflictError(`block ${cidr} changed while its affinity was being released`, blockKey(cidr));
+          }
+          continue;
+        }
+        await this.ds.delete(affKey, pending.revision).catch((e) => (isConflict(e) ? undefined : Promise.reject(e)));
+        return;
+      } catch (e) {
+        if (e instanceof IpamError || (e instanceof ConflictError && opts.sequenceNumber !== undefined)) throw e;
+        if (!isConflict(e)) throw e;
+      }
+    }
+    throw new MaxRetriesError(`releasing affinity of ${host} for ${cidr}`);
+  }
+
+  /** Releases every affinity of the host (both families); Calico's ReleaseHostAffinities. */
+  async releaseHostAffinities(host: string, mustBeEmpty: boolean): Promise<void> {
+    const errors: string[] = [];
+    for (const aff of await this.store.listAffinities(host)) {
+      try {
+        await this.releaseBlockAffinity(host, aff.cidr, { mustBeEmpty });
+      } catch (e) {
+        if (mustBeEmpty && e instanceof AffinityNotEmptyError) continue;
+        errors.push((e as Error).message);
+      }
+    }
+    if (errors.length) throw new IpamError(`releasing affinities of ${host}: ${errors.join('; ')}`);
+  }
+
+  /** Releases every affinity for blocks inside the pool (pool deletion); blocks with addresses become non-affine. */
+  async releasePoolAffinities(poolCidr: string): Promise<void> {
+    const pool = parseCidr(poolCidr);
+    for (const aff of await this.store.listAffinities()) {
+      if (cidrContainsCidr(pool, parseCidr(aff.cidr))) await this.releaseBlockAffinity(aff.host, aff.cidr);
+    }
+  }
+
+  /**
+   * IPAM clean-up for a deleted node (clientv3 Node delete): frees its tunnel addresses, releases all its affinities
+   * (non-empty blocks become non-affine) and removes its IPAMHost marker.
+   */
+  async removeIpamHost(host: string): Promise<void> {
+    for (const kind of ['ipip', 'vxlan', 'vxlan-v6', 'wireguard', 'wireguard-v6']) {
+      await this.releaseByHandle(`${kind}-tunnel-addr-${host}`).catch((e) => {
+        if (!(e instanceof HandleNotFoundError)) throw e;
+      });
+    }
+    await this.releaseHostAffinities(host, false);
+    await this.ds.delete(`${IPAM_PREFIX}host/${host}`).catch((e) => {
+      if (!(e instanceof NotFoundError)) throw e;
+    });
+  }
+
+  // ---------------------------------------------------------------- queries
+
+  /** Who holds ip, or undefined when it is not allocated. */
+  async getAllocation(ipText: string): Promise<AllocationInfo | undefined> {
+    const ip = parseIp(ipText);
+    const cidr = await this.blockFor(ip, await this.store.listPools());
+    if (!cidr) return undefined;
+    const b = await this.store.getBlock(cidr);
+    if (!b) return undefined;
+    const o = ordinalOf(b.value, ip);
+    const idx = b.value.allocations[o];
+    if (idx === null) return undefined;
+    const attr = b.value.attributes[idx];
+    return {
+      ip: formatIp(ip),
+      block: b.value.cidr,
+      blockAffinity: b.value.affinity,
+      handleId: attr?.handle_id ?? null,
+      attrs: { ...(attr?.secondary ?? {}) },
+      sequenceNumber: b.value.sequenceNumberForAllocation[String(o)],
+    };
+  }
+
+  /** The addresses held by a handle (Calico's IPsByHandle). */
+  async ipsByHandle(handleId: string): Promise<string[]> {
+    const h = await this.store.getHandle(handleId);
+    if (!h) throw new HandleNotFoundError(handleId);
+    const out: string[] = [];
+    for (const cidr of Object.keys(h.value.block)) {
+      const b = await this.store.getBlock(cidr);
+      if (b) out.push(...addressesOfHandle(b.value, handleId).map(formatIp));
+    }
+    return out;
+  }
+
+  /** Every allocation of every block (for `ipam show`, `ipam check`, leak GC). */
+  async listAllocations(): Promise<AllocationInfo[]> {
+    const out: AllocationInfo[] = [];
+    for (const b of await this.store.listBlocks()) {
+      for (const a of allocationsOf(b.value)) {
+        out.push({
+          ip: formatIp(a.ip),
+          block: b.value.cidr,
+          blockAffinity: b.value.affinity,
+          handleId: a.handle,
+          attrs: a.attrs,
+          sequenceNumber: a.sequenceNumber,
+        });
+      }
+    }
+    return out;
+  }
+
+  // ---------------------------------------------------------------- tunnel addresses
+
+  /**
+   * Ensures the node holds one tunnel address of the family under `<kind>-tunnel-addr-<node>` (Calico's allocateip):
+   * keeps a current one that still lies in an enabled pool selecting the node, else releases it and assigns anew.
+   */
+  async ensureTunnelAddress(
+    node: string,
+    kind: 'vxlan' | 'ipip' | 'wireguard' = 'vxlan',
+    family: IpFamily = 4,
+  ): Promise<string> {
+    const handleId = `${kind}${family === 6 && kind !== 'ipip' ? '-v6' : ''}-tunnel-addr-${node}`;
+    const type = {
+      vxlan: family === 4 ? 'vxlanTunnelAddress' : 'vxlanV6TunnelAddress',
+      ipip: 'ipipTunnelAddress',
+      wireguard: family === 4 ? 'wireguardTunnelAddress' : 'wireguardV6TunnelAddress',
+    }[kind];
+    const current = await this.ipsByHandle(handleId).catch((e) => {
+      if (e instanceof HandleNotFoundError) return [] as string[];
+      throw e;
+    });
+    if (current.length === 1) {
+      const [pools, labels] = await Promise.all([this.store.listPools(), this.nodeLabels(node)]);
+      const pool = poolContaining(pools, parseIp(current[0]));
+      if (pool && poolServes(pool) && pool.allowedUses.includes('Tunnel') && this.matcher(pool.nodeSelector, labels)) {
+        return current[0];
+      }
+    }
+    if (current.length) await this.releaseByHandle(handleId);
+    const res = await this.autoAssign({
+      num4: family === 4 ? 1 : 0,
+      num6: family === 6 ? 1 : 0,
+      handleId,
+      attrs: { node, type },
+      hostname: node,
+      intendedUse: 'Tunnel',
+    });
+    return (family === 4 ? res.ipv4 : res.ipv6)[0].split('/')[0];
+  }
+
+  /** Frees the node's tunnel address of that kind and family, if any. */
+  async releaseTunnelAddress(
+    node: string,
+    kind: 'vxlan' | 'ipip' | 'wireguard' = 'vxlan',
+    family: IpFamily = 4,
+  ): Promise<void> {
+    const handleId = `${kind}${family === 6 && kind !== 'ipip' ? '-v6' : ''}-tunnel-addr-${node}`;
+    await this.releaseByHandle(handleId).catch((e) => {
+      if (!(e instanceof HandleNotFoundError)) throw e;
+    });
+  }
+}

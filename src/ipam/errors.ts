@@ -1,0 +1,75 @@
+// The errors IPAM callers act on. Each names the object, the field or pool, and the reason; CNI maps them to
+// error results, calicoctl prints them.
+
+export class IpamError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = new.target.name;
+  }
+}
+
+/** Calico's message after datastoreRetries (100) compare-and-swap conflicts. */
+export class MaxRetriesError extends IpamError {
+  constructor(what: string) {
+    super(`Max retries hit - excessive concurrent IPAM requests (${what})`);
+  }
+}
+
+export class BlockLimitError extends IpamError {
+  constructor(
+    readonly node: string,
+    readonly limit: number,
+  ) {
+    super(`limit of ${limit} blocks reached for this node (${node}); maxBlocksPerHost is ${limit}`);
+  }
+}
+
+export class NoFreeAddressesError extends IpamError {
+  constructor(
+    readonly family: 4 | 6,
+    readonly pools: string[],
+    detail: string,
+  ) {
+    super(`No IPs available in pools: [${pools.join(' ')}] (IPv${family}: ${detail})`);
+  }
+}
+
+export class AddressNotInPoolError extends IpamError {
+  constructor(address: string, detail: string) {
+    super(`The provided IP address ${address} is not in a configured pool (${detail})`);
+  }
+}
+
+export class ReservedAddressError extends IpamError {
+  constructor(address: string) {
+    super(`IP address ${address} lies in an IPReservation and is never handed out`);
+  }
+}
+
+export class HandleNotFoundError extends IpamError {
+  constructor(readonly handleId: string) {
+    super(`handle ${handleId} does not exist (nothing allocated under it)`);
+  }
+}
+
+export class AffinityNotEmptyError extends IpamError {
+  constructor(block: string) {
+    super(`block ${block} is not empty: affinity not released`);
+  }
+}
+
+export class StrictAffinityError extends IpamError {
+  constructor(address: string, block: string, affinity: string | null) {
+    super(
+      `cannot assign ${address}: block ${block} is ${affinity ? `affine to ${affinity}` : 'not affine'} and strictAffinity is on`,
+    );
+  }
+}
+
+export class NodeNotFoundError extends IpamError {
+  constructor(node: string) {
+    super(`Node "${node}" does not exist in the datastore (calico-node creates it at start-up)`);
+  }
+}
+
+export class InvalidIpamConfigError extends IpamError {}

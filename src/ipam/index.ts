@@ -1,0 +1,17 @@
+// Calico IPAM on the datastore: the IpamClient (assign, release, affinities, tunnel addresses), its errors, the leak
+// collector and the `ipam check` analysis. The calico-ipam CNI handlers live in ./plugin, calicoctl's in src/ctl/ipam.
+export { IpamClient, DATASTORE_RETRIES, EMPTY_BLOCK_MIN_RECLAIM_AGE_MS } from './client.js';
+export type {
+  AllocationInfo,
+  AssignIpRequest,
+  AutoAssignRequest,
+  AutoAssignResult,
+  IpamClientOptions,
+  ReleaseOptions,
+} from './client.js';
+export * from './errors.js';
+export { IpamStore, parseAffinityKey } from './store.js';
+export { PoolChoiceError, type IntendedUse, type IpamPool } from './core/pool.js';
+export { AnnotationError } from './core/annotations.js';
+export { AddressInUseError, ReleaseConflictError, type AllocationBlock } from './core/block.js';
+export type { IpamConfig } from './core/records.js';
