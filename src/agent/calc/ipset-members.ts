@@ -1,0 +1,167 @@
+// IpSetMemberCalculator: the members of every active IP set, kept incrementally from a cluster-wide LabelIndex.
+// In: active set descriptors (from the RuleScanner) and every endpoint / network set in the cluster with its labels,
+// parents (profiles), addresses and named ports. Out: per set, reference-counted members (two items with the same
+// address keep it alive together) and the ids of sets whose membership changed since the last takeDirty().
+//
+//   addIpSet/removeIpSet ──> LabelIndex.updateSelector ──┐
+//   updateItem/deleteItem ──> LabelIndex.updateItem ─────┼─> onMatchStarted/Stopped ──> per (set, item) contribution
+//   updateParentLabels ─────> LabelIndex ───────────────┘                               ──> member ref counts
+import type { Labels } from '../../selector/index.js';
+import { LabelIndex } from '../../selector/label-index.js';
+import type { IpSetId, IpSetSpec } from './model.js';
+import type { IpSetDescriptor } from './rule-scanner.js';
+
+export interface NamedPortDecl {
+  name: string;
+  protocol: 'tcp' | 'udp' | 'sctp';
+  port: number;
+}
+
+/** What an item contributes to sets: its CIDRs (host /32 or /128 for endpoints; any for network sets) and ports. */
+export interface MemberSource {
+  nets: readonly string[];
+  ports: readonly NamedPortDecl[];
+}
+
+interface SetState {
+  desc: IpSetDescriptor;
+  /** member -> number of items contributing it */
+  counts: Map<string, number>;
+  /** item -> the members it contributes */
+  byItem: Map<string, readonly string[]>;
+}
+
+export class IpSetMemberCalculator {
+  readonly #sets = new Map<IpSetId, SetState>();
+  readonly #items = new Map<string, MemberSource>();
+  /** item -> sets it is a member of (a mirror of the index's matches, for address changes). */
+  readonly #itemSets = new Map<string, Set<IpSetId>>();
+  readonly #dirty = new Set<IpSetId>();
+  readonly #index: LabelIndex<IpSetId, string>;
+
+  constructor() {
+    this.#index = new LabelIndex<IpSetId, string>({
+      onMatchStarted: (setId, itemId) => {
+        let s = this.#itemSets.get(itemId);
+        if (!s) this.#itemSets.set(itemId, (s = new Set()));
+        s.add(setId);
+        this.#contribute(setId, itemId);
+      },
+      onMatchStopped: (setId, itemId) => {
+        const s = this.#itemSets.get(itemId);
+        if (s && s.delete(setId) && s.size === 0) this.#itemSets.delete(itemId);
+        this.#withdraw(setId, itemId);
+      },
+    });
+  }
+
+  addIpSet(desc: IpSetDescriptor): void {
+    if (this.#sets.has(desc.id)) return;
+    this.#sets.set(desc.id, { desc, counts: new Map(), byItem: new Map() });
+    this.#dirty.add(desc.id);
+    this.#index.updateSelector(desc.id, desc.selector);
+  }
+
+  removeIpSet(id: IpSetId): void {
+    if (!this.#sets.has(id)) return;
+    this.#index.deleteSelector(id);
+    this.#sets.delete(id);
+    this.#dirty.add(id);
+  }
+
+  updateItem(itemId: string, labels: Labels, parents: readonly string[], source: MemberSource): void {
+    this.#items.set(itemId, source);
+    this.#index.updateItem(itemId, labels, parents);
+    // Sets that matched before and still match: the item's addresses or ports may have changed.
+    for (const setId of this.#itemSets.get(itemId) ?? []) this.#contribute(setId, itemId);
+  }
+
+  deleteItem(itemId: string): void {
+    this.#index.deleteItem(itemId);
+    this.#items.delete(itemId);
+  }
+
+  updateParentLabels(parentId: string, labels: Labels): void {
+    this.#index.updateParentLabels(parentId, labels);
+  }
+
+  deleteParent(parentId: string): void {
+    this.#index.deleteParent(parentId);
+  }
+
+  has(id: IpSetId): boolean {
+    return this.#sets.has(id);
+  }
+
+  /** Ids of sets added, removed or with changed members since the last call. */
+  takeDirty(): IpSetId[] {
+    const out = [...this.#dirty];
+    this.#dirty.clear();
+    return out;
+  }
+
+  /** The set as the model carries it (members sorted), or undefined when not active. */
+  spec(id: IpSetId): IpSetSpec | undefined {
+    const s = this.#sets.get(id);
+    if (!s) return undefined;
+    const v4: string[] = [];
+    const v6: string[] = [];
+    for (const m of s.counts.keys()) (memberAddress(m).includes(':') ? v6 : v4).push(m);
+    return { id, type: s.desc.type, v4Members: v4.sort(), v6Members: v6.sort() };
+  }
+
+  #membersFor(desc: IpSetDescriptor, source: MemberSource): string[] {
+    if (!desc.namedPort) return [...new Set(source.nets)];
+    const out = new Set<string>();
+    const np = desc.namedPort;
+    for (const p of source.ports) {
+      if (p.name !== np.name || (np.protocol !== 'any' && p.protocol !== np.protocol)) continue;
+      for (const net of source.nets) {
+        const slash = net.indexOf('/');
+        const ip = slash < 0 ? net : net.slice(0, slash);
+        const prefix = slash < 0 ? undefined : Number(net.slice(slash + 1));
+        if (prefix !== undefined && prefix !== (ip.includes(':') ? 128 : 32)) continue;
+        out.add(`${ip},${p.protocol}:${p.port}`);
+      }
+    }
+    return [...out];
+  }
+
+  #contribute(setId: IpSetId, itemId: string): void {
+    const s = this.#sets.get(setId);
+    const source = this.#items.get(itemId);
+    if (!s || !source) return;
+    const next = this.#membersFor(s.desc, source);
+    const prev = s.byItem.get(itemId);
+    if (prev && prev.length === next.length && prev.every((m, i) => m === next[i])) return;
+    for (const m of next) {
+      const n = s.counts.get(m) ?? 0;
+      s.counts.set(m, n + 1);
+      if (n === 0) this.#dirty.add(setId);
+    }
+    if (prev) this.#release(s, setId, prev);
+    s.byItem.set(itemId, next);
+  }
+
+  #withdraw(setId: IpSetId, itemId: string): void {
+    const s = this.#sets.get(setId);
+    if (!s) return;
+    const prev = s.byItem.get(itemId);
+    if (!prev) return;
+    s.byItem.delete(itemId);
+    this.#release(s, setId, prev);
+  }
+
+  #release(s: SetState, setId: IpSetId, members: readonly string[]): void {
+    for (const m of members) {
+      const n = s.counts.get(m)! - 1;
+      if (n === 0) {
+        s.counts.delete(m);
+        this.#dirty.add(setId);
+      } else s.counts.set(m, n);
+    }
+  }
+}
+
+/** The address part of a member (`10.0.0.0/24` -> `10.0.0.0`, `fd00::1,tcp:80` -> `fd00::1`). */
+const memberAddress = (m: string): string => m.split(/[,/]/, 1)[0]!;
