@@ -60,6 +60,7 @@ export function runStatus(
       clearTimeout(timer);
       resolve({ code: code ?? 1, stdout, stderr });
     });
+    child.stdin.on('error', () => {}); // the program may exit without reading its input (EPIPE)
     child.stdin.end(opts.input ?? '');
   });
 }
