@@ -25,7 +25,7 @@ export interface CniServer {
 }
 
 async function defaultHandlers(): Promise<PluginHandlers> {
-  return (await import('./plugin/handlers.js')).calicoPluginHandlers;
+  return (await import('./plugin/handlers.js')).agentPluginHandlers();
 }
 
 export async function startCniServer(opts: CniServerOptions = {}): Promise<CniServer> {

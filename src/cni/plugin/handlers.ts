@@ -1,7 +1,89 @@
-// The calico CNI plugin's handlers (ADD, DEL, CHECK, GC, STATUS); served in-process or by the calico-node agent.
-import { CniError, type PluginHandlers } from '../skel/types.js';
+// The calico CNI plugin's handlers (ADD, DEL, CHECK, GC, STATUS) over real dependencies: the datastore the netconf
+// names, IPAM by delegation, the Kubernetes API from the kubeconfig. `calicoPluginHandlers` opens and closes per call
+// (the in-process path); `agentPluginHandlers()` keeps connections warm for calico-node's CNI server.
+import { appendFileSync } from 'node:fs';
+import type { Datastore } from '../../datastore/types.js';
+import type { CniRequest, PluginHandlers } from '../skel/types.js';
+import { KubeReader } from '../k8s/client.js';
+import { loadKubeconfig } from '../k8s/kubeconfig.js';
+import { loadIpamHandlers } from '../ipam-entry.js';
+import { cmdAdd } from './add.js';
+import { cmdCheck } from './check.js';
+import { cmdDel } from './del.js';
+import { cmdGc, cmdStatus } from './gc.js';
+import type { PluginDeps } from './deps.js';
+import { PluginIpamDelegate } from './ipam.js';
 
-const notYet = async (): Promise<never> => {
-  throw new CniError(50, 'calico plugin handlers are being built (issue 6)');
-};
-export const calicoPluginHandlers: PluginHandlers = { add: notYet, del: notYet };
+async function openFor(req: CniRequest): Promise<Datastore> {
+  const { openDatastore, datastoreSettingsFromNetConf } = await import('../../datastore/index.js');
+  const timeoutMs = Number(req.env.CALICO_DATASTORE_TIMEOUT_MS) || 10_000;
+  return openDatastore(datastoreSettingsFromNetConf(req.config, req.env), { timeoutMs });
+}
+
+/** Logs go to stderr (never stdout) and, when the netconf names one, to log_file_path. */
+function logger(): (line: string) => void {
+  return (line) => {
+    process.stderr.write(`calico: ${line}\n`);
+  };
+}
+
+export function logToFile(req: CniRequest, line: string): void {
+  const file = req.config.log_file_path;
+  if (typeof file !== 'string' || !file) return;
+  try {
+    appendFileSync(file, `${new Date().toISOString()} ${line}\n`);
+  } catch {
+    // logging must never fail a CNI call
+  }
+}
+
+export function createPluginDeps(opts: { keepOpen: boolean; log?: (line: string) => void }): PluginDeps {
+  const log = opts.log ?? logger();
+  const open = new Map<string, Promise<Datastore>>();
+  const kubes = new Map<string, Promise<KubeReader>>();
+  return {
+    log,
+    ipam: new PluginIpamDelegate(loadIpamHandlers, log),
+    async datastore(req) {
+      if (!opts.keepOpen) {
+        const ds = await openFor(req);
+        return { ds, release: () => ds.close() };
+      }
+      const { datastoreSettingsFromNetConf } = await import('../../datastore/index.js');
+      const key = JSON.stringify(datastoreSettingsFromNetConf(req.config, req.env));
+      let p = open.get(key);
+      if (!p) {
+        p = openFor(req);
+        open.set(key, p);
+        p.catch(() => open.delete(key));
+      }
+      return { ds: await p, release: async () => {} };
+    },
+    async kube(kubeconfig) {
+      const make = async () => new KubeReader(await loadKubeconfig(kubeconfig));
+      if (!opts.keepOpen) return make();
+      let p = kubes.get(kubeconfig);
+      if (!p) {
+        p = make();
+        kubes.set(kubeconfig, p);
+        p.catch(() => kubes.delete(kubeconfig));
+      }
+      return p;
+    },
+  };
+}
+
+export function handlersWith(deps: PluginDeps): PluginHandlers {
+  return {
+    add: async (req) => (await cmdAdd(req, deps)) as Record<string, unknown>,
+    del: (req) => cmdDel(req, deps),
+    check: (req) => cmdCheck(req, deps),
+    gc: (req) => cmdGc(req, deps),
+    status: (req) => cmdStatus(req, deps),
+  };
+}
+
+export const calicoPluginHandlers: PluginHandlers = handlersWith(createPluginDeps({ keepOpen: false }));
+
+export const agentPluginHandlers = (log?: (line: string) => void): PluginHandlers =>
+  handlersWith(createPluginDeps({ keepOpen: true, log }));
