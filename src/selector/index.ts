@@ -20,6 +20,7 @@ export type { Labels, Matcher } from './compile.js';
 export { parseSelector, type Selector } from './selector.js';
 export { LabelIndex, type LabelIndexListener } from './label-index.js';
 export { labelDependencies, type LabelDependencies } from './dependencies.js';
+export { andSelectors, selectorFromAst, withLabelPrefix } from './transform.js';
 
 /** The canonical form of selector text (throws SelectorParseError when it is not valid). */
 export function canonicalSelector(text: string): string {
