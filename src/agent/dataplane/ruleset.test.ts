@@ -1,0 +1,64 @@
+// Golden files: the nft ruleset rendered for each named state in testdata/states.ts (testdata/<name>.nft), plus
+// properties of the rendering a reviewer would otherwise have to check by eye.
+import { test, describe } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { RulesetRenderer } from './ruleset.js';
+import { renderTableDocument } from './nft-model.js';
+import { NAMED_STATES, stateAllowFromLabel, stateTwoPods } from './testdata/states.js';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+
+describe('ruleset golden files', () => {
+  for (const [name, make] of Object.entries(NAMED_STATES)) {
+    test(`state "${name}" renders as testdata/${name}.nft`, () => {
+      const text = renderTableDocument(new RulesetRenderer().render(make()));
+      const file = path.join(here, 'testdata', `${name}.nft`);
+      if (process.env.UPDATE_GOLDEN) writeFileSync(file, text);
+      assert.equal(text, readFileSync(file, 'utf8'), `ruleset differs from ${file} (UPDATE_GOLDEN=1 rewrites it)`);
+    });
+  }
+});
+
+describe('ruleset rendering', () => {
+  test('every rule carries a comment naming its owner and an id, and every policy rule a counter', () => {
+    const st = new RulesetRenderer().render(stateAllowFromLabel());
+    const pol = st.chains.get('filter-cali-pi-np/default/default/allow-a')!;
+    // rule 0 (selector set) once per family, rule 1 (ICMP, IPv4) once
+    assert.deepEqual(
+      pol.rules.map((r) => r.note),
+      [0, 0, 1].map((i) => `np/default/default/allow-a inbound rule ${i}`),
+    );
+    for (const r of pol.rules) assert.match(r.body, /\bcounter\b/);
+    for (const ch of st.chains.values()) for (const r of ch.rules) assert.match(r.id, /^[0-9a-f]{12}$/);
+  });
+
+  test('re-rendering an unchanged snapshot yields the identical chain objects', () => {
+    const renderer = new RulesetRenderer();
+    const snap = stateAllowFromLabel();
+    const a = renderer.render(snap);
+    const b = renderer.render(snap);
+    for (const [name, ch] of a.chains) assert.equal(b.chains.get(name), ch, name);
+    for (const [name, s] of a.sets) assert.equal(b.sets.get(name), s, name);
+  });
+
+  test('a selector IP set becomes one nft set per family, /32 members written as addresses', () => {
+    const st = new RulesetRenderer().render(stateAllowFromLabel());
+    assert.deepEqual(st.sets.get('cali40s_appA')?.elements, ['10.65.0.2']);
+    assert.deepEqual(st.sets.get('cali60s_appA')?.elements, []);
+  });
+
+  test('workload dispatch maps hold exactly the local workload interfaces', () => {
+    const st = new RulesetRenderer().render(stateTwoPods());
+    const fw = st.maps.get('filter-cali-from-wl-dispatch-map')!;
+    assert.deepEqual(
+      [...fw.entries],
+      [
+        ['cali1111', 'goto filter-cali-fw-cali1111'],
+        ['cali2222', 'goto filter-cali-fw-cali2222'],
+      ],
+    );
+  });
+});

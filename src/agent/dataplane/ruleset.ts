@@ -1,0 +1,657 @@
+// Renders the calculation graph's desired dataplane (calc/model.ts DataplaneSnapshot) into the content of
+// `table inet calico`: Felix's chain structure (dataplane.md §4-§5) in nftables form.
+//   in:  DataplaneSnapshot (endpoints with ordered tiers/policies/profiles, compiled policies, IP sets, config)
+//   out: NftTableState (base chains per hook, dispatch verdict maps, per-endpoint chains, one chain per policy and
+//        profile and direction, one nft set per IP set and family)
+// Objects are memoised on the identity of their inputs, so re-rendering an unchanged snapshot costs little and yields
+// the identical chain objects (which the NftTable diff skips by identity).
+import type { IpFamily } from '../../net/ip.js';
+import type {
+  CompiledPolicy,
+  DataplaneConfig,
+  DataplaneSnapshot,
+  DirectionPolicies,
+  HostPort,
+  IpSetId,
+  IpSetSpec,
+  LocalHostEndpoint,
+  LocalWorkloadEndpoint,
+} from '../calc/model.js';
+import { parseNamedPortMember, PROTOCOL_NUMBERS } from '../calc/model.js';
+import { canonicalAddressElement } from './nft-kernel.js';
+import {
+  nftName,
+  nftRule,
+  type NftBaseChainSpec,
+  type NftChain,
+  type NftRule,
+  type NftSet,
+  type NftTableState,
+  type NftVerdictMap,
+} from './nft-model.js';
+import { coalesceNets, hex, renderPolicyRules, type RuleRenderContext } from './rule-render.js';
+
+/** Names of the fixed chains (Felix's names with the nft table prefix, dataplane.md §5). */
+export const CHAINS = {
+  filterForward: 'filter-FORWARD',
+  filterInput: 'filter-INPUT',
+  filterOutput: 'filter-OUTPUT',
+  rawPrerouting: 'raw-PREROUTING',
+  rawOutput: 'raw-OUTPUT',
+  manglePrerouting: 'mangle-PREROUTING',
+  natPrerouting: 'nat-PREROUTING',
+  natOutput: 'nat-OUTPUT',
+  natPostrouting: 'nat-POSTROUTING',
+  fromWl: 'filter-cali-from-wl-dispatch',
+  toWl: 'filter-cali-to-wl-dispatch',
+  wlToHost: 'filter-cali-wl-to-host',
+  fromHep: 'filter-cali-from-host-endpoint',
+  toHep: 'filter-cali-to-host-endpoint',
+  fromHepFwd: 'filter-cali-from-hep-forward',
+  toHepFwd: 'filter-cali-to-hep-forward',
+  failsafeIn: 'filter-cali-failsafe-in',
+  failsafeOut: 'filter-cali-failsafe-out',
+  rawFromHep: 'raw-cali-from-host-endpoint',
+  rawToHep: 'raw-cali-to-host-endpoint',
+  rawAntiSpoof: 'raw-cali-from-wl-dispatch',
+  mangleFromHep: 'mangle-cali-from-host-endpoint',
+} as const;
+
+/** The verdict map each dispatch chain looks interfaces up in. */
+export const mapOf = (dispatchChain: string): string => `${dispatchChain}-map`;
+
+/** Chain-name suffix for an endpoint interface; `*` (all interfaces) becomes `/all`, which no interface can be named. */
+const ifaceSuffix = (iface: string): string => (iface === '*' ? '/all' : iface);
+
+export const endpointChainName = (prefix: string, iface: string): string => nftName(prefix, ifaceSuffix(iface));
+
+/** Set name for an IP set id and family: Felix's `cali40<id>` / `cali60<id>` with `:` as `_`. */
+export const ipSetName = (id: IpSetId, family: IpFamily): string =>
+  nftName(`cali${family === 4 ? 4 : 6}0`, id.replace(/:/g, '_'));
+
+type PolicyContext = 'filter' | 'raw' | 'mangle';
+const POLICY_PREFIX: Record<PolicyContext, { in: string; out: string }> = {
+  filter: { in: 'filter-cali-pi-', out: 'filter-cali-po-' },
+  raw: { in: 'raw-cali-pi-', out: 'raw-cali-po-' },
+  mangle: { in: 'mangle-cali-pi-', out: 'mangle-cali-po-' },
+};
+export const policyChainName = (ctx: PolicyContext, dir: 'in' | 'out', id: string): string =>
+  nftName(POLICY_PREFIX[ctx][dir], id);
+export const profileChainName = (dir: 'in' | 'out', id: string): string =>
+  nftName(dir === 'in' ? 'filter-cali-pri-' : 'filter-cali-pro-', id);
+
+const PRIORITY = { raw: -300, mangle: -150, dstnat: -100, filter: 0, srcnat: 100 };
+const base = (type: NftBaseChainSpec['type'], hook: NftBaseChainSpec['hook'], priority: number): NftBaseChainSpec => ({
+  type,
+  hook,
+  priority,
+  policy: 'accept',
+});
+
+const r = nftRule;
+
+/** Everything derived from the config alone. */
+interface ConfigContext {
+  cfg: DataplaneConfig;
+  accept: string;
+  pass: string;
+  /** `meta mark & ACCEPT == ACCEPT` */
+  isAccepted: string;
+  deny: 'drop' | 'reject';
+  ruleCtx: (untracked: boolean) => RuleRenderContext;
+}
+
+function configContext(cfg: DataplaneConfig): ConfigContext {
+  const accept = hex(cfg.marks.accept);
+  const pass = hex(cfg.marks.pass);
+  const deny = cfg.filterDenyAction === 'Reject' ? 'reject' : 'drop';
+  return {
+    cfg,
+    accept,
+    pass,
+    isAccepted: `meta mark & ${accept} == ${accept}`,
+    deny,
+    ruleCtx: (untracked) => ({
+      marks: cfg.marks,
+      denyVerdict: deny,
+      untracked,
+      ipv6: cfg.ipv6Support,
+      setName: ipSetName,
+    }),
+  };
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+
+interface EndpointChainOptions {
+  policyContext: PolicyContext;
+  dir: 'in' | 'out';
+  /** Accept established/related and drop invalid first (not in raw: untracked packets have no conntrack state). */
+  conntrack: boolean;
+  /** Extra rules after the mark reset and before the tiers. */
+  extra: NftRule[];
+  /** Workloads and normal host chains end in the profiles (and a drop); forward/preDNAT/untracked chains return. */
+  profiles: boolean;
+  /** Prefix for the notes, e.g. `wep/ns/name ingress`. */
+  note: string;
+}
+
+function endpointRules(dp: DirectionPolicies, o: EndpointChainOptions, c: ConfigContext): NftRule[] {
+  const rules: NftRule[] = [];
+  if (o.conntrack) {
+    rules.push(r('ct state established,related counter accept', `${o.note}: accept established/related`));
+    if (!c.cfg.disableConntrackInvalidCheck) rules.push(r('ct state invalid counter drop', `${o.note}: drop invalid`));
+  }
+  const clear = ~(c.cfg.marks.accept | c.cfg.marks.pass) >>> 0;
+  rules.push(r(`meta mark set meta mark & ${hex(clear)}`, `${o.note}: clear accept and pass marks`));
+  rules.push(...o.extra);
+  for (const tier of dp.tiers) {
+    rules.push(r(`meta mark set meta mark & ${hex(~c.cfg.marks.pass >>> 0)}`, `${o.note}: start of tier ${tier.name}`));
+    for (const pid of tier.policyIds) {
+      const target = policyChainName(o.policyContext, o.dir, pid);
+      rules.push(r(`meta mark & ${c.pass} == 0x0 counter jump ${target}`, `${o.note}: policy ${pid}`));
+      rules.push(r(`${c.isAccepted} return`, `${o.note}: return if policy ${pid} accepted`));
+    }
+    if (tier.endOfTierDrop) {
+      rules.push(
+        r(
+          `meta mark & ${c.pass} == 0x0 counter ${c.deny}`,
+          `${o.note}: end of tier ${tier.name}, drop if no policies passed packet`,
+        ),
+      );
+    }
+  }
+  if (o.profiles) {
+    for (const pid of dp.profileIds) {
+      rules.push(r(`counter jump ${profileChainName(o.dir, pid)}`, `${o.note}: profile ${pid}`));
+      rules.push(r(`${c.isAccepted} return`, `${o.note}: return if profile ${pid} accepted`));
+    }
+    rules.push(r(`counter ${c.deny}`, `${o.note}: drop if no profiles matched`));
+  }
+  return rules;
+}
+
+function workloadChains(ep: LocalWorkloadEndpoint, c: ConfigContext): NftChain[] {
+  const id = ep.id;
+  const fromExtra: NftRule[] = [];
+  if (!c.cfg.allowVXLANPacketsFromWorkloads) {
+    fromExtra.push(
+      r(`meta l4proto 17 udp dport ${c.cfg.vxlanPort} counter drop`, `${id} egress: drop VXLAN from workload`),
+    );
+  }
+  if (!c.cfg.allowIPIPPacketsFromWorkloads) {
+    fromExtra.push(r('meta l4proto 4 counter drop', `${id} egress: drop IPIP from workload`));
+  }
+  const common = { policyContext: 'filter' as const, conntrack: true, profiles: true };
+  const tw: NftChain = {
+    name: endpointChainName('filter-cali-tw-', ep.interfaceName),
+    rules: endpointRules(ep.ingress, { ...common, dir: 'in', extra: [], note: `${id} ingress` }, c),
+  };
+  const fw: NftChain = {
+    name: endpointChainName('filter-cali-fw-', ep.interfaceName),
+    rules: endpointRules(ep.egress, { ...common, dir: 'out', extra: fromExtra, note: `${id} egress` }, c),
+  };
+  // Anti-spoofing in raw PREROUTING, before conntrack: the source must be one of the workload's addresses (or an
+  // allowed spoofed prefix); IPv6 link-local and the unspecified address are needed for neighbour discovery.
+  const spoof: NftRule[] = [];
+  const allowed4 = coalesceNets([...ep.ipv4Nets, ...ep.allowSpoofedSourcePrefixes.filter((p) => !p.includes(':'))]);
+  spoof.push(
+    allowed4.length
+      ? r(`meta nfproto ipv4 ip saddr != { ${allowed4.join(', ')} } counter drop`, `${id}: anti-spoofing (IPv4)`)
+      : r('meta nfproto ipv4 counter drop', `${id}: anti-spoofing (no IPv4 address)`),
+  );
+  if (c.cfg.ipv6Support) {
+    const allowed6 = coalesceNets([
+      ...ep.ipv6Nets,
+      ...ep.allowSpoofedSourcePrefixes.filter((p) => p.includes(':')),
+      'fe80::/10',
+      '::/128',
+    ]);
+    spoof.push(
+      r(`meta nfproto ipv6 ip6 saddr != { ${allowed6.join(', ')} } counter drop`, `${id}: anti-spoofing (IPv6)`),
+    );
+  }
+  const sp: NftChain = { name: endpointChainName('raw-cali-sp-', ep.interfaceName), rules: spoof };
+  return [tw, fw, sp];
+}
+
+interface HostEndpointChains {
+  chains: NftChain[];
+  /** dispatch chain -> chain to go to for this interface */
+  dispatch: [string, string][];
+}
+
+function hostEndpointChains(ep: LocalHostEndpoint, c: ConfigContext): HostEndpointChains {
+  const id = ep.id;
+  const iface = ep.interfaceName;
+  const chains: NftChain[] = [];
+  const dispatch: [string, string][] = [];
+  const add = (dispatchChain: string, chain: NftChain): void => {
+    chains.push(chain);
+    dispatch.push([dispatchChain, chain.name]);
+  };
+  const normal = { policyContext: 'filter' as const, conntrack: true, profiles: true };
+  add(CHAINS.fromHep, {
+    name: endpointChainName('filter-cali-fh-', iface),
+    rules: endpointRules(
+      ep.ingress,
+      {
+        ...normal,
+        dir: 'in',
+        note: `${id} ingress`,
+        extra: [r(`counter jump ${CHAINS.failsafeIn}`, `${id} ingress: failsafe ports`)],
+      },
+      c,
+    ),
+  });
+  add(CHAINS.toHep, {
+    name: endpointChainName('filter-cali-th-', iface),
+    rules: endpointRules(
+      ep.egress,
+      {
+        ...normal,
+        dir: 'out',
+        note: `${id} egress`,
+        extra: [r(`counter jump ${CHAINS.failsafeOut}`, `${id} egress: failsafe ports`)],
+      },
+      c,
+    ),
+  });
+  const noProfiles = { policyContext: 'filter' as const, conntrack: true, profiles: false, extra: [] };
+  if (ep.forward.ingress.tiers.length) {
+    add(CHAINS.fromHepFwd, {
+      name: endpointChainName('filter-cali-fhfw-', iface),
+      rules: endpointRules(ep.forward.ingress, { ...noProfiles, dir: 'in', note: `${id} forward ingress` }, c),
+    });
+  }
+  if (ep.forward.egress.tiers.length) {
+    add(CHAINS.toHepFwd, {
+      name: endpointChainName('filter-cali-thfw-', iface),
+      rules: endpointRules(ep.forward.egress, { ...noProfiles, dir: 'out', note: `${id} forward egress` }, c),
+    });
+  }
+  if (ep.preDnat.ingress.tiers.length) {
+    add(CHAINS.mangleFromHep, {
+      name: endpointChainName('mangle-cali-fh-', iface),
+      rules: endpointRules(
+        ep.preDnat.ingress,
+        { policyContext: 'mangle', conntrack: false, profiles: false, extra: [], dir: 'in', note: `${id} pre-DNAT` },
+        c,
+      ),
+    });
+  }
+  const untracked = { policyContext: 'raw' as const, conntrack: false, profiles: false, extra: [] };
+  if (ep.untracked.ingress.tiers.length) {
+    add(CHAINS.rawFromHep, {
+      name: endpointChainName('raw-cali-fh-', iface),
+      rules: endpointRules(ep.untracked.ingress, { ...untracked, dir: 'in', note: `${id} untracked ingress` }, c),
+    });
+  }
+  if (ep.untracked.egress.tiers.length) {
+    add(CHAINS.rawToHep, {
+      name: endpointChainName('raw-cali-th-', iface),
+      rules: endpointRules(ep.untracked.egress, { ...untracked, dir: 'out', note: `${id} untracked egress` }, c),
+    });
+  }
+  return { chains, dispatch };
+}
+
+function failsafeRules(ports: readonly HostPort[], dir: 'in' | 'out'): NftRule[] {
+  return ports.map((p) => {
+    const proto = PROTOCOL_NUMBERS[p.protocol];
+    let net = '';
+    if (p.net) {
+      const v6 = p.net.includes(':');
+      net = `${v6 ? 'ip6' : 'ip'} ${dir === 'in' ? 'saddr' : 'daddr'} ${canonicalAddressElement(p.net)} `;
+    }
+    return r(
+      `${net}meta l4proto ${proto} th dport ${p.port} counter accept`,
+      `failsafe ${dir} ${p.protocol}:${p.port}`,
+    );
+  });
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+
+/** Renders snapshots; keeps memo caches between calls (create one per agent). */
+export class RulesetRenderer {
+  private cfgRef: DataplaneConfig | undefined;
+  private cc: ConfigContext | undefined;
+  private wlCache = new WeakMap<LocalWorkloadEndpoint, NftChain[]>();
+  private hepCache = new WeakMap<LocalHostEndpoint, HostEndpointChains>();
+  private policyCache = new Map<string, WeakMap<CompiledPolicy, NftChain>>();
+  private setCache = new WeakMap<IpSetSpec, NftSet[]>();
+
+  render(snap: DataplaneSnapshot): NftTableState {
+    if (snap.config !== this.cfgRef) {
+      this.cfgRef = snap.config;
+      this.cc = configContext(snap.config);
+      this.wlCache = new WeakMap();
+      this.hepCache = new WeakMap();
+      this.policyCache = new Map();
+      this.setCache = new WeakMap();
+    }
+    const c = this.cc!;
+    const cfg = snap.config;
+    const state: NftTableState = { chains: new Map(), sets: new Map(), maps: new Map() };
+    const addChain = (ch: NftChain): void => void state.chains.set(ch.name, ch);
+    const dispatch = new Map<string, Map<string, string>>();
+    for (const d of [CHAINS.fromWl, CHAINS.toWl, CHAINS.rawAntiSpoof, CHAINS.fromHep, CHAINS.toHep]) {
+      dispatch.set(d, new Map());
+    }
+    for (const d of [CHAINS.fromHepFwd, CHAINS.toHepFwd, CHAINS.mangleFromHep, CHAINS.rawFromHep, CHAINS.rawToHep]) {
+      dispatch.set(d, new Map());
+    }
+    const allInterfaces = new Map<string, string>(); // dispatch chain -> chain for the `*` host endpoint
+    const usedPolicies = { filter: new Set<string>(), raw: new Set<string>(), mangle: new Set<string>() };
+    const usePolicies = (ctx: PolicyContext, dp: DirectionPolicies): void => {
+      for (const t of dp.tiers) for (const p of t.policyIds) usedPolicies[ctx].add(p);
+    };
+    const natRules: { pre: NftRule[]; post: NftRule[] } = { pre: [], post: [] };
+
+    for (const ep of snap.endpoints.values()) {
+      if (ep.kind === 'workload') {
+        if (!ep.interfaceName) continue;
+        let chains = this.wlCache.get(ep);
+        if (!chains) this.wlCache.set(ep, (chains = workloadChains(ep, c)));
+        const [tw, fw, sp] = chains as [NftChain, NftChain, NftChain];
+        chains.forEach(addChain);
+        dispatch.get(CHAINS.toWl)!.set(ep.interfaceName, `goto ${tw.name}`);
+        dispatch.get(CHAINS.fromWl)!.set(ep.interfaceName, `goto ${fw.name}`);
+        dispatch.get(CHAINS.rawAntiSpoof)!.set(ep.interfaceName, `goto ${sp.name}`);
+        usePolicies('filter', ep.ingress);
+        usePolicies('filter', ep.egress);
+        if (cfg.floatingIPs === 'Enabled') {
+          for (const [fam, nats] of [
+            ['ip', ep.ipv4Nat],
+            ['ip6', ep.ipv6Nat],
+          ] as const) {
+            for (const n of nats) {
+              const note = `${ep.id}: floating IP ${n.externalIp}`;
+              natRules.pre.push(r(`${fam} daddr ${n.externalIp} counter dnat ${fam} to ${n.internalIp}`, note));
+              natRules.post.push(
+                r(
+                  `${fam} saddr ${n.internalIp} ${fam} daddr ${n.internalIp} counter snat ${fam} to ${n.externalIp}`,
+                  note,
+                ),
+              );
+            }
+          }
+        }
+      } else {
+        if (!ep.interfaceName) continue; // expectedIPs-only host endpoints are not programmed (no interface to match)
+        let h = this.hepCache.get(ep);
+        if (!h) this.hepCache.set(ep, (h = hostEndpointChains(ep, c)));
+        h.chains.forEach(addChain);
+        for (const [d, target] of h.dispatch) {
+          if (ep.interfaceName === '*') allInterfaces.set(d, target);
+          else dispatch.get(d)!.set(ep.interfaceName, `goto ${target}`);
+        }
+        usePolicies('filter', ep.ingress);
+        usePolicies('filter', ep.egress);
+        usePolicies('filter', ep.forward.ingress);
+        usePolicies('filter', ep.forward.egress);
+        usePolicies('mangle', ep.preDnat.ingress);
+        usePolicies('raw', ep.untracked.ingress);
+        usePolicies('raw', ep.untracked.egress);
+      }
+    }
+
+    // Policy and profile chains: one per direction.
+    for (const ctx of ['filter', 'raw', 'mangle'] as const) {
+      let cache = this.policyCache.get(ctx);
+      if (!cache) this.policyCache.set(ctx, (cache = new WeakMap()));
+      for (const pid of [...usedPolicies[ctx]].sort()) {
+        const pol = snap.policies.get(pid) ?? { id: pid, inbound: [], outbound: [] };
+        for (const ch of this.policyChains(pol, ctx, cache, c)) addChain(ch);
+      }
+    }
+    let profCache = this.policyCache.get('profile');
+    if (!profCache) this.policyCache.set('profile', (profCache = new WeakMap()));
+    for (const prof of snap.profiles.values()) {
+      for (const ch of this.policyChains(prof, 'profile', profCache, c)) addChain(ch);
+    }
+    // A profile that does not exist is an empty chain (no verdict), so the endpoint falls through to "drop if no
+    // profiles matched" as in Felix, and the jump to it stays valid.
+    for (const ep of snap.endpoints.values()) {
+      for (const [dir, dp] of [
+        ['in', ep.ingress],
+        ['out', ep.egress],
+      ] as const) {
+        for (const pid of dp.profileIds) {
+          const name = profileChainName(dir, pid);
+          if (!state.chains.has(name)) addChain({ name, rules: [] });
+        }
+      }
+    }
+
+    // IP sets.
+    for (const spec of snap.ipSets.values()) {
+      let sets = this.setCache.get(spec);
+      if (!sets) this.setCache.set(spec, (sets = renderIpSets(spec, cfg.ipv6Support)));
+      for (const s of sets) state.sets.set(s.name, s);
+    }
+
+    this.addStructure(state, dispatch, allInterfaces, natRules, c);
+    return state;
+  }
+
+  private policyChains(
+    pol: CompiledPolicy,
+    ctx: PolicyContext | 'profile',
+    cache: WeakMap<CompiledPolicy, NftChain>,
+    c: ConfigContext,
+  ): NftChain[] {
+    // Cache both directions under one key by storing the inbound chain and deriving the outbound one.
+    const key = pol;
+    const cached = cache.get(key) as (NftChain & { pair?: NftChain }) | undefined;
+    if (cached?.pair) return [cached, cached.pair];
+    const rc = c.ruleCtx(ctx === 'raw');
+    const name = (dir: 'in' | 'out'): string =>
+      ctx === 'profile' ? profileChainName(dir, pol.id) : policyChainName(ctx, dir, pol.id);
+    const inbound: NftChain & { pair?: NftChain } = {
+      name: name('in'),
+      rules: renderPolicyRules(pol.inbound, pol.id, 'inbound', rc),
+    };
+    const outbound: NftChain = { name: name('out'), rules: renderPolicyRules(pol.outbound, pol.id, 'outbound', rc) };
+    Object.defineProperty(inbound, 'pair', { value: outbound, enumerable: false });
+    cache.set(key, inbound);
+    return [inbound, outbound];
+  }
+
+  /** Base chains, dispatch chains and maps, the workload-to-host chain, failsafe chains and NAT. */
+  private addStructure(
+    state: NftTableState,
+    dispatch: Map<string, Map<string, string>>,
+    allInterfaces: Map<string, string>,
+    natRules: { pre: NftRule[]; post: NftRule[] },
+    c: ConfigContext,
+  ): void {
+    const cfg = c.cfg;
+    const add = (name: string, rules: NftRule[], b?: NftBaseChainSpec): void => {
+      const prev = this.structureCache.get(name);
+      const same =
+        prev &&
+        prev.rules.length === rules.length &&
+        prev.rules.every((x, i) => x.id === rules[i]!.id) &&
+        prev.base?.hook === b?.hook;
+      const chain: NftChain = same ? prev : b ? { name, base: b, rules } : { name, rules };
+      this.structureCache.set(name, chain);
+      state.chains.set(name, chain);
+    };
+    const prefixes = cfg.interfacePrefixes.length ? cfg.interfacePrefixes : ['cali'];
+    const wild = (p: string): string => `"${p}*"`;
+    const allCalicoBits = cfg.marks.all >>> 0;
+    const accepted = c.isAccepted;
+    const allowVerdict = cfg.filterAllowAction === 'Return' ? 'return' : 'accept';
+
+    // Dispatch chains: a verdict-map lookup, then what happens to an interface not in the map.
+    const dispatchChain = (name: string, key: 'iifname' | 'oifname', fallback: NftRule[]): void => {
+      const entries = dispatch.get(name)!;
+      const prevMap = this.mapCache.get(name);
+      const map: NftVerdictMap =
+        prevMap && sameEntries(prevMap.entries, entries) ? prevMap : { name: mapOf(name), keyType: 'ifname', entries };
+      this.mapCache.set(name, map);
+      state.maps.set(map.name, map);
+      add(name, [r(`${key} vmap @${map.name}`, `dispatch by interface`), ...fallback]);
+    };
+    const allFallback = (d: string, key: 'iifname' | 'oifname', skipWorkloads: boolean): NftRule[] => {
+      const target = allInterfaces.get(d);
+      if (!target) return [];
+      const skips = [`${key} "lo" return`, ...(skipWorkloads ? prefixes.map((p) => `${key} ${wild(p)} return`) : [])];
+      return [
+        ...skips.map((s) => r(s, 'not policed by the all-interfaces host endpoint')),
+        r(`counter goto ${target}`, 'all-interfaces host endpoint'),
+      ];
+    };
+
+    dispatchChain(CHAINS.fromWl, 'iifname', [r(`counter ${c.deny}`, 'unknown workload interface')]);
+    dispatchChain(CHAINS.toWl, 'oifname', [r(`counter ${c.deny}`, 'unknown workload interface')]);
+    dispatchChain(CHAINS.rawAntiSpoof, 'iifname', []);
+    dispatchChain(CHAINS.fromHep, 'iifname', allFallback(CHAINS.fromHep, 'iifname', false));
+    dispatchChain(CHAINS.toHep, 'oifname', allFallback(CHAINS.toHep, 'oifname', false));
+    dispatchChain(CHAINS.fromHepFwd, 'iifname', allFallback(CHAINS.fromHepFwd, 'iifname', true));
+    dispatchChain(CHAINS.toHepFwd, 'oifname', allFallback(CHAINS.toHepFwd, 'oifname', true));
+    dispatchChain(CHAINS.mangleFromHep, 'iifname', allFallback(CHAINS.mangleFromHep, 'iifname', true));
+    dispatchChain(CHAINS.rawFromHep, 'iifname', allFallback(CHAINS.rawFromHep, 'iifname', true));
+    dispatchChain(CHAINS.rawToHep, 'oifname', allFallback(CHAINS.rawToHep, 'oifname', true));
+
+    // filter FORWARD: host-endpoint forward ingress, workload egress, workload ingress, host-endpoint forward egress.
+    const keepAccept = ~(allCalicoBits & ~cfg.marks.accept) >>> 0;
+    add(
+      CHAINS.filterForward,
+      [
+        r(`meta mark set meta mark & ${hex(keepAccept)}`, 'clear Calico mark bits except accept'),
+        r(`meta mark & ${c.accept} == 0x0 jump ${CHAINS.fromHepFwd}`, 'host endpoint forward ingress policy'),
+        ...prefixes.map((p) => r(`iifname ${wild(p)} jump ${CHAINS.fromWl}`, 'from workload: egress policy')),
+        ...prefixes.map((p) => r(`oifname ${wild(p)} jump ${CHAINS.toWl}`, 'to workload: ingress policy')),
+        r(`jump ${CHAINS.toHepFwd}`, 'host endpoint forward egress policy'),
+        r(`${accepted} counter ${allowVerdict}`, 'policy explicitly accepted packet'),
+      ],
+      base('filter', 'forward', PRIORITY.filter),
+    );
+
+    // filter INPUT: workload-to-host, then host endpoint ingress policy.
+    add(
+      CHAINS.filterInput,
+      [
+        r(`${accepted} counter ${allowVerdict}`, 'accepted by untracked or pre-DNAT policy'),
+        ...prefixes.map((p) => r(`iifname ${wild(p)} goto ${CHAINS.wlToHost}`, 'from workload to this host')),
+        r(`jump ${CHAINS.fromHep}`, 'host endpoint ingress policy'),
+        r(`${accepted} counter ${allowVerdict}`, 'host endpoint policy accepted packet'),
+      ],
+      base('filter', 'input', PRIORITY.filter),
+    );
+    const toHostAction =
+      cfg.defaultEndpointToHostAction === 'Accept'
+        ? 'accept'
+        : cfg.defaultEndpointToHostAction === 'Return'
+          ? 'return'
+          : 'drop';
+    const wlToHost: NftRule[] = [];
+    if (cfg.ipv6Support) {
+      wlToHost.push(
+        r(
+          'meta l4proto 58 icmpv6 type { nd-router-solicit, nd-router-advert, nd-neighbor-solicit, nd-neighbor-advert, nd-redirect } counter accept',
+          'allow ICMPv6 neighbour discovery',
+        ),
+      );
+    }
+    wlToHost.push(r(`jump ${CHAINS.fromWl}`, 'workload egress policy'));
+    wlToHost.push(r(`counter ${toHostAction}`, `defaultEndpointToHostAction ${cfg.defaultEndpointToHostAction}`));
+    add(CHAINS.wlToHost, wlToHost);
+
+    // filter OUTPUT: traffic from the host to its own workloads is not policed (kubelet probes keep working).
+    add(
+      CHAINS.filterOutput,
+      [
+        r(`${accepted} counter ${allowVerdict}`, 'accepted by untracked policy'),
+        ...prefixes.map((p) => r(`oifname ${wild(p)} return`, 'host to local workload: not policed')),
+        r(`jump ${CHAINS.toHep}`, 'host endpoint egress policy'),
+        r(`${accepted} counter ${allowVerdict}`, 'host endpoint policy accepted packet'),
+      ],
+      base('filter', 'output', PRIORITY.filter),
+    );
+    add(CHAINS.failsafeIn, failsafeRules(cfg.failsafeInboundHostPorts, 'in'));
+    add(CHAINS.failsafeOut, failsafeRules(cfg.failsafeOutboundHostPorts, 'out'));
+
+    // raw: anti-spoofing for workloads and untracked host-endpoint policy, before conntrack.
+    add(
+      CHAINS.rawPrerouting,
+      [
+        r(`meta mark set meta mark & ${hex(~allCalicoBits >>> 0)}`, 'clear Calico mark bits'),
+        ...prefixes.map((p) => r(`iifname ${wild(p)} jump ${CHAINS.rawAntiSpoof}`, 'workload anti-spoofing')),
+        r(`jump ${CHAINS.rawFromHep}`, 'untracked host endpoint ingress policy'),
+        r(`${accepted} counter accept`, 'untracked policy accepted packet'),
+      ],
+      base('filter', 'prerouting', PRIORITY.raw),
+    );
+    add(
+      CHAINS.rawOutput,
+      [
+        r(`meta mark set meta mark & ${hex(~allCalicoBits >>> 0)}`, 'clear Calico mark bits'),
+        r(`jump ${CHAINS.rawToHep}`, 'untracked host endpoint egress policy'),
+        r(`${accepted} counter accept`, 'untracked policy accepted packet'),
+      ],
+      base('filter', 'output', PRIORITY.raw),
+    );
+    // mangle: pre-DNAT host endpoint policy.
+    add(
+      CHAINS.manglePrerouting,
+      [
+        r(`${accepted} accept`, 'accepted by untracked policy'),
+        r('ct state established,related accept', 'accept established/related'),
+        r(`jump ${CHAINS.mangleFromHep}`, 'pre-DNAT host endpoint policy'),
+        r(`${accepted} counter accept`, 'pre-DNAT policy accepted packet'),
+      ],
+      base('filter', 'prerouting', PRIORITY.mangle),
+    );
+    // nat: floating IPs (only when some endpoint has one).
+    if (natRules.pre.length) {
+      add(CHAINS.natPrerouting, natRules.pre, base('nat', 'prerouting', PRIORITY.dstnat));
+      add(CHAINS.natOutput, natRules.pre, base('nat', 'output', PRIORITY.dstnat));
+      add(CHAINS.natPostrouting, natRules.post, base('nat', 'postrouting', PRIORITY.srcnat));
+    }
+  }
+
+  private readonly structureCache = new Map<string, NftChain>();
+  private readonly mapCache = new Map<string, NftVerdictMap>();
+}
+
+function sameEntries(a: ReadonlyMap<string, string>, b: ReadonlyMap<string, string>): boolean {
+  if (a.size !== b.size) return false;
+  for (const [k, v] of a) if (b.get(k) !== v) return false;
+  return true;
+}
+
+function renderIpSets(spec: IpSetSpec, ipv6: boolean): NftSet[] {
+  const out: NftSet[] = [];
+  for (const family of ipv6 ? ([4, 6] as const) : ([4] as const)) {
+    const members = family === 4 ? spec.v4Members : spec.v6Members;
+    const addrType = family === 4 ? 'ipv4_addr' : 'ipv6_addr';
+    if (spec.type === 'net') {
+      out.push({
+        name: ipSetName(spec.id, family),
+        keyType: addrType,
+        flags: ['interval'],
+        elements: coalesceNets(members),
+      });
+    } else {
+      const elements = [
+        ...new Set(
+          members.map((m) => {
+            const p = parseNamedPortMember(m);
+            return `${canonicalAddressElement(p.ip)} . ${PROTOCOL_NUMBERS[p.protocol]} . ${p.port}`;
+          }),
+        ),
+      ].sort();
+      out.push({
+        name: ipSetName(spec.id, family),
+        keyType: `${addrType} . inet_proto . inet_service`,
+        flags: [],
+        elements,
+      });
+    }
+  }
+  return out;
+}
