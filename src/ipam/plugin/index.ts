@@ -1,0 +1,216 @@
+// calico-ipam: the CNI IPAM plugin's ADD, DEL and CHECK (dispatch, VERSION and result shapes are src/cni/skel's).
+// ADD assigns under handle `<network name>.<containerID>` (a specific address from CNI_ARGS `IP` or the pod's ipAddrs
+// annotation, else auto-assignment honouring the pool annotations and ipam config) and returns `<ip>/<block prefix>`;
+// DEL releases by handle, then by the legacy handle, and is idempotent. Never opens CNI_NETNS.
+import { readFileSync } from 'node:fs';
+import { hostname } from 'node:os';
+import type { Datastore } from '../../datastore/types.js';
+import { datastoreSettingsFromNetConf } from '../../datastore/settings.js';
+import { CniError, type CniRequest, type PluginHandlers } from '../../cni/skel/types.js';
+import { IpamClient } from '../client.js';
+import { HandleNotFoundError } from '../errors.js';
+import {
+  ANNOTATION_IP_ADDRS,
+  ANNOTATION_IP_FAMILIES,
+  parseIpAddrs,
+  parseIpFamilies,
+  resolvePoolLists,
+  type AnnotationSource,
+} from '../core/annotations.js';
+import { formatIp, parseIp } from '../../net/ip.js';
+import { DEFAULT_IPAM_LOCK_FILE, HostLock } from './lock.js';
+
+export const DEFAULT_NODENAME_FILE = '/var/lib/calico/nodename';
+
+/** What the plugin may learn from Kubernetes about the pod (the CNI component owns the API client). */
+export interface KubernetesLookup {
+  pod(namespace: string, name: string): Promise<{ annotations: Record<string, string> } | undefined>;
+  namespace(name: string): Promise<{ labels: Record<string, string>; annotations: Record<string, string> } | undefined>;
+}
+
+export interface IpamPluginDeps {
+  /** Opens the datastore named by the netconf/env (default: openDatastore with Calico's settings). */
+  openDatastore(req: CniRequest): Promise<Datastore>;
+  kubernetes?: KubernetesLookup;
+  now(): Date;
+}
+
+async function defaultOpen(req: CniRequest): Promise<Datastore> {
+  const { openDatastore } = await import('../../datastore/index.js');
+  return openDatastore(datastoreSettingsFromNetConf(req.config, req.env), { timeoutMs: 10_000 });
+}
+
+/** Calico's nodename: netconf `nodename`, else the nodename file, else the host name. */
+export function nodenameOf(req: CniRequest): string {
+  const conf = req.config as Record<string, unknown>;
+  if (typeof conf.nodename === 'string' && conf.nodename) return conf.nodename;
+  const file =
+    (typeof conf.nodename_file === 'string' && conf.nodename_file) ||
+    req.env.CALICO_NODENAME_FILE ||
+    DEFAULT_NODENAME_FILE;
+  try {
+    const name = readFileSync(file, 'utf8').trim();
+    if (name) return name;
+  } catch {
+    // No nodename file: fall back to the host name, as Calico does.
+  }
+  return hostname();
+}
+
+/** Go's time.Time.UTC().String() form Calico records: `2026-01-02 15:04:05.123 +0000 UTC`. */
+export function goUtcTimestamp(d: Date): string {
+  return `${d.toISOString().replace('T', ' ').replace('Z', '')} +0000 UTC`;
+}
+
+export const handleIdOf = (req: CniRequest): string => `${req.config.name}.${req.containerId}`;
+
+interface PodIdentity {
+  namespace: string;
+  name: string;
+}
+
+function podOf(req: CniRequest): PodIdentity | undefined {
+  const namespace = req.args.K8S_POD_NAMESPACE;
+  const name = req.args.K8S_POD_NAME;
+  return namespace && name ? { namespace, name } : undefined;
+}
+
+async function withIpam<T>(deps: IpamPluginDeps, req: CniRequest, fn: (ipam: IpamClient) => Promise<T>): Promise<T> {
+  const ipamConf = (req.config.ipam ?? {}) as Record<string, unknown>;
+  const lockFile =
+    (typeof ipamConf.ipam_lock_file === 'string' && ipamConf.ipam_lock_file) ||
+    (typeof req.config.ipam_lock_file === 'string' && (req.config.ipam_lock_file as string)) ||
+    DEFAULT_IPAM_LOCK_FILE;
+  const ds = await deps.openDatastore(req);
+  try {
+    const lock = await HostLock.acquire(lockFile);
+    try {
+      return await fn(new IpamClient(ds, { now: deps.now }));
+    } finally {
+      await lock.release();
+    }
+  } finally {
+    await ds.close();
+  }
+}
+
+export function createIpamPluginHandlers(overrides: Partial<IpamPluginDeps> = {}): PluginHandlers {
+  const deps: IpamPluginDeps = { openDatastore: defaultOpen, now: () => new Date(), ...overrides };
+
+  async function add(req: CniRequest): Promise<Record<string, unknown>> {
+    const ipamConf = (req.config.ipam ?? {}) as Record<string, unknown>;
+    const node = nodenameOf(req);
+    const handleId = handleIdOf(req);
+    const pod = podOf(req);
+    const attrs: Record<string, string> = { node, timestamp: goUtcTimestamp(deps.now()) };
+    const sources: AnnotationSource[] = [];
+    let namespace: { name: string; labels: Record<string, string> } | undefined;
+    if (pod) {
+      attrs.namespace = pod.namespace;
+      attrs.pod = pod.name;
+      if (deps.kubernetes) {
+        const p = await deps.kubernetes.pod(pod.namespace, pod.name);
+        const ns = await deps.kubernetes.namespace(pod.namespace);
+        if (p) sources.push({ owner: `pod ${pod.namespace}/${pod.name}`, annotations: p.annotations ?? {} });
+        if (ns) sources.push({ owner: `namespace ${pod.namespace}`, annotations: ns.annotations ?? {} });
+        namespace = { name: pod.namespace, labels: ns?.labels ?? {} };
+      } else namespace = { name: pod.namespace, labels: {} };
+    }
+    // Everything the request asks for is parsed before the first datastore write.
+    let specific = (req.args.IP ?? '')
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean)
+      .map((s) => {
+        try {
+          return parseIp(s);
+        } catch {
+          throw new CniError(7, `CNI_ARGS IP: "${s}" is not an IP address`);
+        }
+      });
+    const podSource = sources.find((s) => s.owner.startsWith('pod '));
+    if (!specific.length && podSource?.annotations[ANNOTATION_IP_ADDRS] !== undefined) {
+      specific = parseIpAddrs(podSource.owner, podSource.annotations[ANNOTATION_IP_ADDRS]);
+    }
+    let assign4 = ipamConf.assign_ipv4 !== 'false' && ipamConf.assign_ipv4 !== false;
+    let assign6 = ipamConf.assign_ipv6 === 'true' || ipamConf.assign_ipv6 === true;
+    const famSource = sources.find((s) => s.annotations[ANNOTATION_IP_FAMILIES] !== undefined);
+    if (famSource) {
+      const f = parseIpFamilies(famSource.owner, famSource.annotations[ANNOTATION_IP_FAMILIES]);
+      assign4 = f.ipv4;
+      assign6 = f.ipv6;
+    }
+    const pools = resolvePoolLists(sources, ipamConf as { ipv4_pools?: unknown; ipv6_pools?: unknown });
+
+    const addresses = await withIpam(deps, req, async (ipam) => {
+      if (specific.length) {
+        const out: string[] = [];
+        try {
+          for (const ip of specific) {
+            out.push(await ipam.assignIp({ ip: formatIp(ip), handleId, attrs, hostname: node }));
+          }
+        } catch (e) {
+          if (out.length) await ipam.releaseByHandle(handleId).catch(() => undefined);
+          throw e;
+        }
+        return out;
+      }
+      const r = await ipam.autoAssign({
+        num4: assign4 ? 1 : 0,
+        num6: assign6 ? 1 : 0,
+        handleId,
+        attrs,
+        hostname: node,
+        ipv4Pools: pools.ipv4Pools,
+        ipv6Pools: pools.ipv6Pools,
+        namespace,
+        intendedUse: 'Workload',
+      });
+      return [...r.ipv4, ...r.ipv6];
+    });
+    return {
+      cniVersion: req.config.cniVersion,
+      ips: addresses.map((address) => ({ address })),
+      routes: addresses.map((dst) => ({ dst })),
+    };
+  }
+
+  async function del(req: CniRequest): Promise<void> {
+    const pod = podOf(req);
+    const legacy = pod ? `${pod.namespace}.${pod.name}` : req.containerId;
+    await withIpam(deps, req, async (ipam) => {
+      for (const h of [handleIdOf(req), legacy]) {
+        await ipam.releaseByHandle(h).catch((e) => {
+          if (!(e instanceof HandleNotFoundError)) throw e;
+        });
+      }
+    });
+  }
+
+  /** CHECK: every address of prevResult is held by this container's handle. */
+  async function check(req: CniRequest): Promise<void> {
+    const prev = req.config.prevResult as { ips?: { address?: string }[] } | undefined;
+    const want = (prev?.ips ?? []).map((i) => String(i.address ?? '').split('/')[0]).filter(Boolean);
+    const handleId = handleIdOf(req);
+    await withIpam(deps, req, async (ipam) => {
+      const held = await ipam.ipsByHandle(handleId).catch((e) => {
+        if (e instanceof HandleNotFoundError) return [] as string[];
+        throw e;
+      });
+      if (want.length === 0 && held.length === 0) {
+        throw new CniError(3, `no addresses are allocated to handle ${handleId}`);
+      }
+      for (const ip of want) {
+        const canonical = formatIp(parseIp(ip));
+        if (!held.includes(canonical)) {
+          throw new CniError(3, `address ${canonical} from prevResult is not allocated to handle ${handleId}`);
+        }
+      }
+    });
+  }
+
+  return { add, del, check };
+}
+
+/** The handlers `calico` runs when invoked as `calico-ipam` (no Kubernetes lookup). */
+export const ipamPluginHandlers: PluginHandlers = createIpamPluginHandlers();
