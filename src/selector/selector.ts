@@ -3,6 +3,7 @@ import { createHash } from 'node:crypto';
 import type { SelectorNode } from './ast.js';
 import { canonicalText } from './canonical.js';
 import { compileMatcher, type Labels } from './compile.js';
+import { normaliseTree } from './normalise.js';
 import { parseToAst } from './parser.js';
 
 export interface Selector {
@@ -31,15 +32,22 @@ function containsGlobal(node: SelectorNode): boolean {
   }
 }
 
+/** Marks trees straight from the parser, which are already normal. */
+const PARSED: unique symbol = Symbol('parsed');
+
 export class CompiledSelector implements Selector {
   readonly ast: SelectorNode;
   readonly matches: (labels: Labels) => boolean;
   #text: string | undefined;
   #id: string | undefined;
 
-  constructor(ast: SelectorNode) {
-    this.ast = ast;
-    this.matches = compileMatcher(ast);
+  /**
+   * Builds a selector from a tree made in code: the tree is normalised as the parser would leave it (so the
+   * canonical text re-parses to the same tree); throws when a key or value could not be written as text.
+   */
+  constructor(ast: SelectorNode, parsed?: typeof PARSED) {
+    this.ast = parsed === PARSED ? ast : normaliseTree(ast);
+    this.matches = compileMatcher(this.ast);
   }
 
   toString(): string {
@@ -66,5 +74,5 @@ export class CompiledSelector implements Selector {
 
 /** Parses Calico selector text; throws SelectorParseError (with `.position`) when it is not valid. */
 export function parseSelector(text: string): Selector {
-  return new CompiledSelector(parseToAst(text));
+  return new CompiledSelector(parseToAst(text), PARSED);
 }
