@@ -18,6 +18,15 @@ export async function main(argv: string[]): Promise<number> {
       (r.ok ? process.stdout : process.stderr).write(r.message + '\n');
       return r.ok ? 0 : 1;
     }
+    case 'install-cni': {
+      const { installCniMain } = await import('../cni/install/index.js');
+      return installCniMain(rest, {
+        env: process.env,
+        argv1: process.argv[1],
+        out: (t) => process.stdout.write(t),
+        err: (t) => process.stderr.write(t),
+      });
+    }
     default:
       process.stderr.write(`calico-node: unknown argument "${first ?? ''}"; rest: ${rest.join(' ')}\n`);
       return 2;

@@ -41,7 +41,7 @@ describe('BIRD 2 config rendering', () => {
     const cfg = renderBirdConfig(meshState, 'node1');
     assert.match(
       cfg,
-      /if \( net = 10\.65\.1\.0\/26 \) then \{ accept; \}\n {2}if \( net ~ 10\.65\.1\.0\/26 \) then \{ reject; \}/,
+      /if \( net = 10\.65\.1\.0\/26 \) then \{ accept; \}\n {2}if \( net ~ 10\.65\.1\.0\/26 && source != RTS_BGP \) then \{ reject; \}/,
     );
     assert.match(cfg, /if \( net ~ 10\.66\.0\.0\/16 \) then \{ reject; \}/);
     const exportFn = /function calico_export_to_bgp_peers_v4[^]*?\n\}/.exec(cfg)![0];

@@ -139,11 +139,12 @@ function quoteSafe(text: string, field: string): string {
 function renderFilters(w: (s?: string) => void, state: RoutingState, nodeName: string, f: IpFamily): void {
   const pools = state.pools.filter((p) => p.family === f);
   const blocks = ownBlocks(state, nodeName, f);
-  w(`# Own blocks: announce each whole, never the /${f === 4 ? 32 : 128} workload routes inside it.`);
+  w(`# Own blocks: announce each whole, never our /${f === 4 ? 32 : 128} workload routes inside it (a route reflector`);
+  w(`# still reflects addresses other nodes borrowed from them).`);
   w(`function calico_aggr_${fam(f)}() {`);
   for (const b of blocks) {
     w(`  if ( net = ${b} ) then { accept; }`);
-    w(`  if ( net ~ ${b} ) then { reject; }`);
+    w(`  if ( net ~ ${b} && source != RTS_BGP ) then { reject; }`);
   }
   w('}');
   w();
