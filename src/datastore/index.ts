@@ -7,6 +7,7 @@ export * from './types.js';
 export * from './keys.js';
 export * from './settings.js';
 export { MemoryDatastore } from './memory.js';
+export * from './resources.js';
 
 export interface OpenOptions {
   /** Bound on connecting and on every later call; errors name the datastore and endpoint. Default 5000 ms. */
