@@ -1,0 +1,197 @@
+// install-cni (cni.md §B.10): copies the plugin into the CNI bin directory as `calico` and `calico-ipam`, renders
+// 10-calico.conflist from the template and writes a kubeconfig for the plugin. Every file is written to a temporary
+// name and renamed, so a runtime never sees half a file. `--dry-run` prints what would be written instead.
+import {
+  chmodSync,
+  existsSync,
+  mkdirSync,
+  readFileSync,
+  readdirSync,
+  renameSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
+import { hostname } from 'node:os';
+import path from 'node:path';
+import { CALICO_CONFLIST_TEMPLATE, renderCniTemplate, templateValues } from './template.js';
+
+export interface InstallPlan {
+  binDir: string;
+  netDir: string;
+  confPath: string;
+  conflist: string;
+  kubeconfigPath?: string;
+  kubeconfig?: string;
+  /** [source, destination name] */
+  binaries: [string, string][];
+  removeOldConf?: string;
+}
+
+type Env = Record<string, string | undefined>;
+const truthy = (v: string | undefined, dflt: boolean): boolean =>
+  v === undefined || v === '' ? dflt : ['true', '1', 'yes'].includes(v.toLowerCase());
+
+/** The directory of node_modules the bundle's external packages come from (walks up from the bundle). */
+export function findNodeModules(from: string): string | undefined {
+  let dir = path.dirname(from);
+  for (;;) {
+    const candidate = path.join(dir, 'node_modules');
+    if (existsSync(candidate)) return candidate;
+    const up = path.dirname(dir);
+    if (up === dir) return undefined;
+    dir = up;
+  }
+}
+
+/** The kubeconfig Calico's install-cni writes: cluster `local`, user `calico` with the service-account token. */
+export function renderKubeconfig(opts: { server: string; caData?: string; skipTlsVerify: boolean; token: string }): string {
+  const cluster = opts.skipTlsVerify
+    ? '    insecure-skip-tls-verify: true\n'
+    : opts.caData
+      ? `    certificate-authority-data: "${opts.caData}"\n`
+      : '';
+  return (
+    '# Kubeconfig file for the Calico CNI plugin (written by calico-node install-cni).\n' +
+    'apiVersion: v1\nkind: Config\nclusters:\n- name: local\n  cluster:\n' +
+    `    server: ${opts.server}\n${cluster}` +
+    `users:\n- name: calico\n  user:\n    token: ${opts.token}\n` +
+    'contexts:\n- name: calico-context\n  context:\n    cluster: local\n    user: calico\ncurrent-context: calico-context\n'
+  );
+}
+
+export function planInstall(env: Env, pluginSource: string): InstallPlan {
+  const binDir = env.CNI_BIN_DIR || '/opt/cni/bin';
+  const netDir = env.CNI_NET_DIR || '/etc/cni/net.d';
+  const confName = env.CNI_CONF_NAME || '10-calico.conflist';
+  const oldConfName = env.CNI_OLD_CONF_NAME || '10-calico.conflist';
+  const template = env.CNI_NETWORK_CONFIG_FILE
+    ? readFileSync(env.CNI_NETWORK_CONFIG_FILE, 'utf8')
+    : env.CNI_NETWORK_CONFIG || CALICO_CONFLIST_TEMPLATE;
+
+  // Kubeconfig for the plugin, when running against a Kubernetes API.
+  let kubeconfig: string | undefined;
+  let kubeconfigPath: string | undefined;
+  let token = '';
+  if (env.KUBERNETES_SERVICE_HOST) {
+    const saDir = env.CALICO_SERVICEACCOUNT_DIR || '/var/run/secrets/kubernetes.io/serviceaccount';
+    try {
+      token = readFileSync(path.join(saDir, 'token'), 'utf8').trim();
+    } catch {
+      throw new Error(`install-cni: KUBERNETES_SERVICE_HOST is set but no service-account token in ${saDir}/token`);
+    }
+    const caFile = path.join(saDir, 'ca.crt');
+    const host = env.KUBERNETES_SERVICE_HOST.includes(':') ? `[${env.KUBERNETES_SERVICE_HOST}]` : env.KUBERNETES_SERVICE_HOST;
+    kubeconfigPath = path.join(netDir, 'calico-kubeconfig');
+    kubeconfig = renderKubeconfig({
+      server: `${env.KUBERNETES_SERVICE_PROTOCOL || 'https'}://${host}:${env.KUBERNETES_SERVICE_PORT || '443'}`,
+      caData: existsSync(caFile) ? readFileSync(caFile).toString('base64') : undefined,
+      skipTlsVerify: truthy(env.SKIP_TLS_VERIFY, false),
+      token,
+    });
+  }
+
+  let nodeName = env.KUBERNETES_NODE_NAME;
+  if (!nodeName && env.CALICO_NODENAME_FILE && existsSync(env.CALICO_NODENAME_FILE)) {
+    nodeName = readFileSync(env.CALICO_NODENAME_FILE, 'utf8').trim();
+  }
+  const num = (v: string | undefined, dflt: number, name: string): number => {
+    if (!v) return dflt;
+    const n = Number(v);
+    if (!Number.isInteger(n) || n < 0) throw new Error(`install-cni: ${name}: must be a non-negative integer, got "${v}"`);
+    return n;
+  };
+  const conflist = renderCniTemplate(
+    template,
+    templateValues({
+      logLevel: env.LOG_LEVEL,
+      logFilePath: env.LOG_FILE_PATH,
+      logFileMaxSize: num(env.LOG_FILE_MAX_SIZE, 100, 'LOG_FILE_MAX_SIZE'),
+      logFileMaxAge: num(env.LOG_FILE_MAX_AGE, 30, 'LOG_FILE_MAX_AGE'),
+      logFileMaxCount: num(env.LOG_FILE_MAX_COUNT, 10, 'LOG_FILE_MAX_COUNT'),
+      datastoreType: env.DATASTORE_TYPE || 'sqlite',
+      nodeName: nodeName || hostname().toLowerCase(),
+      kubeconfigPath,
+      mtu: num(env.CNI_MTU, 1500, 'CNI_MTU'),
+      kubernetesServiceHost: env.KUBERNETES_SERVICE_HOST,
+      kubernetesServicePort: env.KUBERNETES_SERVICE_PORT,
+      serviceAccountToken: token,
+      calicoApiGroup: env.CALICO_API_GROUP,
+      etcdEndpoints: env.ETCD_ENDPOINTS,
+      etcdDiscoverySrv: env.ETCD_DISCOVERY_SRV,
+      etcdCertFile: env.ETCD_CERT_FILE,
+      etcdCaCertFile: env.ETCD_CA_CERT_FILE,
+      etcdKeyFile: env.ETCD_KEY_FILE,
+      requireMtuFile: truthy(env.REQUIRE_MTU_FILE, false),
+      sqlitePath: env.SQLITE_PATH || env.CALICO_SQLITE_PATH,
+      nodenameFile: env.CALICO_NODENAME_FILE,
+      agentSocket: env.CALICO_AGENT_SOCKET,
+    }),
+  );
+
+  const skip = new Set((env.SKIP_CNI_BINARIES ?? '').split(',').map((s) => s.trim()).filter(Boolean));
+  const binaries: [string, string][] = [];
+  for (const name of ['calico', 'calico-ipam']) if (!skip.has(name)) binaries.push([pluginSource, name]);
+  const extraDir = env.CNI_EXTRA_PLUGINS_DIR;
+  if (extraDir && existsSync(extraDir)) {
+    for (const f of readdirSync(extraDir).sort()) {
+      if (f === 'install' || f === 'calico' || f === 'calico-ipam' || skip.has(f)) continue;
+      if (statSync(path.join(extraDir, f)).isFile()) binaries.push([path.join(extraDir, f), f]);
+    }
+  }
+  return {
+    binDir,
+    netDir,
+    confPath: path.join(netDir, confName),
+    conflist,
+    kubeconfigPath,
+    kubeconfig,
+    binaries,
+    removeOldConf: oldConfName !== confName ? path.join(netDir, oldConfName) : undefined,
+  };
+}
+
+function writeAtomic(file: string, content: string | Buffer, mode: number): void {
+  mkdirSync(path.dirname(file), { recursive: true });
+  const tmp = path.join(path.dirname(file), `.${path.basename(file)}.tmp-${process.pid}`);
+  writeFileSync(tmp, content, { mode });
+  chmodSync(tmp, mode);
+  renameSync(tmp, file);
+}
+
+/**
+ * The copied plugin is a bundle whose few external packages (SQLite, etcd client) live in the project's node_modules;
+ * its copy gets one line pointing module resolution there, so the in-process fallback works from any directory.
+ */
+export function pluginCopy(source: string): Buffer {
+  const text = readFileSync(source, 'utf8');
+  const modules = findNodeModules(source);
+  if (!modules || !text.startsWith('#!')) return Buffer.from(text);
+  const nl = text.indexOf('\n');
+  return Buffer.from(`${text.slice(0, nl + 1)}module.paths.push(${JSON.stringify(modules)});\n${text.slice(nl + 1)}`);
+}
+
+export function applyInstall(plan: InstallPlan, env: Env, log: (line: string) => void): void {
+  const update = truthy(env.UPDATE_CNI_BINARIES, true);
+  for (const [source, name] of plan.binaries) {
+    const dest = path.join(plan.binDir, name);
+    if (!update && existsSync(dest)) {
+      log(`${dest} exists and UPDATE_CNI_BINARIES=false: left as is`);
+      continue;
+    }
+    const isOurs = name === 'calico' || name === 'calico-ipam';
+    writeAtomic(dest, isOurs ? pluginCopy(source) : readFileSync(source), 0o755);
+    log(`installed ${dest}`);
+  }
+  if (plan.kubeconfig && plan.kubeconfigPath) {
+    writeAtomic(plan.kubeconfigPath, plan.kubeconfig, 0o600);
+    log(`wrote ${plan.kubeconfigPath}`);
+  }
+  writeAtomic(plan.confPath, plan.conflist, 0o644);
+  log(`wrote ${plan.confPath}`);
+  if (plan.removeOldConf && existsSync(plan.removeOldConf)) {
+    rmSync(plan.removeOldConf, { force: true });
+    log(`removed old ${plan.removeOldConf}`);
+  }
+}
+
