@@ -234,6 +234,7 @@ export class CalcGraph implements CalcGraphApi {
     const namespace = u.type === 'put' ? u.resource.metadata.namespace : u.namespace;
     const res = u.type === 'put' ? (u.resource as Resource) : undefined;
     const problemKey = resourceName(kind, name, namespace);
+    if (!res) this.#setProblem(problemKey, undefined);
     const parseOrReport = <T>(fn: () => T): T | undefined => {
       try {
         const v = fn();

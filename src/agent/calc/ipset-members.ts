@@ -107,7 +107,15 @@ export class IpSetMemberCalculator {
     const v4: string[] = [];
     const v6: string[] = [];
     for (const m of s.counts.keys()) (memberAddress(m).includes(':') ? v6 : v4).push(m);
-    return { id, type: s.desc.type, v4Members: v4.sort(), v6Members: v6.sort() };
+    const out: IpSetSpec = {
+      id,
+      type: s.desc.type,
+      selector: s.desc.selector.toString(),
+      v4Members: v4.sort(),
+      v6Members: v6.sort(),
+    };
+    if (s.desc.namedPort) out.namedPort = { ...s.desc.namedPort };
+    return out;
   }
 
   #membersFor(desc: IpSetDescriptor, source: MemberSource): string[] {

@@ -98,7 +98,7 @@ export interface CompiledRule {
   action: RuleAction;
   /** Index of the rule in the policy's ingress or egress list (for the `<policy> rule <n>` comment). */
   ruleIndex: number;
-  /** Set when the rule says `ipVersion`, or when it is implied by ICMP/ICMPv6 or by its CIDRs. */
+  /** Set when the rule says `ipVersion`, or when it is implied by protocol ICMP (4) / ICMPv6 (6). */
   ipVersion?: IpFamily;
   /** IANA protocol number (see PROTOCOL_NUMBERS). */
   protocol?: number;
@@ -168,6 +168,10 @@ export type IpSetType = 'net' | 'net,port';
 export interface IpSetSpec {
   id: IpSetId;
   type: IpSetType;
+  /** The canonical selector whose matches the set holds (absent for the fixed sets); for comments and debugging. */
+  selector?: string;
+  /** For `net,port` sets: the port name and protocol (`any`: every protocol the endpoints declare it with). */
+  namedPort?: { name: string; protocol: 'tcp' | 'udp' | 'sctp' | 'any' };
   /** Members of each family, sorted; a renderer creates the v4 and the v6 set (Felix's cali40… / cali60…). */
   v4Members: readonly string[];
   v6Members: readonly string[];
@@ -336,7 +340,7 @@ export interface DataplaneSnapshot {
   endpoints: ReadonlyMap<EndpointId, LocalEndpoint>;
   /** Only active policies: enforced policies that apply to at least one local endpoint. */
   policies: ReadonlyMap<PolicyId, CompiledPolicy>;
-  /** Only profiles some local endpoint references (a referenced profile that does not exist is absent). */
+  /** Only profiles some local endpoint references; a referenced profile that does not exist is here with no rules. */
   profiles: ReadonlyMap<ProfileId, CompiledPolicy>;
   /** Only sets some active policy or profile rule uses, plus the fixed sets. */
   ipSets: ReadonlyMap<IpSetId, IpSetSpec>;

@@ -24,7 +24,7 @@ export function parseField(text: string, field: string): Selector {
   try {
     return parseSelector(text);
   } catch (e) {
-    throw new SelectorFieldError(field, `invalid selector ${JSON.stringify(text)}: ${(e as Error).message}`);
+    throw new SelectorFieldError(field, (e as Error).message);
   }
 }
 
@@ -98,7 +98,9 @@ export const namespaceIs = (ns: string): SelectorNode => ({ kind: 'eq', label: N
 
 /** ANDs the parts (dropping all() terms); undefined when there are none. */
 export function andNodes(parts: readonly (SelectorNode | undefined)[]): SelectorNode | undefined {
-  const present = parts.filter((p): p is SelectorNode => p !== undefined && p.kind !== 'all');
+  const present = parts
+    .filter((p): p is SelectorNode => p !== undefined && p.kind !== 'all')
+    .flatMap((p) => (p.kind === 'and' ? p.operands : [p]));
   if (present.length === 0) return parts.some((p) => p !== undefined) ? { kind: 'all' } : undefined;
   if (present.length === 1) return present[0];
   return { kind: 'and', operands: present };
