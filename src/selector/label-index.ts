@@ -101,6 +101,8 @@ export class LabelIndex<S = string, I = string> {
   readonly #itemsByKey = new Map<string, Set<ItemRecord<I>>>();
 
   #epoch = 0;
+  /** Scratch list for #applyLabels (reused to spare an allocation per change). */
+  readonly #candidates: SelectorRecord<S>[] = [];
 
   constructor(listener: LabelIndexListener<S, I>) {
     this.#listener = listener;
@@ -312,40 +314,47 @@ export class LabelIndex<S = string, I = string> {
   /** Moves an item to new effective labels, re-evaluating only the selectors a changed label could affect. */
   #applyLabels(item: ItemRecord<I>, next: LabelMap, isNew: boolean): void {
     const prev = item.labels;
-    const epoch = ++this.#epoch;
-    const candidates: SelectorRecord<S>[] = [];
-    const collect = (set: Set<SelectorRecord<S>> | undefined): void => {
-      if (set === undefined) return;
-      for (const sel of set) {
-        if (sel.mark !== epoch) {
-          sel.mark = epoch;
-          candidates.push(sel);
-        }
-      }
-    };
-    const changed = (k: string, before: string | undefined, after: string | undefined): void => {
-      collect(this.#selByAnyValue.get(k));
-      if ((before === undefined) !== (after === undefined)) collect(this.#selByPresence.get(k));
-      const byValue = this.#selByValue.get(k);
-      if (byValue !== undefined) {
-        if (before !== undefined) collect(byValue.get(before));
-        if (after !== undefined) collect(byValue.get(after));
-      }
-      if (before !== undefined) this.#unindexItemLabel(item, k, before);
-      if (after !== undefined) this.#indexItemLabel(item, k, after);
-    };
+    this.#epoch++;
+    const candidates = this.#candidates;
+    candidates.length = 0;
     for (const k in prev) {
       const before = prev[k];
       const after = next[k];
-      if (before !== after) changed(k, before, after);
+      if (before !== after) this.#labelChanged(item, k, before, after);
     }
-    for (const k in next) if (prev[k] === undefined) changed(k, undefined, next[k]);
-    if (isNew) collect(this.#selMatchingEmpty);
+    for (const k in next) if (prev[k] === undefined) this.#labelChanged(item, k, undefined, next[k]);
+    if (isNew) this.#collect(this.#selMatchingEmpty);
 
     item.labels = next;
-    for (const sel of candidates) {
+    for (let i = 0; i < candidates.length; i++) {
+      const sel = candidates[i];
       const now = sel.matcher(next);
       if (now !== sel.items.has(item)) this.#setMatch(sel, item, now);
+    }
+    candidates.length = 0;
+  }
+
+  /** Collects the selectors a change of key k from `before` to `after` could flip, and re-indexes the item. */
+  #labelChanged(item: ItemRecord<I>, k: string, before: string | undefined, after: string | undefined): void {
+    this.#collect(this.#selByAnyValue.get(k));
+    if ((before === undefined) !== (after === undefined)) this.#collect(this.#selByPresence.get(k));
+    const byValue = this.#selByValue.get(k);
+    if (byValue !== undefined) {
+      if (before !== undefined) this.#collect(byValue.get(before));
+      if (after !== undefined) this.#collect(byValue.get(after));
+    }
+    if (before !== undefined) this.#unindexItemLabel(item, k, before);
+    if (after !== undefined) this.#indexItemLabel(item, k, after);
+  }
+
+  #collect(set: Set<SelectorRecord<S>> | undefined): void {
+    if (set === undefined) return;
+    const epoch = this.#epoch;
+    for (const sel of set) {
+      if (sel.mark !== epoch) {
+        sel.mark = epoch;
+        this.#candidates.push(sel);
+      }
     }
   }
 
