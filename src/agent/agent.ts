@@ -1,0 +1,348 @@
+// The node agent loop (Felix's job): datastore -> calculation graph -> nftables, with status, metrics and health.
+//
+//   Datastore list + watch(prefix, rev) --put/delete--> CalcGraph.onUpdates --(coalesce batchDelayMs)--> snapshot
+//        ^ re-list on resync-required / error (retry with backoff; the last programmed table stays meanwhile)
+//   snapshot --> NftDataplane.apply (one nft transaction) --> EndpointStatusReporter (files for the CNI plugin)
+//   every nftablesRefreshInterval: NftDataplane.resync (read the kernel's table back, repair drift)
+//
+// Metrics and health (/metrics, /liveness, /readiness) are served on localhost; logs are pino JSON on stderr.
+import type { Server } from 'node:http';
+import { pino, type Logger } from 'pino';
+import { CALC_GRAPH_KINDS, type CalcUpdate, type DataplaneSnapshot } from './calc/model.js';
+import { CalcGraph } from './calc/graph.js';
+import { RESOURCE_PREFIX } from '../datastore/keys.js';
+import { parseResourceKey } from '../datastore/resources.js';
+import type { Datastore, Watch, WatchEvent } from '../datastore/types.js';
+import { NftDataplane, tableCounts, type ResyncResult } from './dataplane/driver.js';
+import { DEFAULT_ENDPOINT_STATUS_DIR, EndpointStatusReporter } from './dataplane/endpoint-status.js';
+import { NftCommandRunner, type NftRunner } from './dataplane/nft-runner.js';
+import { AgentMetrics, startAgentHttpServer, type HealthState } from './metrics.js';
+
+export interface AgentContext {
+  nodeName: string;
+  datastore: Datastore;
+  /** Environment (FELIX_*, CALICO_ENDPOINT_STATUS_DIR); defaults to process.env. */
+  env?: Readonly<Record<string, string | undefined>>;
+  logger?: Logger;
+  /** How nft is run; default: the `nft` program in this process's network namespace. */
+  nftRunner?: NftRunner;
+  /** Default: env CALICO_ENDPOINT_STATUS_DIR or /var/run/calico/endpoint-status. */
+  endpointStatusDir?: string;
+  /**
+   * Where /metrics, /liveness and /readiness are served. Default: env FELIX_HEALTHHOST (localhost) and
+   * FELIX_HEALTHPORT (9099) for health, FELIX_PROMETHEUSMETRICSPORT (9091) for metrics; `false` disables a server;
+   * port 0 picks a free port (tests).
+   */
+  health?: { host: string; port: number } | false;
+  metrics?: { host: string; port: number } | false;
+  /** Coalescing delay between a datastore change and the apply (default 5 ms). */
+  batchDelayMs?: number;
+  /** Overrides FelixConfiguration nftablesRefreshInterval (ms) for the periodic kernel read-back. */
+  resyncIntervalMs?: number;
+  /** First retry delay after a datastore or dataplane failure (doubles up to 5 s; default 250 ms). */
+  retryDelayMs?: number;
+}
+
+export interface Agent {
+  /** Resolves after the first complete datastore state has been programmed into the kernel. */
+  whenProgrammed(): Promise<void>;
+  health(): HealthState;
+  /** The datastore revision the kernel reflects (0 before the first apply). */
+  programmedRevision(): number;
+  /** Reads the kernel's table back now and repairs drift. */
+  resyncNow(): Promise<ResyncResult>;
+  readonly metrics: AgentMetrics;
+  readonly dataplane: NftDataplane;
+  /** host:port of the health and metrics servers, when enabled. */
+  readonly healthAddress?: string;
+  readonly metricsAddress?: string;
+  stop(): Promise<void>;
+}
+
+const KIND_SET = new Set<string>(CALC_GRAPH_KINDS);
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+export async function startAgent(ctx: AgentContext): Promise<Agent> {
+  const env = ctx.env ?? process.env;
+  const log =
+    ctx.logger ??
+    pino(
+      {
+        name: 'calico-node-agent',
+        level: (env.FELIX_LOGSEVERITYSCREEN ?? 'info').toLowerCase().replace('warning', 'warn'),
+      },
+      process.stderr,
+    );
+  const metrics = new AgentMetrics();
+  const graph = new CalcGraph({ nodeName: ctx.nodeName, env });
+  const dataplane = new NftDataplane(ctx.nftRunner ?? new NftCommandRunner());
+  const status = new EndpointStatusReporter(
+    ctx.endpointStatusDir ?? env.CALICO_ENDPOINT_STATUS_DIR ?? DEFAULT_ENDPOINT_STATUS_DIR,
+  );
+  const batchDelayMs = ctx.batchDelayMs ?? 5;
+  const baseRetry = ctx.retryDelayMs ?? 250;
+
+  let stopped = false;
+  let inSync = false; // the graph holds a complete datastore state
+  let datastoreOk = false;
+  let dataplaneOk = false;
+  let lastError = 'starting';
+  let fedRevision = 0; // highest datastore revision fed into the graph
+  let programmedRevision = 0;
+  let watch: Watch | undefined;
+  let programmedResolve: () => void = () => {};
+  const programmed = new Promise<void>((r) => (programmedResolve = r));
+
+  // ------------------------------------------------------------------------------------------------------------
+  // Apply loop: one apply at a time; changes arriving meanwhile are coalesced into the next one.
+  let flushTimer: NodeJS.Timeout | undefined;
+  let applying: Promise<void> | undefined;
+  let pending = false;
+  let applyRetry = baseRetry;
+
+  const scheduleApply = (delay = batchDelayMs): void => {
+    if (stopped || !inSync) return;
+    pending = true;
+    if (flushTimer || applying) return;
+    flushTimer = setTimeout(() => {
+      flushTimer = undefined;
+      void runApply();
+    }, delay);
+  };
+
+  const updateGauges = (snap: DataplaneSnapshot): void => {
+    metrics.activePolicies.set(snap.policies.size);
+    metrics.activeEndpoints.set(snap.endpoints.size);
+    let selectors = 0;
+    for (const id of snap.ipSets.keys()) if (id.startsWith('s:') || id.startsWith('n:')) selectors++;
+    metrics.activeSelectors.set(selectors);
+    const counts = tableCounts(dataplane.desiredState);
+    metrics.nftRules.set(counts.rules);
+    metrics.nftSets.set(counts.sets);
+  };
+
+  const runApply = async (): Promise<void> => {
+    if (applying || stopped) return;
+    pending = false;
+    const revision = fedRevision;
+    applying = (async () => {
+      const snap = graph.snapshot();
+      graph.flush();
+      const end = metrics.applyTime.startTimer();
+      try {
+        const res = await dataplane.apply(snap);
+        end();
+        dataplaneOk = true;
+        applyRetry = baseRetry;
+        programmedRevision = revision;
+        updateGauges(snap);
+        if (res.changedObjects) {
+          log.info(
+            { changedObjects: res.changedObjects, ms: Math.round(res.durationMs), revision },
+            'dataplane updated',
+          );
+        }
+        for (const p of snap.problems) log.warn({ resource: p.resource }, p.message);
+        try {
+          await status.report(snap);
+        } catch (err) {
+          log.warn({ err: String(err) }, 'could not write endpoint status files');
+        }
+        programmedResolve();
+      } catch (err) {
+        end();
+        dataplaneOk = false;
+        lastError = `dataplane apply failed: ${(err as Error).message}`;
+        metrics.dataplaneFailures.inc();
+        log.error({ err: (err as Error).message }, 'dataplane apply failed; will retry');
+        pending = true;
+        await sleep(applyRetry);
+        applyRetry = Math.min(applyRetry * 2, 5000);
+      }
+    })();
+    await applying;
+    applying = undefined;
+    if (pending && !stopped) scheduleApply(0);
+  };
+
+  // ------------------------------------------------------------------------------------------------------------
+  // Datastore sync: list, feed, watch; on resync-required or error: re-list (the graph keeps its state meanwhile).
+  const known = new Map<string, { kind: string; name: string; namespace?: string }>();
+
+  const toUpdate = (key: string, value: string | undefined): CalcUpdate | undefined => {
+    const id = parseResourceKey(key);
+    if (!id || !KIND_SET.has(id.kind)) return undefined;
+    if (value === undefined) {
+      known.delete(key);
+      return { type: 'delete', kind: id.kind, name: id.name, namespace: id.namespace };
+    }
+    let resource: any;
+    try {
+      resource = JSON.parse(value);
+    } catch (err) {
+      log.warn({ key, err: (err as Error).message }, 'ignoring unparsable datastore entry');
+      return undefined;
+    }
+    resource.kind ||= id.kind;
+    resource.metadata = { ...(resource.metadata ?? {}), name: id.name, namespace: id.namespace };
+    known.set(key, id);
+    return { type: 'put', resource };
+  };
+
+  const syncLoop = async (): Promise<void> => {
+    let retry = baseRetry;
+    while (!stopped) {
+      try {
+        metrics.resyncs.inc({ kind: 'datastore' });
+        const list = await ctx.datastore.list(RESOURCE_PREFIX);
+        const updates: CalcUpdate[] = [];
+        const present = new Set<string>();
+        for (const kv of list.items) {
+          present.add(kv.key);
+          const u = toUpdate(kv.key, kv.value);
+          if (u) updates.push(u);
+        }
+        for (const key of [...known.keys()]) if (!present.has(key)) updates.push(toUpdate(key, undefined)!);
+        graph.onUpdates(updates);
+        fedRevision = list.revision;
+        inSync = true;
+        datastoreOk = true;
+        retry = baseRetry;
+        log.info({ resources: list.items.length, revision: list.revision }, 'datastore in sync');
+        scheduleApply(0);
+        // Watch until it ends (resync-required or error).
+        const ended = await new Promise<WatchEvent>((resolve) => {
+          const batch: CalcUpdate[] = [];
+          watch = ctx.datastore.watch(RESOURCE_PREFIX, list.revision + 1, (ev) => {
+            if (ev.type === 'put' || ev.type === 'delete') {
+              const u = toUpdate(ev.key, ev.type === 'put' ? ev.value : undefined);
+              fedRevision = Math.max(fedRevision, ev.revision);
+              if (u) {
+                batch.push(u);
+                queueMicrotask(() => {
+                  if (batch.length) graph.onUpdates(batch.splice(0));
+                  scheduleApply();
+                });
+              }
+            } else resolve(ev);
+          });
+        });
+        await watch?.close().catch(() => {});
+        watch = undefined;
+        if (stopped) break;
+        if (ended.type === 'error') throw ended.error;
+        log.info('datastore history compacted: re-listing');
+      } catch (err) {
+        if (stopped) break;
+        datastoreOk = false;
+        lastError = `datastore ${ctx.datastore.description} unreachable: ${(err as Error).message}`;
+        metrics.datastoreErrors.inc();
+        log.warn(
+          { err: (err as Error).message, retryMs: retry },
+          'datastore list/watch failed; keeping the programmed dataplane and retrying',
+        );
+        await sleep(retry);
+        retry = Math.min(retry * 2, 5000);
+      }
+    }
+  };
+
+  // ------------------------------------------------------------------------------------------------------------
+  // Periodic read-back of the kernel's table.
+  const resyncNow = async (): Promise<ResyncResult> => {
+    while (applying) await applying;
+    metrics.resyncs.inc({ kind: 'nftables' });
+    const p = dataplane.resync();
+    applying = p.then(
+      () => undefined,
+      () => undefined,
+    );
+    try {
+      const res = await p;
+      if (res.driftedObjects) {
+        metrics.drift.inc(res.driftedObjects);
+        log.warn(
+          { drifted: res.driftedObjects, altered: res.alteredRules, foreign: res.foreignRules },
+          'repaired nftables drift',
+        );
+      }
+      return res;
+    } finally {
+      applying = undefined;
+      if (pending) scheduleApply(0);
+    }
+  };
+  const resyncMs = (): number =>
+    ctx.resyncIntervalMs ?? Math.max(1, graph.snapshot().config.nftablesRefreshInterval) * 1000;
+  let resyncTimer: NodeJS.Timeout | undefined;
+  const scheduleResync = (): void => {
+    resyncTimer = setTimeout(() => {
+      if (stopped) return;
+      const go = inSync && dataplaneOk ? resyncNow() : Promise.resolve();
+      go.catch((err: unknown) => {
+        metrics.dataplaneFailures.inc();
+        log.error({ err: String(err) }, 'nftables resync failed');
+      }).finally(() => !stopped && scheduleResync());
+    }, resyncMs());
+  };
+
+  // ------------------------------------------------------------------------------------------------------------
+  const health = (): HealthState => {
+    const ready = inSync && datastoreOk && dataplaneOk;
+    return {
+      live: !stopped,
+      ready,
+      reason: ready ? 'in sync with the datastore and the dataplane is programmed' : lastError,
+    };
+  };
+  const servers: Server[] = [];
+  const healthCfg = ctx.health ?? {
+    host: env.FELIX_HEALTHHOST || 'localhost',
+    port: Number(env.FELIX_HEALTHPORT || 9099),
+  };
+  const metricsCfg = ctx.metrics ?? {
+    host: env.FELIX_PROMETHEUSMETRICSHOST || '127.0.0.1',
+    port: Number(env.FELIX_PROMETHEUSMETRICSPORT || 9091),
+  };
+  let healthAddress: string | undefined;
+  let metricsAddress: string | undefined;
+  if (healthCfg) {
+    const s = await startAgentHttpServer(healthCfg.host, healthCfg.port, undefined, health);
+    servers.push(s.server);
+    healthAddress = s.address;
+  }
+  if (metricsCfg) {
+    const s = await startAgentHttpServer(metricsCfg.host, metricsCfg.port, metrics, health);
+    servers.push(s.server);
+    metricsAddress = s.address;
+  }
+
+  log.info(
+    { node: ctx.nodeName, datastore: ctx.datastore.description, healthAddress, metricsAddress },
+    'agent starting',
+  );
+  const syncDone = syncLoop();
+  scheduleResync();
+
+  return {
+    whenProgrammed: () => programmed,
+    health,
+    programmedRevision: () => programmedRevision,
+    resyncNow,
+    metrics,
+    dataplane,
+    healthAddress,
+    metricsAddress,
+    async stop() {
+      stopped = true;
+      if (flushTimer) clearTimeout(flushTimer);
+      if (resyncTimer) clearTimeout(resyncTimer);
+      await watch?.close().catch(() => {});
+      // Wake the watch promise so the sync loop ends.
+      await Promise.race([syncDone, sleep(50)]);
+      while (applying) await applying;
+      await Promise.all(servers.map((s) => new Promise<void>((r) => s.close(() => r()))));
+      log.info('agent stopped (the nftables table stays programmed)');
+    },
+  };
+}

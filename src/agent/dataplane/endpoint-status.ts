@@ -1,0 +1,72 @@
+// Endpoint status files: after a transaction that programmed a local workload endpoint, the agent writes one file
+// per endpoint so the CNI plugin (policy_setup_timeout_seconds) can wait until the pod's policy is in place.
+//
+// Directory: CALICO_ENDPOINT_STATUS_DIR, default /var/run/calico/endpoint-status/.
+// File name: the WorkloadEndpoint's key `<namespace>/<wep name>` URL-encoded (`/` -> `%2F`), see
+//            `endpointStatusFileName`; e.g. `default%2Fnode1-k8s-nginx-eth0`.
+// Content:   one JSON object, written atomically (temp file + rename):
+//            {"status":"up","namespace":"default","workloadEndpoint":"node1-k8s-nginx-eth0","interfaceName":"cali1234",
+//             "ipNetworks":["10.65.0.2/32"],"programmedAt":"2026-01-01T00:00:00.000Z"}
+//            `status` is "up" once the endpoint's chains and dispatch entries are in the kernel. The file is removed
+//            when the endpoint leaves this node's dataplane. A waiter treats a missing file as "not yet".
+import { mkdir, readdir, rename, rm, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import type { DataplaneSnapshot, LocalWorkloadEndpoint } from '../calc/model.js';
+
+export const DEFAULT_ENDPOINT_STATUS_DIR = '/var/run/calico/endpoint-status';
+
+export const endpointStatusFileName = (namespace: string, wepName: string): string =>
+  encodeURIComponent(`${namespace}/${wepName}`);
+
+export interface EndpointStatusFile {
+  status: 'up';
+  namespace: string;
+  workloadEndpoint: string;
+  interfaceName: string;
+  ipNetworks: string[];
+  programmedAt: string;
+}
+
+export class EndpointStatusReporter {
+  /** file name -> the endpoint object it was written for */
+  private written = new Map<string, LocalWorkloadEndpoint>();
+  private initialised = false;
+
+  constructor(readonly dir: string) {}
+
+  /** Writes files for endpoints new or changed since the last call and removes files of endpoints that left. */
+  async report(snapshot: DataplaneSnapshot): Promise<void> {
+    if (!this.initialised) {
+      await mkdir(this.dir, { recursive: true });
+      // Files left by a previous run for endpoints that are gone are removed below.
+      for (const f of await readdir(this.dir)) if (!f.startsWith('.')) this.written.set(f, undefined as never);
+      this.initialised = true;
+    }
+    const current = new Map<string, LocalWorkloadEndpoint>();
+    for (const ep of snapshot.endpoints.values()) {
+      if (ep.kind === 'workload') current.set(endpointStatusFileName(ep.namespace, ep.name), ep);
+    }
+    const now = new Date().toISOString();
+    for (const [file, ep] of current) {
+      if (this.written.get(file) === ep) continue;
+      const body: EndpointStatusFile = {
+        status: 'up',
+        namespace: ep.namespace,
+        workloadEndpoint: ep.name,
+        interfaceName: ep.interfaceName,
+        ipNetworks: [...ep.ipv4Nets, ...ep.ipv6Nets],
+        programmedAt: now,
+      };
+      const tmp = path.join(this.dir, `.${file}.tmp`);
+      await writeFile(tmp, JSON.stringify(body) + '\n');
+      await rename(tmp, path.join(this.dir, file));
+      this.written.set(file, ep);
+    }
+    for (const file of [...this.written.keys()]) {
+      if (!current.has(file)) {
+        await rm(path.join(this.dir, file), { force: true });
+        this.written.delete(file);
+      }
+    }
+  }
+}
