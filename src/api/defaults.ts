@@ -1,7 +1,7 @@
 // Create-time defaults that Calico stores (libcalico-go's clientv3 and api defaults): IPPool block size,
 // encapsulation modes, node selector, allowed uses and assignment mode; policy tier, types and tier label.
 // FelixConfiguration, BGPConfiguration and every other kind keep exactly what the user wrote.
-import { canonicalCidr, parseCidr } from '../net/ip.js';
+import { canonicalCidr, hasHostBits, parseCidr } from '../net/ip.js';
 import type { Resource } from './resource.js';
 import { isPlainObject } from './schema.js';
 
@@ -30,7 +30,8 @@ function defaultIPPool(spec: Record<string, any>): void {
   if (typeof spec.cidr === 'string') {
     try {
       family = parseCidr(spec.cidr).family;
-      spec.cidr = canonicalCidr(spec.cidr.includes('/') ? spec.cidr : `${spec.cidr}/${family === 4 ? 32 : 128}`);
+      // Normalise the text (Calico stores the parsed network); a CIDR with host bits is left for validation to refuse.
+      if (!hasHostBits(spec.cidr)) spec.cidr = canonicalCidr(spec.cidr);
     } catch {
       // invalid CIDRs are reported by validation
     }

@@ -114,13 +114,11 @@ function checkAS(v: string | number): string | undefined {
 }
 
 function family(v: string, fam: 4 | 6, what: 'IP' | 'CIDR'): string | undefined {
+  const problem = `must be an IPv${fam} ${what === 'IP' ? 'address' : 'CIDR'}, got ${JSON.stringify(v)}`;
   try {
-    const f = what === 'IP' ? parseIp(v).family : parseCidr(v).family;
-    return f === fam
-      ? undefined
-      : `must be an IPv${fam} ${what === 'IP' ? 'address' : 'CIDR'}, got ${JSON.stringify(v)}`;
+    return (what === 'IP' ? parseIp(v).family : parseCidr(v).family) === fam ? undefined : problem;
   } catch {
-    return `invalid ${what === 'IP' ? 'IP address' : 'CIDR'} ${JSON.stringify(v)}`;
+    return problem;
   }
 }
 

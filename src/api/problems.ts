@@ -54,6 +54,6 @@ export class ProblemSink {
 /** Joins a field path: at('spec', 'cidr') -> "spec.cidr"; at('spec.ports', 2) -> "spec.ports[2]". */
 export function at(base: string, key: string | number): string {
   if (typeof key === 'number') return `${base}[${key}]`;
-  if (!/^[A-Za-z_][A-Za-z0-9_-]*$/.test(key)) return `${base}[${JSON.stringify(key)}]`;
+  if (!/^[A-Za-z_][A-Za-z0-9_-]*(\.[A-Za-z_][A-Za-z0-9_-]*)*$/.test(key)) return `${base}[${JSON.stringify(key)}]`;
   return base ? `${base}.${key}` : key;
 }
