@@ -335,7 +335,7 @@ export class SqliteDatastore implements Datastore {
         this.stmt.logChange.run(revision, 'delete', op.key, null, prevs[i]!.value);
       }
     });
-    if (revision % 1000 === 0 && revision - this.retain > this.metaValue('compacted')) {
+    if (revision % Math.min(1000, this.retain) === 0 && revision - this.retain > this.metaValue('compacted')) {
       this.compactTo(revision - this.retain);
     }
     return { revision, written };
