@@ -45,7 +45,12 @@ export function findNodeModules(from: string): string | undefined {
 }
 
 /** The kubeconfig Calico's install-cni writes: cluster `local`, user `calico` with the service-account token. */
-export function renderKubeconfig(opts: { server: string; caData?: string; skipTlsVerify: boolean; token: string }): string {
+export function renderKubeconfig(opts: {
+  server: string;
+  caData?: string;
+  skipTlsVerify: boolean;
+  token: string;
+}): string {
   const cluster = opts.skipTlsVerify
     ? '    insecure-skip-tls-verify: true\n'
     : opts.caData
@@ -81,7 +86,9 @@ export function planInstall(env: Env, pluginSource: string): InstallPlan {
       throw new Error(`install-cni: KUBERNETES_SERVICE_HOST is set but no service-account token in ${saDir}/token`);
     }
     const caFile = path.join(saDir, 'ca.crt');
-    const host = env.KUBERNETES_SERVICE_HOST.includes(':') ? `[${env.KUBERNETES_SERVICE_HOST}]` : env.KUBERNETES_SERVICE_HOST;
+    const host = env.KUBERNETES_SERVICE_HOST.includes(':')
+      ? `[${env.KUBERNETES_SERVICE_HOST}]`
+      : env.KUBERNETES_SERVICE_HOST;
     kubeconfigPath = path.join(netDir, 'calico-kubeconfig');
     kubeconfig = renderKubeconfig({
       server: `${env.KUBERNETES_SERVICE_PROTOCOL || 'https'}://${host}:${env.KUBERNETES_SERVICE_PORT || '443'}`,
@@ -98,7 +105,8 @@ export function planInstall(env: Env, pluginSource: string): InstallPlan {
   const num = (v: string | undefined, dflt: number, name: string): number => {
     if (!v) return dflt;
     const n = Number(v);
-    if (!Number.isInteger(n) || n < 0) throw new Error(`install-cni: ${name}: must be a non-negative integer, got "${v}"`);
+    if (!Number.isInteger(n) || n < 0)
+      throw new Error(`install-cni: ${name}: must be a non-negative integer, got "${v}"`);
     return n;
   };
   const conflist = renderCniTemplate(
@@ -129,7 +137,12 @@ export function planInstall(env: Env, pluginSource: string): InstallPlan {
     }),
   );
 
-  const skip = new Set((env.SKIP_CNI_BINARIES ?? '').split(',').map((s) => s.trim()).filter(Boolean));
+  const skip = new Set(
+    (env.SKIP_CNI_BINARIES ?? '')
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean),
+  );
   const binaries: [string, string][] = [];
   for (const name of ['calico', 'calico-ipam']) if (!skip.has(name)) binaries.push([pluginSource, name]);
   const extraDir = env.CNI_EXTRA_PLUGINS_DIR;
@@ -194,4 +207,3 @@ export function applyInstall(plan: InstallPlan, env: Env, log: (line: string) =>
     log(`removed old ${plan.removeOldConf}`);
   }
 }
-
