@@ -101,6 +101,7 @@ export class RouteSync {
   async apply(plan: RoutePlan): Promise<RouteSyncStats> {
     const stats: RouteSyncStats = { added: 0, removed: 0 };
     for (const dev of plan.vxlan) await this.ensureVxlan(dev);
+    if (plan.ipip) await this.ensureIpip(plan.ipip.address, plan.ipip.mtu);
     for (const name of ['vxlan.calico', 'vxlan-v6.calico']) {
       if (!plan.vxlan.some((d) => d.name === name)) await runStatus('ip', [...this.nsArgs(), 'link', 'del', name]);
     }
@@ -190,6 +191,16 @@ export class RouteSync {
     if (!have.includes(`${d.address}/${prefix}`))
       await this.ip(['addr', 'add', `${d.address}/${prefix}`, 'dev', d.name]);
     if (addrs[0]?.operstate === 'DOWN') await this.ip(['link', 'set', d.name, 'up']);
+  }
+
+  /** tunl0 exists in every namespace once the kernel has ipip; give it the Node's tunnel address and MTU. */
+  private async ensureIpip(address: string, mtu: number): Promise<void> {
+    const [l] = JSON.parse(await this.ip(['-j', 'addr', 'show', 'dev', 'tunl0'])) as any[];
+    if (l.mtu !== mtu) await this.ip(['link', 'set', 'tunl0', 'mtu', String(mtu)]);
+    const have: string[] = (l.addr_info ?? []).map((a: any) => `${a.local}/${a.prefixlen}`);
+    for (const a of have) if (a !== `${address}/32`) await this.ip(['addr', 'del', a, 'dev', 'tunl0']);
+    if (!have.includes(`${address}/32`)) await this.ip(['addr', 'add', `${address}/32`, 'dev', 'tunl0']);
+    await this.ip(['link', 'set', 'tunl0', 'up']);
   }
 
   private async syncNeighbors(plan: RoutePlan, batch: string[]): Promise<void> {

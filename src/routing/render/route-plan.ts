@@ -53,8 +53,16 @@ export interface VxlanDevicePlan {
   mtu: number;
 }
 
+export interface IpipDevicePlan {
+  name: 'tunl0';
+  address: string;
+  mtu: number;
+}
+
 export interface RoutePlan {
   routes: PlannedRoute[];
+  /** tunl0 set-up, only when the kernel has ipip and an IPIP pool exists. */
+  ipip?: IpipDevicePlan;
   neighbors: PlannedNeighbor[];
   fdb: PlannedFdb[];
   vxlan: VxlanDevicePlan[];
@@ -117,14 +125,8 @@ export function planRoutes(state: RoutingState, nodeName: string, host: HostFact
     plan.routes.push({ dst: b.cidr, family: c.family, type: 'blackhole', proto: AGENT_ROUTE_PROTO });
   }
 
-  if (state.pools.some((p) => p.ipipMode !== 'Never' && !p.disabled)) {
-    plan.notes.push(
-      host.ipipSupported
-        ? 'IPIP pools are routed by BIRD as no-encap in this build'
-        : 'IPIP pools present but this kernel has no ipip device: tunl0 not created, IPIP routes not programmed',
-    );
-  }
   if (!self) return plan;
+  planIpip(state, self, host, plan);
 
   for (const f of [4, 6] as const) {
     const vxPools = state.pools.filter((p) => p.family === f && p.vxlanMode !== 'Never');
@@ -191,6 +193,41 @@ export function planRoutes(state: RoutingState, nodeName: string, host: HostFact
     }
   }
   return plan;
+}
+
+/** IPIP (dataplane.md §3): tunl0 with the Node's IPIP address, remote blocks via the node IP onlink. */
+function planIpip(state: RoutingState, self: RoutingNode, host: HostFacts, plan: RoutePlan): void {
+  const pools = state.pools.filter((p) => p.family === 4 && p.ipipMode !== 'Never');
+  if (pools.length === 0) return;
+  if (!host.ipipSupported) {
+    plan.notes.push('IPIP pools present but this kernel has no ipip device: tunl0 and IPIP routes not programmed');
+    return;
+  }
+  if (!self.ipipTunnelAddr) {
+    plan.notes.push('IPIP not set up: this node has no IPIP tunnel address yet');
+    return;
+  }
+  plan.ipip = { name: 'tunl0', address: self.ipipTunnelAddr, mtu: host.underlayMtu - IPIP_OVERHEAD };
+  for (const b of state.blocks) {
+    const pool = poolFor(pools, b.cidr);
+    const owner = b.affinityHost ? state.nodes.find((n) => n.name === b.affinityHost) : undefined;
+    const nodeIP = hostIp(owner?.ipv4Address);
+    if (!pool || !owner || owner.name === self.name || !nodeIP) continue;
+    const direct = pool.ipipMode === 'CrossSubnet' && sameSubnet(self, owner, 4);
+    plan.routes.push(
+      direct
+        ? { dst: b.cidr, family: 4, type: 'unicast', via: nodeIP, dev: host.parentInterface, proto: AGENT_ROUTE_PROTO }
+        : {
+            dst: b.cidr,
+            family: 4,
+            type: 'unicast',
+            via: nodeIP,
+            dev: 'tunl0',
+            onlink: true,
+            proto: AGENT_ROUTE_PROTO,
+          },
+    );
+  }
 }
 
 /** Allocations whose holder differs from the block's affine node. */

@@ -15,6 +15,7 @@ export interface RoutingNode {
   ipv4Address?: string;
   ipv6Address?: string;
   routeReflectorClusterID?: string;
+  ipipTunnelAddr?: string;
   vxlanTunnelAddr?: string;
   vxlanTunnelMAC?: string;
   vxlanTunnelAddrV6?: string;
@@ -107,6 +108,7 @@ export function nodeFromResource(r: Resource): RoutingNode {
     ipv4Address: bgp.ipv4Address || undefined,
     ipv6Address: bgp.ipv6Address || undefined,
     routeReflectorClusterID: bgp.routeReflectorClusterID || undefined,
+    ipipTunnelAddr: bgp.ipv4IPIPTunnelAddr || undefined,
     vxlanTunnelAddr: spec.ipv4VXLANTunnelAddr || undefined,
     vxlanTunnelMAC: spec.vxlanTunnelMACAddr || undefined,
     vxlanTunnelAddrV6: spec.ipv6VXLANTunnelAddr || undefined,
