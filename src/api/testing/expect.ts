@@ -21,11 +21,10 @@ export function problemsOf(input: unknown): Problem[] {
 const show = (ps: Problem[]): string => ps.map((p) => `${p.path}: ${p.reason}`).join('\n  ') || '(none)';
 
 /** Asserts a problem exists at exactly `path` (and, when given, that its reason matches). */
-export function expectProblem(input: unknown, path: string, reason?: RegExp): Problem {
+export function expectProblem(input: unknown, path: string, reason?: RegExp): void {
   const ps = problemsOf(input);
   const hit = ps.find((p) => p.path === path && (!reason || reason.test(p.reason)));
   assert.ok(hit, `expected a problem at ${path}${reason ? ` matching ${reason}` : ''}; got:\n  ${show(ps)}`);
-  return hit;
 }
 
 export function expectValid(input: unknown): void {
