@@ -16,6 +16,7 @@ import {
 } from './selector-rewrite.js';
 
 export class RuleError extends Error {
+  override name = 'RuleError';
   constructor(
     readonly field: string,
     reason: string,
