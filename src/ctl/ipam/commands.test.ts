@@ -1,0 +1,171 @@
+import { test, describe, beforeEach } from 'node:test';
+import assert from 'node:assert/strict';
+import { MemoryDatastore } from '../../datastore/memory.js';
+import { resourceKey } from '../../datastore/keys.js';
+import { IpamClient } from '../../ipam/client.js';
+import { putNode, putPool, putReservation } from '../../../test/support/ipam.js';
+import { ipamCheck, ipamConfigure, ipamReleaseFromReport, ipamReleaseIp, ipamShow, ipamSplit } from './commands.js';
+import { goG5 } from './table.js';
+
+test('numbers print as Go %.5g', () => {
+  assert.equal(goG5(65536), '65536');
+  assert.equal(goG5(1048576), '1.0486e+06');
+  assert.equal(goG5(1e6), '1e+06');
+  assert.equal(goG5(64), '64');
+  assert.equal(goG5(0), '0');
+});
+
+async function putWep(ds: MemoryDatastore, ns: string, name: string, ip: string): Promise<void> {
+  const wep = {
+    apiVersion: 'projectcalico.org/v3',
+    kind: 'WorkloadEndpoint',
+    metadata: { name, namespace: ns },
+    spec: { node: 'node-a', pod: name, ipNetworks: [`${ip}/32`] },
+  };
+  await ds.put(resourceKey('WorkloadEndpoint', name, ns), JSON.stringify(wep));
+}
+
+describe('calicoctl ipam', () => {
+  let ds: MemoryDatastore;
+  let ipam: IpamClient;
+  beforeEach(async () => {
+    ds = new MemoryDatastore();
+    ipam = new IpamClient(ds);
+    await putNode(ds, 'node-a');
+    await putNode(ds, 'node-b');
+    await putPool(ds, 'pool1', '10.0.0.0/24');
+    await putReservation(ds, 'r', ['10.0.0.250/31']);
+  });
+
+  const assign = async (host: string, handle: string, pod: string) =>
+    (
+      await ipam.autoAssign({
+        num4: 1,
+        num6: 0,
+        handleId: handle,
+        attrs: { node: host, namespace: 'default', pod },
+        hostname: host,
+      })
+    ).ipv4[0].split('/')[0];
+
+  test('show: pool and block utilisation in a boxed table', async () => {
+    await assign('node-a', 'h1', 'p1');
+    await assign('node-a', 'h2', 'p2');
+    const out = await ipamShow(ds, { showBlocks: true });
+    const lines = out.stdout.trim().split('\n');
+    assert.match(lines[0], /^\+-+\+-+\+/);
+    assert.match(lines[1], /\| GROUPING \|.*CIDR.*\| IPS TOTAL \| IPS IN USE \| IPS RESERVED \|.*IPS FREE/);
+    const pool = lines.find((l) => l.includes('IP Pool'))!;
+    assert.deepEqual(
+      pool
+        .split('|')
+        .map((c) => c.trim())
+        .filter(Boolean),
+      ['IP Pool', '10.0.0.0/24', '256', '2 (1%)', '2 (1%)', '252 (98%)'],
+    );
+    const block = lines.find((l) => l.includes('Block'))!;
+    assert.equal(block.split('|')[4].trim(), '2 (3%)');
+  });
+
+  test('show --ip names the holder and its attributes; show --show-borrowed lists borrowed addresses', async () => {
+    await putPool(ds, 'pool1', '10.0.0.0/26'); // one block only: node-b must borrow
+    const ip = await assign('node-a', 'k8s-pod-network.c1', 'web-0');
+    const out = await ipamShow(ds, { ip });
+    assert.equal(
+      out.stdout,
+      `IP ${ip} is in use\nHandle ID: k8s-pod-network.c1\nActive Owner Attributes:\n  namespace: default\n  node: node-a\n  pod: web-0\n`,
+    );
+    assert.equal((await ipamShow(ds, { ip: '10.0.0.49' })).stdout, '10.0.0.49 is not assigned\n');
+    const b = await assign('node-b', 'hb', 'db-0');
+    const borrowed = await ipamShow(ds, { showBorrowed: true });
+    const row = borrowed.stdout.split('\n').find((l) => l.includes(b))!;
+    assert.deepEqual(
+      row
+        .split('|')
+        .map((c) => c.trim())
+        .filter(Boolean),
+      [b, 'node-b', '10.0.0.0/26', 'node-a', 'pod', 'default/db-0'],
+    );
+  });
+
+  test('check counts exactly the leaks, writes the report, and release --from-report frees only those', async () => {
+    const used = await assign('node-a', 'h-used', 'a');
+    const leaked = await assign('node-a', 'h-leak', 'b');
+    await putWep(ds, 'default', 'a', used);
+    let written = '';
+    const out = await ipamCheck(ds, { output: '/tmp/report.json' }, async (_p, text) => {
+      written = text;
+    });
+    assert.equal(out.code, 0);
+    assert.match(out.stdout, /Found 1 IPs that are allocated in IPAM but not actually in use\./);
+    assert.match(out.stdout, /Check complete; found 1 problems\.\n$/);
+    const report = JSON.parse(written);
+    assert.equal(report.allocations[leaked][0].inUse, false);
+    assert.equal(report.allocations[used][0].inUse, true);
+    assert.equal(typeof report.allocations[leaked][0].sequenceNumber, 'number');
+    const refused = await ipamReleaseFromReport(ds, written, false);
+    assert.equal(refused.code, 1);
+    assert.match(refused.stderr!, /not locked/);
+    const rel = await ipamReleaseFromReport(ds, written, true);
+    assert.equal(rel.code, 0, rel.stderr);
+    assert.match(rel.stdout, /Released 1 IPs successfully/);
+    assert.equal(await ipam.getAllocation(leaked), undefined);
+    assert.equal((await ipam.getAllocation(used))?.handleId, 'h-used');
+    assert.match((await ipamCheck(ds, {}, async () => undefined)).stdout, /found 0 problems/);
+  });
+
+  test('release from a report never frees an address re-allocated since', async () => {
+    const ip = await assign('node-a', 'h-old', 'x');
+    let written = '';
+    await ipamCheck(ds, { output: 'r.json' }, async (_p, t) => {
+      written = t;
+    });
+    await ipam.releaseByHandle('h-old');
+    await ipam.assignIp({ ip, handleId: 'h-new', attrs: {}, hostname: 'node-a' });
+    const rel = await ipamReleaseFromReport(ds, written, true);
+    assert.equal(rel.code, 1);
+    assert.equal((await ipam.getAllocation(ip))?.handleId, 'h-new');
+  });
+
+  test('check reports affinities of nodes that are gone, leaked handles and in-use addresses without allocation', async () => {
+    await assign('node-b', 'hb', 'b');
+    await ds.delete(resourceKey('Node', 'node-b'));
+    await putWep(ds, 'default', 'ghost', '10.0.0.200');
+    await ds.put('/calico/ipam/v2/handle/orphan', JSON.stringify({ block: { '10.0.0.0/26': 1 }, deleted: false }));
+    const out = await ipamCheck(ds, {}, async () => undefined);
+    assert.match(out.stdout, /Found 1 block affinities of nodes that no longer exist\./);
+    assert.match(out.stdout, /Found 1 handles with no matching IPs/);
+    assert.match(
+      out.stdout,
+      /Found 1 in-use IPs that are in active IP pools but have no corresponding IPAM allocation\./,
+    );
+    // 1 leak (node-b's pod) + 1 leaked handle + 1 in-use without allocation.
+    assert.match(out.stdout, /Check complete; found 3 problems\./);
+  });
+
+  test('release --ip, configure and show --show-configuration', async () => {
+    const ip = await assign('node-a', 'h', 'p');
+    assert.equal((await ipamReleaseIp(ds, ip)).stdout, `Successfully released IP address ${ip}\n`);
+    assert.equal((await ipamReleaseIp(ds, ip)).code, 1);
+    assert.equal((await ipamConfigure(ds, { strictAffinity: 'maybe' })).code, 1);
+    assert.equal((await ipamConfigure(ds, { strictAffinity: 'true' })).code, 0);
+    const cfg = await ipamShow(ds, { showConfiguration: true });
+    assert.match(cfg.stdout, /\| StrictAffinity\s+\| true\s+\|/);
+    assert.match(cfg.stdout, /\| MaxBlocksPerHost\s+\| 0\s+\|/);
+  });
+
+  test('split needs a locked datastore and replaces the pool by equal parts', async () => {
+    assert.match((await ipamSplit(ds, '2', { name: 'pool1' })).stderr!, /must be locked/);
+    assert.match((await ipamSplit(ds, '3', { name: 'pool1' })).stderr!, /power of 2/);
+    await ds.put(
+      resourceKey('ClusterInformation', 'default'),
+      JSON.stringify({ kind: 'ClusterInformation', metadata: { name: 'default' }, spec: { datastoreReady: false } }),
+    );
+    const out = await ipamSplit(ds, '2', { cidr: '10.0.0.0/24' });
+    assert.equal(
+      out.stdout,
+      'Created split-pool1-0 with CIDR 10.0.0.0/25.\nCreated split-pool1-1 with CIDR 10.0.0.128/25.\n',
+    );
+    assert.equal(await ds.get(resourceKey('IPPool', 'pool1')), undefined);
+  });
+});

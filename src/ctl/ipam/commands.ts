@@ -1,0 +1,320 @@
+// The work behind each `calicoctl ipam` subcommand, as functions returning the text and exit code Calico's calicoctl
+// would give, so tests call them directly and the commander wiring (./index.ts) stays thin.
+import type { Datastore } from '../../datastore/types.js';
+import { resourceKey } from '../../datastore/keys.js';
+import { IpamClient } from '../../ipam/client.js';
+import { IpamStore } from '../../ipam/store.js';
+import { affinityHost, allocationsOf, inUseCount } from '../../ipam/core/block.js';
+import type { ReservationSet } from '../../ipam/core/reservation.js';
+import {
+  cidrContainsCidr,
+  cidrSize,
+  cidrsOverlap,
+  formatCidr,
+  formatIp,
+  isIp,
+  parseCidr,
+  parseIp,
+  type Cidr,
+} from '../../net/ip.js';
+import { decodeCheckReport, encodeCheckReport, runIpamCheck, CHECK_REPORT_VERSION } from '../../ipam/check.js';
+import { boxedTable, goG5, withPercent } from './table.js';
+
+export interface CommandOutput {
+  code: number;
+  stdout: string;
+  stderr?: string;
+}
+
+function reservedIn(c: Cidr, reservations: ReservationSet): number {
+  let n = 0n;
+  for (const r of reservations.cidrs) {
+    if (!cidrsOverlap(r, c)) continue;
+    n += cidrContainsCidr(c, r) ? cidrSize(r) : cidrSize(c);
+  }
+  return Number(n);
+}
+
+export async function ipamShow(
+  ds: Datastore,
+  opts: { ip?: string; showBlocks?: boolean; showBorrowed?: boolean; showConfiguration?: boolean },
+): Promise<CommandOutput> {
+  const ipam = new IpamClient(ds);
+  const store = new IpamStore(ds);
+  if (opts.ip !== undefined) {
+    if (!isIp(opts.ip)) return { code: 1, stdout: '', stderr: `invalid IP address: ${opts.ip}\n` };
+    const ip = formatIp(parseIp(opts.ip));
+    const a = await ipam.getAllocation(ip);
+    if (!a) return { code: 0, stdout: `${ip} is not assigned\n` };
+    const keys = Object.keys(a.attrs).sort();
+    const lines = [`IP ${ip} is in use`, `Handle ID: ${a.handleId ?? '<none>'}`];
+    if (keys.length) {
+      lines.push('Active Owner Attributes:');
+      for (const k of keys) lines.push(`  ${k}: ${a.attrs[k]}`);
+    } else lines.push('No Active Owner attributes defined');
+    return { code: 0, stdout: lines.join('\n') + '\n' };
+  }
+  if (opts.showConfiguration) {
+    const c = await ipam.getConfig();
+    return {
+      code: 0,
+      stdout: boxedTable(
+        ['PROPERTY', 'VALUE'],
+        [
+          ['StrictAffinity', String(c.strictAffinity)],
+          ['AutoAllocateBlocks', String(c.autoAllocateBlocks)],
+          ['MaxBlocksPerHost', String(c.maxBlocksPerHost)],
+        ],
+      ),
+    };
+  }
+  const [blocks, pools, reservations] = await Promise.all([
+    store.listBlocks(),
+    store.listPools(),
+    store.listReservations(),
+  ]);
+  if (opts.showBorrowed) {
+    const rows: string[][] = [];
+    for (const b of blocks) {
+      const owner = affinityHost(b.value.affinity);
+      for (const a of allocationsOf(b.value)) {
+        const node = a.attrs.node ?? '';
+        if (owner && node === owner) continue;
+        if (!node && owner) continue;
+        const type = a.attrs.pod ? 'pod' : (a.attrs.type ?? '');
+        const to = a.attrs.pod ? `${a.attrs.namespace ?? ''}/${a.attrs.pod}` : (a.handle ?? '');
+        rows.push([formatIp(a.ip), node, b.value.cidr, owner ?? '', type, to]);
+      }
+    }
+    return {
+      code: 0,
+      stdout: boxedTable(['IP', 'BORROWING-NODE', 'BLOCK', 'BLOCK OWNER', 'TYPE', 'ALLOCATED-TO'], rows),
+    };
+  }
+  const rows: string[][] = [];
+  for (const p of [...pools].sort((x, y) => x.cidrText.localeCompare(y.cidrText))) {
+    const total = Number(cidrSize(p.cidr));
+    const inPool = blocks.filter((b) => cidrContainsCidr(p.cidr, parseCidr(b.value.cidr)));
+    const used = inPool.reduce((n, b) => n + inUseCount(b.value), 0);
+    const reserved = reservedIn(p.cidr, reservations);
+    const free = Math.max(0, total - used - reserved);
+    rows.push([
+      'IP Pool',
+      p.cidrText,
+      goG5(total),
+      withPercent(used, total),
+      withPercent(reserved, total),
+      withPercent(free, total),
+    ]);
+    if (opts.showBlocks) {
+      for (const b of inPool.sort((x, y) =>
+        parseCidr(x.value.cidr).address < parseCidr(y.value.cidr).address ? -1 : 1,
+      )) {
+        const c = parseCidr(b.value.cidr);
+        const bt = Number(cidrSize(c));
+        const bu = inUseCount(b.value);
+        const br = reservedIn(c, reservations);
+        rows.push([
+          'Block',
+          formatCidr(c),
+          goG5(bt),
+          withPercent(bu, bt),
+          withPercent(br, bt),
+          withPercent(Math.max(0, bt - bu - br), bt),
+        ]);
+      }
+    }
+  }
+  return {
+    code: 0,
+    stdout: boxedTable(['GROUPING', 'CIDR', 'IPS TOTAL', 'IPS IN USE', 'IPS RESERVED', 'IPS FREE'], rows, [2, 3, 4, 5]),
+  };
+}
+
+export async function ipamCheck(
+  ds: Datastore,
+  opts: { output?: string; showAllIps?: boolean; showProblemIps?: boolean },
+  writeFile: (path: string, text: string) => Promise<void>,
+): Promise<CommandOutput> {
+  const r = await runIpamCheck(ds, opts);
+  let stdout = r.lines.slice(0, -1).join('\n') + '\n';
+  if (opts.output) {
+    await writeFile(opts.output, encodeCheckReport(r.report));
+    stdout += `Report written to ${opts.output}\n`;
+  }
+  stdout += `${r.lines[r.lines.length - 1]}\n`;
+  // Calico's check returns success whatever it found; only load errors exit non-zero.
+  return { code: 0, stdout };
+}
+
+export async function ipamReleaseIp(ds: Datastore, ipText: string): Promise<CommandOutput> {
+  if (!isIp(ipText)) return { code: 1, stdout: '', stderr: `invalid IP address: ${ipText}\n` };
+  const ip = formatIp(parseIp(ipText));
+  const unallocated = await new IpamClient(ds).releaseIps([{ ip }]);
+  if (unallocated.length) return { code: 1, stdout: '', stderr: `IP address ${ip} is not assigned\n` };
+  return { code: 0, stdout: `Successfully released IP address ${ip}\n` };
+}
+
+export async function ipamReleaseFromReport(ds: Datastore, reportText: string, force: boolean): Promise<CommandOutput> {
+  const report = decodeCheckReport(reportText);
+  const ci = await ds.get(resourceKey('ClusterInformation', 'default'));
+  const spec = ci ? (JSON.parse(ci.value)?.spec ?? {}) : {};
+  const guid = String(spec.clusterGUID ?? '');
+  if (report.clusterGUID !== guid) {
+    return {
+      code: 1,
+      stdout: '',
+      stderr: `the report is from another cluster (clusterGUID ${report.clusterGUID || '<none>'}, this cluster ${guid || '<none>'}); refusing even with --force\n`,
+    };
+  }
+  if (!force && report.version !== CHECK_REPORT_VERSION) {
+    return {
+      code: 1,
+      stdout: '',
+      stderr: `the report was written by calicoctl ${report.version}; use --force to release anyway\n`,
+    };
+  }
+  if (!force && spec.datastoreReady !== false) {
+    return {
+      code: 1,
+      stdout: '',
+      stderr: 'the datastore is not locked (calicoctl datastore migrate lock); use --force to release anyway\n',
+    };
+  }
+  const ipam = new IpamClient(ds);
+  const leaks = Object.values(report.allocations)
+    .flat()
+    .filter((a) => !a.inUse && !a.coolingDown);
+  let released = 0;
+  let skipped = 0;
+  const errors: string[] = [];
+  for (const a of leaks) {
+    try {
+      const un = await ipam.releaseIps([
+        { ip: a.ip, handleId: a.handle ?? undefined, sequenceNumber: a.sequenceNumber ?? undefined },
+      ]);
+      if (un.length) skipped++;
+      else released++;
+    } catch (e) {
+      skipped++;
+      errors.push(`${a.ip}: ${(e as Error).message}`);
+    }
+  }
+  let marks = '';
+  for (const h of report.leakedHandles) {
+    try {
+      await ds.delete(`/calico/ipam/v2/handle/${h.id}`, Number(h.revision));
+      marks += '.';
+    } catch {
+      marks += 'x';
+    }
+  }
+  if (leaks.length && released === 0 && report.leakedHandles.length === 0) {
+    return {
+      code: 1,
+      stdout: '',
+      stderr: `every address in the report has changed since it was written; nothing released\n`,
+    };
+  }
+  let stdout = marks ? `${marks}\n` : '';
+  if (skipped) stdout += `Skipped ${skipped} IPs that changed since the report was written\n`;
+  stdout += `Released ${released} IPs successfully\n`;
+  return { code: 0, stdout, stderr: errors.length ? errors.join('\n') + '\n' : undefined };
+}
+
+export async function ipamConfigure(
+  ds: Datastore,
+  opts: { strictAffinity?: string; maxBlocksPerHost?: string },
+): Promise<CommandOutput> {
+  const change: { strictAffinity?: boolean; maxBlocksPerHost?: number } = {};
+  if (opts.strictAffinity !== undefined) {
+    if (opts.strictAffinity !== 'true' && opts.strictAffinity !== 'false') {
+      return {
+        code: 1,
+        stdout: '',
+        stderr: `--strictaffinity: expected true or false, got "${opts.strictAffinity}"\n`,
+      };
+    }
+    change.strictAffinity = opts.strictAffinity === 'true';
+  }
+  if (opts.maxBlocksPerHost !== undefined) {
+    const n = Number(opts.maxBlocksPerHost);
+    if (!Number.isInteger(n) || n < 0) {
+      return {
+        code: 1,
+        stdout: '',
+        stderr: `--max-blocks-per-host: expected a whole number, got "${opts.maxBlocksPerHost}"\n`,
+      };
+    }
+    change.maxBlocksPerHost = n;
+  }
+  if (!Object.keys(change).length) {
+    return { code: 1, stdout: '', stderr: 'nothing to configure: give --strictaffinity=true|false\n' };
+  }
+  try {
+    const c = await new IpamClient(ds).setConfig(change);
+    return { code: 0, stdout: `Successfully set StrictAffinity to: ${c.strictAffinity}\n` };
+  } catch (e) {
+    return { code: 1, stdout: '', stderr: `${(e as Error).message}\n` };
+  }
+}
+
+/** `ipam split N`: replaces a pool by N equal pools `split-<name>-<i>` (datastore must be locked). */
+export async function ipamSplit(
+  ds: Datastore,
+  countText: string,
+  opts: { cidr?: string; name?: string },
+): Promise<CommandOutput> {
+  const n = Number(countText);
+  if (!Number.isInteger(n) || n < 2 || (n & (n - 1)) !== 0) {
+    return { code: 1, stdout: '', stderr: `number of pools must be a power of 2 and at least 2, got "${countText}"\n` };
+  }
+  if (!opts.cidr === !opts.name) return { code: 1, stdout: '', stderr: 'give exactly one of --cidr or --name\n' };
+  const ci = await ds.get(resourceKey('ClusterInformation', 'default'));
+  if (!ci || JSON.parse(ci.value)?.spec?.datastoreReady !== false) {
+    return { code: 1, stdout: '', stderr: 'the datastore must be locked first: calicoctl datastore migrate lock\n' };
+  }
+  const pools = await new IpamStore(ds).listPools();
+  const pool = opts.name
+    ? pools.find((p) => p.name === opts.name)
+    : pools.find((p) => p.cidrText === formatCidr(parseCidr(opts.cidr!)));
+  if (!pool)
+    return {
+      code: 1,
+      stdout: '',
+      stderr: `no IPPool ${opts.name ? `named ${opts.name}` : `with CIDR ${opts.cidr}`}\n`,
+    };
+  const bits = Math.log2(n);
+  const prefix = pool.cidr.prefix + bits;
+  if (prefix > pool.blockSize) {
+    return {
+      code: 1,
+      stdout: '',
+      stderr: `cannot split ${pool.cidrText} into ${n}: each part would be smaller than a /${pool.blockSize} block\n`,
+    };
+  }
+  const key = resourceKey('IPPool', pool.name);
+  const kv = await ds.get(key);
+  if (!kv) return { code: 1, stdout: '', stderr: `IPPool ${pool.name} disappeared\n` };
+  const res = JSON.parse(kv.value);
+  // Disable the original first so nothing new is allocated from it while the parts are created.
+  res.spec.disabled = true;
+  await ds.update(key, JSON.stringify(res), kv.revision);
+  const step = 1n << BigInt((pool.cidr.family === 4 ? 32 : 128) - prefix);
+  let out = '';
+  for (let i = 0; i < n; i++) {
+    const cidr = formatCidr({ family: pool.cidr.family, address: pool.cidr.address + BigInt(i) * step, prefix });
+    const name = `split-${pool.name}-${i}`;
+    const part = {
+      apiVersion: 'projectcalico.org/v3',
+      kind: 'IPPool',
+      metadata: { name, creationTimestamp: new Date().toISOString() },
+      spec: { ...res.spec, cidr, disabled: pool.disabled },
+    };
+    await ds.create(resourceKey('IPPool', name), JSON.stringify(part));
+    out += `Created ${name} with CIDR ${cidr}.\n`;
+  }
+  const cur = await ds.get(key);
+  if (cur) await ds.delete(key, cur.revision);
+  return { code: 0, stdout: out };
+}
