@@ -18,6 +18,7 @@ export const sh = (cmd: string, args: string[], input?: string): string =>
 export const nsExec = (ns: string, ...args: string[]): string => sh('ip', ['netns', 'exec', ns, ...args]);
 
 export const NODE_NAME = 'tp-node';
+export const NODE_IP = '172.31.255.1';
 
 export interface Pod {
   name: string;
@@ -48,6 +49,8 @@ export class PolicyWorld {
     this.teardownNamespaces(); // leftovers of an interrupted run
     this.addNs(this.node);
     nsExec(this.node, 'sysctl', '-qw', 'net.ipv4.ip_forward=1');
+    // The node's own address (a real node has one on eth0): the source of host-to-pod traffic.
+    sh('ip', ['-n', this.node, 'addr', 'add', `${NODE_IP}/32`, 'dev', 'lo']);
   }
 
   private addNs(ns: string): void {
@@ -133,8 +136,9 @@ export class PolicyWorld {
 
   /** The allow-all namespace profile a Kubernetes namespace gets. */
   async putNamespaceProfile(namespace: string, labels: Record<string, string> = {}): Promise<void> {
-    const labelsToApply: Record<string, string> = { 'projectcalico.org/name': namespace };
-    for (const [k, v] of Object.entries(labels)) labelsToApply[k] = v;
+    // As kube-controllers writes it: namespace labels prefixed `pcns.` (policy.md §1.4).
+    const labelsToApply: Record<string, string> = { 'pcns.projectcalico.org/name': namespace };
+    for (const [k, v] of Object.entries(labels)) labelsToApply[`pcns.${k}`] = v;
     await this.put({
       kind: 'Profile',
       metadata: { name: `kns.${namespace}` },
