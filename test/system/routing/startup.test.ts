@@ -1,0 +1,118 @@
+// Node start-up against a real etcd, in a node namespace: autodetection methods, Node registration, node name file,
+// default pools from CALICO_IPV4POOL_*, ClusterInformation, VXLAN tunnel address + MAC, MTU file, clear errors.
+import { test, describe, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { startEtcd, type TestEtcd } from '../../support/etcd.js';
+import { openDatastore } from '../../../src/datastore/index.js';
+import { ResourceClient } from '../../../src/datastore/resources.js';
+import type { Datastore } from '../../../src/datastore/types.js';
+import { runStartup, defaultPoolSpec } from '../../../src/routing/startup.js';
+import { parseCidr, cidrContainsIp, parseIp } from '../../../src/net/ip.js';
+import { RoutingWorld, ipn } from './world.js';
+
+describe('calico-node start-up', () => {
+  const w = new RoutingWorld({ tag: 'su', nodes: 1 });
+  let etcd: TestEtcd;
+  let ds: Datastore;
+  let ns: string;
+  const env = (extra: Record<string, string>): Record<string, string> => ({
+    NODENAME: 'node1',
+    CALICO_NODENAME_FILE: path.join(w.dir, 'nodename'),
+    CALICO_MTU_FILE: path.join(w.dir, 'mtu'),
+    ...extra,
+  });
+
+  before(async () => {
+    w.build();
+    ns = w.nodes[0].ns;
+    ipn(ns, 'link', 'add', 'ens5', 'type', 'veth', 'peer', 'name', 'trsu-peer');
+    ipn(ns, 'addr', 'add', '192.0.2.5/24', 'dev', 'ens5');
+    ipn(ns, 'link', 'set', 'ens5', 'mtu', '1400', 'up');
+    ipn(ns, 'link', 'set', 'trsu-peer', 'up');
+    etcd = await startEtcd();
+    ds = await openDatastore({ type: 'etcdv3', etcdEndpoints: [etcd.endpoint] });
+  });
+  after(async () => {
+    await ds?.close();
+    await etcd?.stop();
+    await w.teardown();
+  });
+
+  test('first start: Node, name file, default VXLAN pool, ClusterInformation, tunnel address, MTU file', async () => {
+    const r = await runStartup(ds, {
+      netns: ns,
+      env: env({
+        CALICO_IPV4POOL_CIDR: '10.70.0.0/16',
+        CALICO_IPV4POOL_VXLAN: 'Always',
+        CALICO_NETWORKING_BACKEND: 'vxlan',
+        AS: '64600',
+      }),
+    });
+    assert.equal(r.ipv4Address, '172.31.1.11/24');
+    assert.equal(readFileSync(path.join(w.dir, 'nodename'), 'utf8'), 'node1');
+    const client = new ResourceClient(ds);
+    const node = await client.get('Node', 'node1');
+    assert.equal(node.spec.bgp.ipv4Address, '172.31.1.11/24');
+    assert.equal(node.spec.bgp.asNumber, 64600);
+    assert.ok(
+      cidrContainsIp(parseCidr('10.70.0.0/16'), parseIp(node.spec.ipv4VXLANTunnelAddr)),
+      node.spec.ipv4VXLANTunnelAddr,
+    );
+    assert.match(node.spec.vxlanTunnelMACAddr, /^[0-9a-f]{2}(:[0-9a-f]{2}){5}$/);
+    const pool = await client.get('IPPool', 'default-ipv4-ippool');
+    assert.deepEqual(
+      {
+        cidr: pool.spec.cidr,
+        vxlanMode: pool.spec.vxlanMode,
+        natOutgoing: pool.spec.natOutgoing,
+        blockSize: pool.spec.blockSize,
+      },
+      { cidr: '10.70.0.0/16', vxlanMode: 'Always', natOutgoing: true, blockSize: 26 },
+    );
+    assert.equal((await client.get('ClusterInformation', 'default')).spec.datastoreReady, true);
+    // smallest matching MTU is ens5's 1400; VXLAN v4 costs 50
+    assert.equal(readFileSync(path.join(w.dir, 'mtu'), 'utf8'), '1350\n');
+    assert.equal(r.mtu, 1350);
+    // a second start keeps the tunnel address and MAC
+    const again = await runStartup(ds, { netns: ns, env: env({}) });
+    assert.equal(again.node.spec.ipv4VXLANTunnelAddr, node.spec.ipv4VXLANTunnelAddr);
+    assert.equal(again.node.spec.vxlanTunnelMACAddr, node.spec.vxlanTunnelMACAddr);
+  });
+
+  test('autodetection methods: interface=, cidr=, can-reach=, skip-interface=', async () => {
+    const detect = async (method: string): Promise<string | undefined> =>
+      (await runStartup(ds, { netns: ns, env: env({ IP: 'autodetect', IP_AUTODETECTION_METHOD: method }) }))
+        .ipv4Address;
+    assert.equal(await detect('interface=ens.*'), '192.0.2.5/24');
+    assert.equal(await detect('cidr=192.0.2.0/24'), '192.0.2.5/24');
+    assert.equal(await detect('can-reach=172.31.1.1'), '172.31.1.11/24');
+    assert.equal(await detect('skip-interface=eth0'), '192.0.2.5/24');
+  });
+
+  test('no address found, bad backend, bad pool settings: clear errors', async () => {
+    await assert.rejects(
+      runStartup(ds, { netns: ns, env: env({ IP: 'autodetect', IP_AUTODETECTION_METHOD: 'interface=wlan9' }) }),
+      /Couldn't autodetect an IPv4 address with IP_AUTODETECTION_METHOD=interface=wlan9/,
+    );
+    await assert.rejects(
+      runStartup(ds, { netns: ns, env: env({ CALICO_NETWORKING_BACKEND: 'ospf' }) }),
+      /CALICO_NETWORKING_BACKEND: "ospf" is not one of bird, vxlan, none/,
+    );
+    assert.throws(
+      () => defaultPoolSpec(4, { CALICO_IPV4POOL_CIDR: '10.0.0.1/8' }),
+      /CALICO_IPV4POOL_CIDR: "10.0.0.1\/8" has host bits set/,
+    );
+    assert.throws(
+      () => defaultPoolSpec(4, { CALICO_IPV4POOL_BLOCK_SIZE: '8' }),
+      /CALICO_IPV4POOL_BLOCK_SIZE: "8" must be from 20 to 32/,
+    );
+    assert.throws(
+      () => defaultPoolSpec(4, { CALICO_IPV4POOL_IPIP: 'Always', CALICO_IPV4POOL_VXLAN: 'Always' }),
+      /cannot use IPIP and VXLAN at once/,
+    );
+    assert.equal(defaultPoolSpec(6, {}).natOutgoing, false);
+    assert.match(String(defaultPoolSpec(6, {}).cidr), /^fd[0-9a-f]{2}:/);
+  });
+});
