@@ -15,3 +15,7 @@ export { PoolChoiceError, type IntendedUse, type IpamPool } from './core/pool.js
 export { AnnotationError } from './core/annotations.js';
 export { AddressInUseError, ReleaseConflictError, type AllocationBlock } from './core/block.js';
 export type { IpamConfig } from './core/records.js';
+export { LeakCollector, datastoreLiveness, DEFAULT_LEAK_GRACE_PERIOD_MS } from './gc.js';
+export type { AllocationLiveness, LeakScanResult } from './gc.js';
+export { runIpamCheck, encodeCheckReport, decodeCheckReport } from './check.js';
+export type { IpamCheckReport, IpamCheckResult, ReportAllocation } from './check.js';

@@ -1,0 +1,115 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { parseCidr, parseIp, formatIp } from '../../net/ip.js';
+import {
+  assignFromBlock,
+  assignSpecific,
+  blockProblems,
+  decodeBlock,
+  encodeBlock,
+  newBlock,
+  releaseFromBlock,
+  releaseHandleFromBlock,
+  AddressInUseError,
+  ReleaseConflictError,
+} from './block.js';
+import { adjustHandle, decodeAffinity, decodeIpamConfig, effectiveBlockLimit, DEFAULT_IPAM_CONFIG } from './records.js';
+import { walkBlocks, fnv32a } from './blockwalk.js';
+import { resolvePoolLists, parseIpAddrs, AnnotationError } from './annotations.js';
+
+const block = () => newBlock(parseCidr('10.0.0.0/29'), 'host:n1', '2026-01-01T00:00:00.000Z', 1712345678901234567n);
+
+test('a new block: all ordinals free in order, Calico field names, exact 64-bit sequence number', () => {
+  const b = block();
+  const json = encodeBlock(b);
+  assert.equal(
+    json,
+    '{"cidr":"10.0.0.0/29","affinity":"host:n1","affinity_claim_time":"2026-01-01T00:00:00.000Z","strictAffinity":false,' +
+      '"allocations":[null,null,null,null,null,null,null,null],"unallocated":[0,1,2,3,4,5,6,7],"attributes":[],' +
+      '"deleted":false,"sequenceNumber":1712345678901234567,"sequenceNumberForAllocation":{}}',
+  );
+  assert.deepEqual(decodeBlock(json), b);
+});
+
+test('allocation pops from the front, skips reserved addresses in place, shares identical attributes', () => {
+  const b = block();
+  const reserved = (ip: { value: bigint }) => ip.value === parseIp('10.0.0.1').value;
+  const got = assignFromBlock(b, 2, 'h1', { node: 'n1' }, reserved).map(formatIp);
+  assert.deepEqual(got, ['10.0.0.0', '10.0.0.2']);
+  assert.deepEqual(b.unallocated, [1, 3, 4, 5, 6, 7]);
+  assignFromBlock(b, 1, 'h1', { node: 'n1' }, reserved);
+  assert.equal(b.attributes.length, 1, 'same handle and attributes share one entry');
+  assert.equal(b.sequenceNumberForAllocation['0'], 1712345678901234567n);
+});
+
+test('release appends to the end (FIFO), compacts attributes, and checks handle and sequence number', () => {
+  const b = block();
+  assignFromBlock(b, 1, 'h1', { pod: 'a' });
+  assignFromBlock(b, 1, 'h2', { pod: 'b' });
+  assert.throws(() => releaseFromBlock(b, [{ ip: parseIp('10.0.0.0'), handle: 'h2' }]), ReleaseConflictError);
+  assert.throws(() => releaseFromBlock(b, [{ ip: parseIp('10.0.0.0'), sequenceNumber: 5n }]), ReleaseConflictError);
+  const r = releaseFromBlock(b, [{ ip: parseIp('10.0.0.0'), handle: 'h1' }, { ip: parseIp('10.0.0.5') }]);
+  assert.deepEqual(
+    r.released.map((x) => x.handle),
+    ['h1'],
+  );
+  assert.deepEqual(r.unallocated.map(formatIp), ['10.0.0.5']);
+  assert.deepEqual(b.unallocated, [2, 3, 4, 5, 6, 7, 0]);
+  assert.deepEqual(b.attributes, [{ handle_id: 'h2', secondary: { pod: 'b' } }]);
+  assert.deepEqual(b.allocations.slice(0, 2), [null, 0]);
+  assert.deepEqual(blockProblems(b), []);
+  assert.equal(releaseHandleFromBlock(b, 'h2'), 1);
+  assignSpecific(b, parseIp('10.0.0.3'), 'x', null);
+  assert.throws(() => assignSpecific(b, parseIp('10.0.0.3'), 'y', null), AddressInUseError);
+});
+
+test('block validation finds what ipam check counts as an invalid block', () => {
+  const b = block();
+  assignFromBlock(b, 1, 'h', null);
+  b.unallocated.push(0);
+  b.attributes.push({ handle_id: 'orphan', secondary: null });
+  const p = blockProblems(b);
+  assert.ok(p.some((x) => /both allocated and unallocated/.test(x)));
+  assert.ok(p.some((x) => /attribute 1 is referenced by no allocation/.test(x)));
+});
+
+test('handles, affinities and the IPAM config decode as Calico writes them', () => {
+  assert.deepEqual(adjustHandle({ block: { 'a/26': 1 }, deleted: false }, 'a/26', -1), { block: {}, deleted: false });
+  assert.deepEqual(decodeAffinity(''), { state: 'confirmed', deleted: false });
+  assert.deepEqual(decodeAffinity('{"state":"pending","deleted":false}'), { state: 'pending', deleted: false });
+  assert.deepEqual(decodeIpamConfig(undefined), DEFAULT_IPAM_CONFIG);
+  assert.equal(decodeIpamConfig('{"strict_affinity":true}').autoAllocateBlocks, false);
+  assert.equal(effectiveBlockLimit(0, DEFAULT_IPAM_CONFIG), 20);
+  assert.equal(effectiveBlockLimit(0, { ...DEFAULT_IPAM_CONFIG, maxBlocksPerHost: 2 }), 2);
+  assert.equal(effectiveBlockLimit(1, { ...DEFAULT_IPAM_CONFIG, maxBlocksPerHost: 5 }), 1);
+});
+
+test('the block walk visits every block once from a host-seeded start', () => {
+  const pool = parseCidr('10.0.0.0/24');
+  const a = [...walkBlocks(pool, 26, fnv32a('node-a'))].map((c) => c.address);
+  assert.equal(new Set(a).size, 4);
+  assert.deepEqual(
+    [...walkBlocks(pool, 26, fnv32a('node-a'))].map((c) => c.address),
+    a,
+    'deterministic per host',
+  );
+  const big = walkBlocks(parseCidr('fd00::/48'), 122, fnv32a('x'));
+  assert.equal(big.next().value!.prefix, 122, 'huge IPv6 pools are walked lazily');
+});
+
+test('pool annotations: pod over namespace over CNI config; malformed values name the annotation', () => {
+  const r = resolvePoolLists(
+    [
+      { owner: 'pod d/p', annotations: {} },
+      { owner: 'namespace d', annotations: { 'cni.projectcalico.org/ipv4pools': '["ns-pool"]' } },
+    ],
+    { ipv4_pools: ['cfg'], ipv6_pools: ['cfg6'] },
+  );
+  assert.deepEqual([r.ipv4Pools, r.ipv6Pools], [['ns-pool'], ['cfg6']]);
+  assert.throws(
+    () => resolvePoolLists([{ owner: 'pod d/p', annotations: { 'cni.projectcalico.org/ipv4pools': 'pool-a' } }], {}),
+    (e: Error) => e instanceof AnnotationError && /cni\.projectcalico\.org\/ipv4pools on pod d\/p/.test(e.message),
+  );
+  assert.throws(() => parseIpAddrs('pod d/p', '["10.0.0.1","10.0.0.2"]'), /more than one IPv4/);
+  assert.throws(() => parseIpAddrs('pod d/p', '["nope"]'), /"nope" is not an IP address/);
+});
