@@ -1,8 +1,9 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { applyCreateDefaults } from './defaults.js';
+import type { ObjectMeta, Resource } from './resource.js';
 
-const res = (kind: string, spec: Record<string, unknown>, metadata: Record<string, unknown> = { name: 'x' }) => ({
+const res = (kind: string, spec: Record<string, unknown>, metadata: ObjectMeta = { name: 'x' }): Resource => ({
   apiVersion: 'projectcalico.org/v3',
   kind,
   metadata,
@@ -51,7 +52,7 @@ describe('applyCreateDefaults', () => {
     const spec = { ingress: [{ action: 'Allow' }], egress: [{ action: 'Allow' }], tier: 'security' };
     const out = applyCreateDefaults(res('GlobalNetworkPolicy', spec));
     assert.deepEqual(out.spec.types, ['Ingress', 'Egress']);
-    assert.equal(out.metadata.labels['projectcalico.org/tier'], 'security');
+    assert.equal(out.metadata.labels?.['projectcalico.org/tier'], 'security');
   });
   test('explicit types are kept', () => {
     assert.deepEqual(applyCreateDefaults(res('NetworkPolicy', { types: ['Egress'] })).spec.types, ['Egress']);

@@ -44,7 +44,7 @@ describe('kube-apiserver defaulting', () => {
     ]);
   });
   test('Namespace gets kubernetes.io/metadata.name, overwriting another value', () => {
-    const out = defaultKubernetesObject({
+    const out = defaultKubernetesObject<KubernetesObject>({
       apiVersion: 'v1',
       kind: 'Namespace',
       metadata: { name: 'prod', labels: { 'kubernetes.io/metadata.name': 'x', team: 'a' } },
@@ -52,7 +52,7 @@ describe('kube-apiserver defaulting', () => {
     assert.deepEqual(out.metadata.labels, { 'kubernetes.io/metadata.name': 'prod', team: 'a' });
   });
   test('Pod serviceAccountName defaults to default', () => {
-    const out = defaultKubernetesObject({
+    const out = defaultKubernetesObject<KubernetesObject>({
       apiVersion: 'v1',
       kind: 'Pod',
       metadata: { name: 'web' },
@@ -62,7 +62,7 @@ describe('kube-apiserver defaulting', () => {
     assert.equal(out.metadata.namespace, 'default');
   });
   test('Pod legacy serviceAccount is copied', () => {
-    const out = defaultKubernetesObject({
+    const out = defaultKubernetesObject<KubernetesObject>({
       apiVersion: 'v1',
       kind: 'Pod',
       metadata: { name: 'web', namespace: 'a' },
@@ -71,7 +71,7 @@ describe('kube-apiserver defaulting', () => {
     assert.equal(out.spec?.serviceAccountName, 'api');
   });
   test('mirror pods get no service account', () => {
-    const out = defaultKubernetesObject({
+    const out = defaultKubernetesObject<KubernetesObject>({
       apiVersion: 'v1',
       kind: 'Pod',
       metadata: { name: 'web', namespace: 'a', annotations: { 'kubernetes.io/config.mirror': 'x' } },
