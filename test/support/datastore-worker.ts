@@ -3,7 +3,7 @@
 //   {"job":"increment","key":K,"count":M}          M CAS increments of K through a read-update retry loop
 //   {"job":"watch","prefix":P,"from":R,"count":N}  prints each event under P (from revision R) until N puts are seen
 //   {"job":"hold-lock","ms":T}                     SQLite only: holds the write lock T ms (BEGIN IMMEDIATE)
-//   {"job":"cas-loop","key":K,"ms":T}              CAS updates of K for T ms; prints the number done
+//   {"job":"cas-loop","key":K,"ms":T,"startAt":E}  CAS updates of K for T ms from epoch ms E; prints the count
 import { openDatastore, ConflictError, type DatastoreSettings } from '../../src/datastore/index.js';
 
 const settings = JSON.parse(process.argv[2]!) as DatastoreSettings;
@@ -22,7 +22,10 @@ async function main(): Promise<void> {
     db.close();
     return;
   }
-  const ds = await openDatastore(settings, { timeoutMs: job.timeoutMs ?? 10000 });
+  const ds = await openDatastore(settings, {
+    timeoutMs: job.timeoutMs ?? 10000,
+    sqliteSynchronous: job.sqliteSynchronous,
+  });
   try {
     if (job.job === 'increment') {
       let conflicts = 0;
@@ -43,6 +46,9 @@ async function main(): Promise<void> {
     } else if (job.job === 'cas-loop') {
       let done = 0;
       let conflicts = 0;
+      out({ ready: true });
+      // Several workers start together at job.startAt (epoch ms) when given, after their own start-up.
+      if (job.startAt) await new Promise((r) => setTimeout(r, Math.max(0, job.startAt - Date.now())));
       const end = Date.now() + job.ms;
       let cur = await ds.get(job.key);
       while (Date.now() < end) {
