@@ -40,6 +40,8 @@ export interface ParsedNetworkSet {
   nets: string[];
 }
 
+/** Dotted-quad with optional prefix: the common endpoint address, parsed without the general CIDR parser. */
+const V4_HOST = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})(?:\/(\d{1,2}))?$/;
 const INTERFACE_NAME = /^[a-zA-Z0-9_.-]{1,15}$/;
 
 function strings(raw: unknown, field: string): string[] {
@@ -52,13 +54,23 @@ function hostNets(raw: unknown, field: string): { v4: string[]; v6: string[] } {
   const v4: string[] = [];
   const v6: string[] = [];
   strings(raw, field).forEach((s, i) => {
+    const fast = V4_HOST.exec(s);
+    if (fast && fast.slice(1, 5).every((o) => o.length === 1 || (o[0] !== '0' && Number(o) <= 255))) {
+      if (fast[5] === undefined || Number(fast[5]) <= 32) {
+        v4.push(`${fast[1]}.${fast[2]}.${fast[3]}.${fast[4]}/32`);
+        return;
+      }
+    }
     if (!isCidr(s)) throw new RuleError(`${field}[${i}]`, `${JSON.stringify(s)} is not an IP address or CIDR`);
     const c = parseCidr(s, { keepHostBits: true });
     // An endpoint address: keep the address itself as a host route.
     const host = `${formatIp({ family: c.family, value: c.address })}/${c.family === 4 ? 32 : 128}`;
     (c.family === 4 ? v4 : v6).push(host);
   });
-  return { v4: [...new Set(v4)].sort(), v6: [...new Set(v6)].sort() };
+  return {
+    v4: v4.length > 1 ? [...new Set(v4)].sort() : v4,
+    v6: v6.length > 1 ? [...new Set(v6)].sort() : v6,
+  };
 }
 
 function namedPorts(raw: unknown, field: string): NamedPortDecl[] {

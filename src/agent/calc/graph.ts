@@ -74,8 +74,19 @@ function sameJson(a: unknown, b: unknown): boolean {
   return a === b || JSON.stringify(a) === JSON.stringify(b);
 }
 
-function sortedMap<K extends string, V>(m: ReadonlyMap<K, V>): Map<K, V> {
-  return new Map([...m.entries()].sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0)));
+function sameList(a: readonly string[], b: readonly string[]): boolean {
+  return a === b || (a.length === b.length && a.every((x, i) => x === b[i]));
+}
+
+function sameIpSet(a: IpSetSpec, b: IpSetSpec): boolean {
+  return (
+    a === b ||
+    (a.type === b.type &&
+      a.selector === b.selector &&
+      sameList(a.v4Members, b.v4Members) &&
+      sameList(a.v6Members, b.v6Members) &&
+      sameJson(a.namedPort, b.namedPort))
+  );
 }
 
 /**
@@ -141,6 +152,8 @@ export class CalcGraph implements CalcGraphApi {
     stagedPolicies: new Map(),
   };
   readonly #sorted: Partial<Record<Category, Map<string, unknown>>> = {};
+  /** Sorted ids per category; kept while only values change, so a snapshot after an update does not re-sort. */
+  readonly #sortedKeys: Partial<Record<Category, string[]>> = {};
   #hostIps: { v4: string[]; v6: string[] } = { v4: [], v6: [] };
   #pubConfig: DataplaneConfig;
   #pubProblems: readonly ResourceProblem[] = [];
@@ -187,7 +200,11 @@ export class CalcGraph implements CalcGraphApi {
     if (!this.#snapshot) {
       const view = <C extends Category>(c: C): Published[C] => {
         let m = this.#sorted[c] as Published[C] | undefined;
-        if (!m) this.#sorted[c] = m = sortedMap(this.#pub[c] as Map<string, any>) as Published[C];
+        if (!m) {
+          const pub = this.#pub[c] as Map<string, any>;
+          const keys = (this.#sortedKeys[c] ??= [...pub.keys()].sort());
+          this.#sorted[c] = m = new Map(keys.map((k) => [k, pub.get(k)])) as Published[C];
+        }
         return m;
       };
       this.#snapshot = {
@@ -458,8 +475,15 @@ export class CalcGraph implements CalcGraphApi {
       if (prev === undefined) return;
       map.delete(id);
       this.#pending[c].set(id, 'removed');
+      delete this.#sortedKeys[c];
     } else {
-      if (prev !== undefined && sameJson(prev, next)) return;
+      if (
+        prev !== undefined &&
+        (c === 'ipSets' ? sameIpSet(prev as IpSetSpec, next as IpSetSpec) : sameJson(prev, next))
+      ) {
+        return;
+      }
+      if (prev === undefined) delete this.#sortedKeys[c];
       map.set(id, next);
       this.#pending[c].set(id, 'updated');
     }

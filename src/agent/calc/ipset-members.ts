@@ -29,6 +29,10 @@ interface SetState {
   counts: Map<string, number>;
   /** item -> the members it contributes */
   byItem: Map<string, readonly string[]>;
+  /** The last spec() result; its member arrays are never mutated (snapshots share them). */
+  published?: IpSetSpec;
+  /** Members that appeared (true) or disappeared (false) since `published` was built. */
+  changed: Map<string, boolean>;
 }
 
 export class IpSetMemberCalculator {
@@ -57,7 +61,7 @@ export class IpSetMemberCalculator {
 
   addIpSet(desc: IpSetDescriptor): void {
     if (this.#sets.has(desc.id)) return;
-    this.#sets.set(desc.id, { desc, counts: new Map(), byItem: new Map() });
+    this.#sets.set(desc.id, { desc, counts: new Map(), byItem: new Map(), changed: new Map() });
     this.#dirty.add(desc.id);
     this.#index.updateSelector(desc.id, desc.selector);
   }
@@ -104,17 +108,38 @@ export class IpSetMemberCalculator {
   spec(id: IpSetId): IpSetSpec | undefined {
     const s = this.#sets.get(id);
     if (!s) return undefined;
-    const v4: string[] = [];
-    const v6: string[] = [];
-    for (const m of s.counts.keys()) (memberAddress(m).includes(':') ? v6 : v4).push(m);
+    if (s.published && s.changed.size === 0) return s.published;
+    let v4: string[];
+    let v6: string[];
+    const prev = s.published;
+    if (prev && s.changed.size <= Math.max(64, s.counts.size >> 3)) {
+      // Few changes: patch copies of the sorted arrays instead of re-sorting every member.
+      v4 = [...prev.v4Members];
+      v6 = [...prev.v6Members];
+      for (const [m, present] of s.changed) {
+        const arr = memberAddress(m).includes(':') ? v6 : v4;
+        const i = lowerBound(arr, m);
+        const there = arr[i] === m;
+        if (present && !there) arr.splice(i, 0, m);
+        else if (!present && there) arr.splice(i, 1);
+      }
+    } else {
+      v4 = [];
+      v6 = [];
+      for (const m of s.counts.keys()) (memberAddress(m).includes(':') ? v6 : v4).push(m);
+      v4.sort();
+      v6.sort();
+    }
+    s.changed.clear();
     const out: IpSetSpec = {
       id,
       type: s.desc.type,
       selector: s.desc.selector.toString(),
-      v4Members: v4.sort(),
-      v6Members: v6.sort(),
+      v4Members: v4,
+      v6Members: v6,
     };
     if (s.desc.namedPort) out.namedPort = { ...s.desc.namedPort };
+    s.published = out;
     return out;
   }
 
@@ -145,7 +170,10 @@ export class IpSetMemberCalculator {
     for (const m of next) {
       const n = s.counts.get(m) ?? 0;
       s.counts.set(m, n + 1);
-      if (n === 0) this.#dirty.add(setId);
+      if (n === 0) {
+        this.#dirty.add(setId);
+        s.changed.set(m, true);
+      }
     }
     if (prev) this.#release(s, setId, prev);
     s.byItem.set(itemId, next);
@@ -166,6 +194,7 @@ export class IpSetMemberCalculator {
       if (n === 0) {
         s.counts.delete(m);
         this.#dirty.add(setId);
+        s.changed.set(m, false);
       } else s.counts.set(m, n);
     }
   }
@@ -173,3 +202,15 @@ export class IpSetMemberCalculator {
 
 /** The address part of a member (`10.0.0.0/24` -> `10.0.0.0`, `fd00::1,tcp:80` -> `fd00::1`). */
 const memberAddress = (m: string): string => m.split(/[,/]/, 1)[0]!;
+
+/** First index whose element is >= m (arrays sorted by code unit, as Array.prototype.sort orders strings). */
+function lowerBound(arr: readonly string[], m: string): number {
+  let lo = 0;
+  let hi = arr.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (arr[mid]! < m) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
