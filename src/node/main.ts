@@ -27,8 +27,39 @@ export async function main(argv: string[]): Promise<number> {
         err: (t) => process.stderr.write(t),
       });
     }
+    case undefined:
+    case 'run':
+      return runNode();
     default:
       process.stderr.write(`calico-node: unknown argument "${first ?? ''}"; rest: ${rest.join(' ')}\n`);
       return 2;
   }
+}
+
+/** `calico-node` run: start-up, then the agent, then routing; runs until SIGTERM/SIGINT. */
+async function runNode(): Promise<number> {
+  const log = (msg: string): void => void process.stderr.write(`${new Date().toISOString()} calico-node: ${msg}\n`);
+  const { openDatastore, datastoreSettingsFromEnv } = await import('../datastore/index.js');
+  const { startNode, startRouting, StartupError } = await import('../routing/node-routing.js');
+  const ds = await openDatastore(datastoreSettingsFromEnv(process.env));
+  let startup;
+  try {
+    startup = await startNode(ds, process.env, log);
+  } catch (err) {
+    await ds.close();
+    if (err instanceof StartupError) {
+      process.stderr.write(`calico-node: ${err.message}\n`);
+      return 1;
+    }
+    throw err;
+  }
+  // The agent (policy dataplane) starts here, between start-up and routing.
+  const routing = await startRouting(ds, startup, process.env, log);
+  await new Promise<void>((resolve) => {
+    process.once('SIGTERM', resolve);
+    process.once('SIGINT', resolve);
+  });
+  await routing.stop();
+  await ds.close();
+  return 0;
 }

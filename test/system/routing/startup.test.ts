@@ -2,7 +2,7 @@
 // default pools from CALICO_IPV4POOL_*, ClusterInformation, VXLAN tunnel address + MAC, MTU file, clear errors.
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { startEtcd, type TestEtcd } from '../../support/etcd.js';
 import { openDatastore } from '../../../src/datastore/index.js';
@@ -10,7 +10,9 @@ import { ResourceClient } from '../../../src/datastore/resources.js';
 import type { Datastore } from '../../../src/datastore/types.js';
 import { runStartup, defaultPoolSpec } from '../../../src/routing/startup.js';
 import { parseCidr, cidrContainsIp, parseIp } from '../../../src/net/ip.js';
-import { RoutingWorld, ipn } from './world.js';
+import { spawn } from 'node:child_process';
+import { RoutingWorld, ipn, waitFor, shOk } from './world.js';
+import { birdLive } from '../../../src/routing/probes.js';
 
 describe('calico-node start-up', () => {
   const w = new RoutingWorld({ tag: 'su', nodes: 1 });
@@ -114,5 +116,45 @@ describe('calico-node start-up', () => {
     );
     assert.equal(defaultPoolSpec(6, {}).natOutgoing, false);
     assert.match(String(defaultPoolSpec(6, {}).cidr), /^fd[0-9a-f]{2}:/);
+  });
+
+  test('calico-node run: start-up, then BIRD on the configured socket; SIGTERM stops it cleanly', async () => {
+    const dir = path.join(w.dir, 'run');
+    const socket = path.join(dir, 'bird.ctl');
+    mkdirSync(dir, { recursive: true });
+    const child = spawn(
+      'ip',
+      ['netns', 'exec', ns, process.execPath, '--import', 'tsx', path.resolve('src/bin/calico-node.ts'), 'run'],
+      {
+        env: {
+          ...process.env,
+          DATASTORE_TYPE: 'sqlite',
+          SQLITE_PATH: path.join(dir, 'calico.db'),
+          NODENAME: 'solo',
+          CALICO_NODENAME_FILE: path.join(dir, 'nodename'),
+          CALICO_MTU_FILE: path.join(dir, 'mtu'),
+          CALICO_BIRD_SOCKET: socket,
+          CALICO_BIRD_CONFIG_DIR: path.join(dir, 'confd'),
+          CALICO_IPV4POOL_CIDR: '10.71.0.0/16',
+        },
+        stdio: ['ignore', 'ignore', 'pipe'],
+      },
+    );
+    let stderr = '';
+    child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
+    try {
+      await waitFor('BIRD live under calico-node', async () => (await birdLive(socket)).ok, 20_000).catch((e) => {
+        throw new Error(`${e.message}; calico-node said: ${stderr}`);
+      });
+      assert.equal(readFileSync(path.join(dir, 'nodename'), 'utf8'), 'solo');
+      assert.equal(readFileSync(path.join(dir, 'mtu'), 'utf8'), '1400\n');
+      assert.match(readFileSync(path.join(dir, 'confd', 'bird.cfg'), 'utf8'), /router id 172\.31\.1\.11;/);
+      const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
+      child.kill('SIGTERM');
+      assert.equal(await exited, 0, stderr);
+      assert.equal((await birdLive(socket)).ok, false, 'BIRD stopped with calico-node');
+    } finally {
+      if (child.exitCode === null && child.pid) shOk('kill', ['-9', String(child.pid)]);
+    }
   });
 });
