@@ -8,12 +8,11 @@ runCniProgram({
   stdout: (t) => process.stdout.write(t),
   stderr: (t) => process.stderr.write(t),
 }).then(
-  (code) => {
-    process.exitCode = code;
-  },
+  // Exit at once: open datastore handles must not keep a runtime waiting (stdout to a pipe is synchronous).
+  (code) => process.exit(code),
   (err: unknown) => {
     const msg = err instanceof Error ? err.message : String(err);
     process.stdout.write(JSON.stringify({ cniVersion: '1.1.0', code: 999, msg }, null, 4) + '\n');
-    process.exitCode = 1;
+    process.exit(1);
   },
 );

@@ -122,7 +122,6 @@ export async function cmdAdd(req: CniRequest, deps: PluginDeps): Promise<CniResu
       throw new CniError(999, `can't have both annotations: ${ANNOTATION.ipAddrs} and ${ANNOTATION.ipAddrsNoIpam}`);
     }
     let addresses: string[];
-    let ipamRoutes: CniRoute[] = [];
     if (noIpam) {
       if (conf.ipamType !== 'calico-ipam')
         throw new CniError(999, `${ANNOTATION.ipAddrsNoIpam} requires ipam.type calico-ipam`);
@@ -150,7 +149,6 @@ export async function cmdAdd(req: CniRequest, deps: PluginDeps): Promise<CniResu
         if (r) results.push(r);
       }
       addresses = results.flatMap((r) => (r.ips ?? []).map((ip) => hostPrefix(ip.address)));
-      ipamRoutes = results.flatMap((r) => r.routes ?? []);
       if (addresses.length === 0) throw new CniError(999, `IPAM plugin ${conf.ipamType} returned no IP addresses`);
     }
     faultPoint(req, 'after-ipam');
@@ -218,9 +216,8 @@ export async function cmdAdd(req: CniRequest, deps: PluginDeps): Promise<CniResu
     return {
       interfaces: [{ name: id.hostVeth }, { name: req.ifName, mac: link.mac, mtu, sandbox: req.netns }],
       ips: addresses.map((address) => ({ address, interface: 1 })),
-      routes: ipamRoutes.length
-        ? ipamRoutes.map((r) => ({ dst: r.dst, ...(r.gw ? { gw: r.gw } : {}) }))
-        : defaultRoutes(addresses),
+      // The pod's real routes (default via the link-local gateway), so a repeated ADD can rebuild the same result.
+      routes: defaultRoutes(addresses),
       dns: {},
     };
   } catch (err) {

@@ -135,10 +135,10 @@ export async function createPodInterface(spec: PodInterfaceSpec): Promise<{ mac:
     batch.push(`route add default via ${GATEWAY_V4} dev ${ifName}`);
     batch.push(`neigh add ${GATEWAY_V4} dev ${ifName} lladdr ${HOST_VETH_MAC} nud permanent`);
   }
-  for (const a of v6) batch.push(`-6 addr add ${a} dev ${ifName} nodad`);
+  for (const a of v6) batch.push(`addr add ${a} dev ${ifName} nodad`);
   if (v6.length) {
-    batch.push(`-6 route add default via ${GATEWAY_V6} dev ${ifName}`);
-    batch.push(`-6 neigh add ${GATEWAY_V6} dev ${ifName} lladdr ${HOST_VETH_MAC} nud permanent`);
+    batch.push(`route add ::/0 via ${GATEWAY_V6} dev ${ifName}`);
+    batch.push(`neigh add ${GATEWAY_V6} dev ${ifName} lladdr ${HOST_VETH_MAC} nud permanent`);
   }
   pod.push(`ip -batch - <<'CALICO_EOF'\n${batch.join('\n')}\nCALICO_EOF`);
   const p = await runShell(pod.join('\n'), [ifName], spec.netns);

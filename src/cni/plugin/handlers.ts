@@ -4,9 +4,10 @@
 import { appendFileSync } from 'node:fs';
 import type { Datastore } from '../../datastore/types.js';
 import type { CniRequest, PluginHandlers } from '../skel/types.js';
-import { KubeReader } from '../k8s/client.js';
+import { KubeApiError, KubeReader } from '../k8s/client.js';
+import type { KubernetesLookup } from '../../ipam/plugin/index.js';
 import { loadKubeconfig } from '../k8s/kubeconfig.js';
-import { loadIpamHandlers } from '../ipam-entry.js';
+import { ipamHandlersWith, unclosable } from '../ipam-entry.js';
 import { cmdAdd } from './add.js';
 import { cmdCheck } from './check.js';
 import { cmdDel } from './del.js';
@@ -41,9 +42,21 @@ export function createPluginDeps(opts: { keepOpen: boolean; log?: (line: string)
   const log = opts.log ?? logger();
   const open = new Map<string, Promise<Datastore>>();
   const kubes = new Map<string, Promise<KubeReader>>();
-  return {
+  const deps: PluginDeps = {
     log,
-    ipam: new PluginIpamDelegate(loadIpamHandlers, log),
+    // calico-ipam in-process shares this plugin's datastore handle and Kubernetes reader.
+    ipam: new PluginIpamDelegate(
+      (req) =>
+        ipamHandlersWith({
+          openDatastore: async (r) => {
+            const h = await deps.datastore(r);
+            if (opts.keepOpen) return unclosable(h.ds);
+            return h.ds;
+          },
+          kubernetes: kubernetesLookup(req, deps),
+        }),
+      log,
+    ),
     async datastore(req) {
       if (!opts.keepOpen) {
         const ds = await openFor(req);
@@ -71,6 +84,31 @@ export function createPluginDeps(opts: { keepOpen: boolean; log?: (line: string)
       return p;
     },
   };
+  return deps;
+}
+
+/** The pod/namespace lookup calico-ipam uses for its annotations, through this plugin's Kubernetes reader. */
+function kubernetesLookup(req: CniRequest, deps: PluginDeps): KubernetesLookup | undefined {
+  const kubeconfig = (req.config.kubernetes as { kubeconfig?: unknown } | undefined)?.kubeconfig;
+  if (typeof kubeconfig !== 'string' || !kubeconfig) return undefined;
+  const orNothing = async <T>(p: Promise<T>): Promise<T | undefined> => {
+    try {
+      return await p;
+    } catch (err) {
+      if (err instanceof KubeApiError && err.status === 404) return undefined;
+      throw err;
+    }
+  };
+  return {
+    pod: async (ns, name) => {
+      const pod = await orNothing((await deps.kube(kubeconfig)).getPod(ns, name));
+      return pod && { annotations: pod.metadata.annotations ?? {} };
+    },
+    namespace: async (name) => {
+      const n = await orNothing((await deps.kube(kubeconfig)).getNamespace(name));
+      return n && { labels: n.metadata.labels ?? {}, annotations: n.metadata.annotations ?? {} };
+    },
+  };
 }
 
 export function handlersWith(deps: PluginDeps): PluginHandlers {
@@ -83,7 +121,8 @@ export function handlersWith(deps: PluginDeps): PluginHandlers {
   };
 }
 
-export const calicoPluginHandlers: PluginHandlers = handlersWith(createPluginDeps({ keepOpen: false }));
+/** In-process (one request per process): one datastore handle shared with calico-ipam; the program exits after. */
+export const calicoPluginHandlers: PluginHandlers = handlersWith(createPluginDeps({ keepOpen: true }));
 
 export const agentPluginHandlers = (log?: (line: string) => void): PluginHandlers =>
   handlersWith(createPluginDeps({ keepOpen: true, log }));

@@ -56,7 +56,7 @@ const argsString = (args: Record<string, string>): string =>
 
 export class PluginIpamDelegate implements IpamDelegate {
   constructor(
-    private readonly loadCalicoIpam: () => Promise<PluginHandlers>,
+    private readonly loadCalicoIpam: (req: CniRequest) => Promise<PluginHandlers>,
     private readonly log: (line: string) => void = () => {},
   ) {}
 
@@ -70,7 +70,7 @@ export class PluginIpamDelegate implements IpamDelegate {
       CNI_ARGS: argsString(args),
     };
     if (type === 'calico-ipam' && req.env.CALICO_CNI_IPAM_EXEC !== '1') {
-      const handlers = await this.loadCalicoIpam();
+      const handlers = await this.loadCalicoIpam(req);
       const sub: CniRequest = { ...req, command: call.command, args, config: call.config, stdin, env };
       try {
         switch (call.command) {

@@ -150,7 +150,10 @@ export class CniWorld {
       ...(call.env ?? {}),
     };
     return new Promise((resolve, reject) => {
-      const child = spawn('nsenter', [`--net=/var/run/netns/${this.nodeNs}`, path.join(this.binDir, program)], {
+      const bin = existsSync(path.join(this.binDir, program))
+        ? path.join(this.binDir, program)
+        : path.join('/usr/lib/cni', program);
+      const child = spawn('nsenter', [`--net=/var/run/netns/${this.nodeNs}`, bin], {
         env,
         stdio: ['pipe', 'pipe', 'pipe'],
       });
@@ -211,4 +214,68 @@ export class CniWorld {
     spawnSync('ip', ['netns', 'del', this.nodeNs]);
     rmSync(this.dir, { recursive: true, force: true });
   }
+}
+
+/** Starts the CNI hand-off server in the world's node namespace; resolves once it listens. */
+export async function startAgent(w: CniWorld): Promise<{ stop(): Promise<void>; log(): string }> {
+  const child = w.spawnInNode([
+    'node',
+    '--import',
+    'tsx',
+    path.join(ROOT, 'test/system/cni/agent-main.ts'),
+    w.socketPath,
+  ]);
+  let stderr = '';
+  child.stderr!.on('data', (d) => (stderr += d));
+  await new Promise<void>((resolve, reject) => {
+    let out = '';
+    const timer = setTimeout(() => reject(new Error(`agent did not start: ${stderr}`)), 20_000);
+    child.stdout!.on('data', (d) => {
+      out += d;
+      if (out.includes('ready')) {
+        clearTimeout(timer);
+        resolve();
+      }
+    });
+    child.on('exit', (code) => reject(new Error(`agent exited ${code}: ${stderr}`)));
+  });
+  return {
+    log: () => stderr,
+    stop: () =>
+      new Promise<void>((resolve) => {
+        if (child.exitCode !== null) return resolve();
+        child.once('exit', () => resolve());
+        child.kill('SIGTERM');
+      }),
+  };
+}
+
+/** Runs a network config list as libcni does: ADD in order passing prevResult, DEL in reverse. */
+export async function runConflist(
+  w: CniWorld,
+  conflist: { name: string; cniVersion: string; plugins: Record<string, unknown>[] },
+  command: 'ADD' | 'DEL' | 'CHECK',
+  call: Omit<CniCall, 'command' | 'config'>,
+  runtimeConfig: Record<string, unknown> = {},
+  cached?: unknown,
+): Promise<{ result?: any; failures: CniOutcome[] }> {
+  const plugins = command === 'DEL' ? [...conflist.plugins].reverse() : conflist.plugins;
+  let prev: unknown = command === 'ADD' ? undefined : cached;
+  const failures: CniOutcome[] = [];
+  for (const p of plugins) {
+    const caps = (p.capabilities ?? {}) as Record<string, boolean>;
+    const rc: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(runtimeConfig)) if (caps[k]) rc[k] = v;
+    const conf: Record<string, unknown> = { ...p, name: conflist.name, cniVersion: conflist.cniVersion };
+    delete conf.capabilities;
+    if (Object.keys(rc).length) conf.runtimeConfig = rc;
+    if (prev !== undefined) conf.prevResult = prev;
+    const program = String(p.type);
+    const out = await w.run({ ...call, command, config: conf }, program);
+    if (out.code !== 0) {
+      failures.push(out);
+      if (command !== 'DEL') return { failures };
+    } else if (command === 'ADD') prev = out.json;
+  }
+  return { result: prev, failures };
 }

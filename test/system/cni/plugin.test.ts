@@ -1,0 +1,391 @@
+// The calico plugin end to end, as a runtime calls it: real veths and routes in namespaces, a SQLite datastore,
+// calico-ipam in-process and host-local by exec, every command for every version, rollback, both hand-off paths.
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
+import { SqliteDatastore } from '../../../src/datastore/sqlite.js';
+import { resourceKey, resourcePrefix, handleKey } from '../../../src/datastore/keys.js';
+import { IpamClient } from '../../../src/ipam/client.js';
+import { putNode, putPool } from '../../support/ipam.js';
+import { CniWorld, inNs, startAgent, tryInNs, type CniOutcome } from './world.js';
+
+const NODE = 'tc-node-1';
+let w: CniWorld;
+let ds: SqliteDatastore;
+let seq = 0;
+const cid = () => `c${process.pid}x${++seq}abcdef`;
+
+const calicoIpam = (families: { v4?: boolean; v6?: boolean } = { v4: true }) => ({
+  type: 'calico-ipam',
+  assign_ipv4: families.v4 ? 'true' : 'false',
+  assign_ipv6: families.v6 ? 'true' : 'false',
+});
+
+function ok(o: CniOutcome, what: string): void {
+  assert.equal(o.code, 0, `${what} failed: stdout=${o.stdout} stderr=${o.stderr}`);
+}
+
+async function weps(): Promise<any[]> {
+  return (await ds.list(resourcePrefix('WorkloadEndpoint'))).items.map((kv) => JSON.parse(kv.value));
+}
+async function handleExists(containerId: string, network = 'tc-net'): Promise<boolean> {
+  return (await ds.get(handleKey(`${network}.${containerId}`))) !== undefined;
+}
+async function allocationsOf(containerId: string, network = 'tc-net'): Promise<string[]> {
+  return new IpamClient(ds).ipsByHandle(`${network}.${containerId}`).catch(() => []);
+}
+
+before(async () => {
+  w = await CniWorld.create('p');
+  ds = await SqliteDatastore.open(w.sqlitePath, { timeoutMs: 5000 });
+  await putPool(ds, 'tc-v4', '10.125.0.0/16', { blockSize: 26 });
+  await putPool(ds, 'tc-v6', 'fd12:5::/64', { blockSize: 122 });
+  await putNode(ds, NODE);
+});
+
+after(async () => {
+  await ds?.close();
+  await w?.destroy();
+});
+
+describe('every command for each version', () => {
+  for (const version of ['0.1.0', '0.2.0', '0.3.0', '0.3.1', '0.4.0', '1.0.0', '1.1.0']) {
+    test(`cniVersion ${version}`, async () => {
+      const pod = w.addPod();
+      const id = cid();
+      const conf = w.netconf({ cniVersion: version, ipam: calicoIpam({ v4: true }) });
+      const base = { containerId: id, netns: pod.netns, ifName: 'eth0' };
+      const add = await w.run({ ...base, command: 'ADD', config: conf });
+      ok(add, 'ADD');
+      assert.equal(add.json.cniVersion, version);
+      let addr: string;
+      if (version === '0.1.0' || version === '0.2.0') {
+        assert.ok(add.json.ip4, 'ip4 object in a 0.1/0.2 result');
+        assert.equal(add.json.ips, undefined);
+        addr = add.json.ip4.ip;
+      } else {
+        assert.equal(add.json.interfaces.length, 2);
+        assert.equal(add.json.interfaces[1].sandbox, pod.netns);
+        assert.equal(add.json.ips[0].interface, 1);
+        assert.equal('version' in add.json.ips[0], version < '1.0.0', 'ips[].version only before 1.0.0');
+        addr = add.json.ips[0].address;
+      }
+      assert.match(addr, /^10\.125\.\d+\.\d+\/32$/);
+      assert.match(inNs(pod.name, ['ip', '-4', 'addr', 'show', 'dev', 'eth0']), new RegExp(addr.replace(/\./g, '\\.')));
+
+      const check = await w.run({ ...base, command: 'CHECK', config: { ...conf, prevResult: add.json } });
+      if (version >= '0.4.0') ok(check, 'CHECK');
+      else {
+        assert.equal(check.code, 1);
+        assert.equal(check.json.code, 1);
+      }
+      for (const cmd of ['STATUS', 'GC']) {
+        const r = await w.run({
+          command: cmd,
+          config: { ...conf, 'cni.dev/valid-attachments': [{ containerID: id, ifname: 'eth0' }] },
+        });
+        if (version === '1.1.0') ok(r, cmd);
+        else {
+          assert.equal(r.code, 1, `${cmd} refused below 1.1.0`);
+          assert.equal(r.json.code, 1);
+        }
+      }
+      // GC kept the valid attachment.
+      assert.equal((await weps()).filter((x) => x.spec.containerID === id).length, 1);
+      const del = await w.run({ ...base, command: 'DEL', config: { ...conf, prevResult: add.json } });
+      ok(del, 'DEL');
+      assert.equal(del.stdout, '');
+      assert.deepEqual(await allocationsOf(id), []);
+      assert.equal((await weps()).filter((x) => x.spec.containerID === id).length, 0);
+      w.removePod(pod.name);
+    });
+  }
+
+  test('VERSION through the binary', async () => {
+    const r = await w.run({ command: 'VERSION', config: {} });
+    ok(r, 'VERSION');
+    assert.deepEqual(r.json.supportedVersions, ['0.1.0', '0.2.0', '0.3.0', '0.3.1', '0.4.0', '1.0.0', '1.1.0']);
+  });
+
+  test('protocol errors through the binary: missing env (4) and bad stdin (6)', async () => {
+    const r = await w.run({ command: 'ADD', config: w.netconf() });
+    assert.equal(r.code, 1);
+    assert.equal(r.json.code, 4);
+    assert.match(r.json.msg, /CNI_CONTAINERID,CNI_NETNS,CNI_IFNAME/);
+  });
+});
+
+describe('address families and connectivity', () => {
+  for (const [label, fam] of [
+    ['IPv4-only', { v4: true }],
+    ['IPv6-only', { v6: true }],
+    ['dual-stack', { v4: true, v6: true }],
+  ] as const) {
+    test(`${label}: two pods reach each other and the node`, async () => {
+      const conf = w.netconf({ ipam: calicoIpam(fam) });
+      const pods = [w.addPod(), w.addPod()];
+      const ids = [cid(), cid()];
+      const results: any[] = [];
+      try {
+        for (let i = 0; i < 2; i++) {
+          const r = await w.run({
+            command: 'ADD',
+            containerId: ids[i],
+            netns: pods[i]!.netns,
+            ifName: 'eth0',
+            config: conf,
+          });
+          ok(r, `ADD pod ${i}`);
+          results.push(r.json);
+        }
+        const addrs = (r: any) => (r.ips as { address: string }[]).map((x) => x.address.split('/')[0]!);
+        assert.equal(addrs(results[0]).length, (fam.v4 ? 1 : 0) + ('v6' in fam && fam.v6 ? 1 : 0));
+        // Host side: veth with the fixed MAC and a /32 or /128 route per address.
+        const routes = w.hostRoutes();
+        for (const r of results) {
+          const veth = r.interfaces[0].name;
+          for (const a of addrs(r))
+            assert.ok(
+              routes.some((x) => x.startsWith(`${a} dev ${veth}`)),
+              `route ${a} dev ${veth} in ${routes}`,
+            );
+          const link = JSON.parse(inNs(w.nodeNs, ['ip', '-j', 'link', 'show', 'dev', veth]))[0];
+          assert.equal(link.address, 'ee:ee:ee:ee:ee:ee');
+          assert.equal(link.mtu, 1400);
+        }
+        for (const [from, to] of [
+          [0, 1],
+          [1, 0],
+        ] as const) {
+          for (const a of addrs(results[to])) {
+            const p = tryInNs(pods[from]!.name, ['ping', '-c1', '-W2', a]);
+            assert.equal(p.status, 0, `pod ${from} -> ${a}: ${p.stdout}${p.stderr}`);
+          }
+        }
+        const nodeTargets = [...(fam.v4 ? [w.nodeAddr4] : []), ...('v6' in fam && fam.v6 ? [w.nodeAddr6] : [])];
+        for (const a of nodeTargets) {
+          const p = tryInNs(pods[0]!.name, ['ping', '-c1', '-W2', a]);
+          assert.equal(p.status, 0, `pod -> node ${a}: ${p.stdout}${p.stderr}`);
+        }
+        // Pod side: gateway routes and the permanent neighbour entry.
+        const podRoutes = inNs(pods[0]!.name, ['ip', 'route']) + inNs(pods[0]!.name, ['ip', '-6', 'route']);
+        if (fam.v4) assert.match(podRoutes, /default via 169\.254\.1\.1 dev eth0/);
+        if ('v6' in fam && fam.v6) assert.match(podRoutes, /default via fe80::ecee:eeff:feee:eeee dev eth0/);
+        const neigh =
+          inNs(pods[0]!.name, ['ip', 'neigh', 'show', 'dev', 'eth0']) +
+          inNs(pods[0]!.name, ['ip', '-6', 'neigh', 'show', 'dev', 'eth0']);
+        assert.match(neigh, /ee:ee:ee:ee:ee:ee PERMANENT/);
+      } finally {
+        for (let i = 0; i < 2; i++) {
+          await w.run({ command: 'DEL', containerId: ids[i], netns: pods[i]!.netns, ifName: 'eth0', config: conf });
+          w.removePod(pods[i]!.name);
+        }
+      }
+      assert.deepEqual(w.hostVeths(), []);
+    });
+  }
+});
+
+describe('endpoint, idempotency and cleanup', () => {
+  test('the WorkloadEndpoint carries the names, addresses and MAC; a second ADD returns the same result', async () => {
+    const pod = w.addPod();
+    const id = cid();
+    const conf = w.netconf({ ipam: calicoIpam({ v4: true, v6: true }) });
+    const base = { containerId: id, netns: pod.netns, ifName: 'eth0' };
+    const first = await w.run({ ...base, command: 'ADD', config: conf });
+    ok(first, 'ADD');
+    const second = await w.run({ ...base, command: 'ADD', config: conf });
+    ok(second, 'second ADD');
+    assert.deepEqual(second.json, first.json);
+    const wepName = `tc--node--1-cni-${id}-eth0`;
+    const kv = await ds.get(resourceKey('WorkloadEndpoint', wepName, 'default'));
+    assert.ok(kv, `WEP ${wepName} exists`);
+    const wep = JSON.parse(kv.value);
+    assert.equal(wep.spec.orchestrator, 'cni');
+    assert.equal(wep.spec.node, NODE);
+    assert.equal(wep.spec.containerID, id);
+    assert.equal(wep.spec.workload, id);
+    assert.equal(wep.spec.endpoint, 'eth0');
+    assert.equal(wep.spec.interfaceName, `cali${id.slice(0, 11)}`);
+    assert.equal(wep.spec.mac, first.json.interfaces[1].mac);
+    assert.deepEqual(wep.spec.profiles, ['tc-net']);
+    assert.deepEqual(wep.spec.ipNetworks.sort(), first.json.ips.map((i: any) => i.address).sort());
+    assert.equal(wep.metadata.labels['projectcalico.org/orchestrator'], 'cni');
+    assert.ok(wep.metadata.uid);
+    assert.ok(await ds.get(resourceKey('Profile', 'tc-net')), 'network profile created');
+    assert.equal(w.hostVeths().filter((v) => v === wep.spec.interfaceName).length, 1);
+    assert.equal((await allocationsOf(id)).length, 2, 'one v4 + one v6, not doubled');
+
+    ok(await w.run({ ...base, command: 'DEL', config: conf }), 'DEL');
+    ok(await w.run({ ...base, command: 'DEL', config: conf }), 'second DEL');
+    assert.equal(await ds.get(resourceKey('WorkloadEndpoint', wepName, 'default')), undefined);
+    assert.equal(await handleExists(id), false);
+    assert.deepEqual(w.hostVeths(), []);
+    w.removePod(pod.name);
+  });
+
+  test('DEL after the netns is gone releases everything', async () => {
+    const pod = w.addPod();
+    const id = cid();
+    const conf = w.netconf({ ipam: calicoIpam({ v4: true }) });
+    ok(await w.run({ command: 'ADD', containerId: id, netns: pod.netns, ifName: 'eth0', config: conf }), 'ADD');
+    w.removePod(pod.name);
+    assert.equal(existsSync(pod.netns), false);
+    ok(
+      await w.run({ command: 'DEL', containerId: id, netns: pod.netns, ifName: 'eth0', config: conf }),
+      'DEL with netns gone',
+    );
+    ok(await w.run({ command: 'DEL', containerId: id, ifName: 'eth0', config: conf }), 'DEL without CNI_NETNS');
+    assert.deepEqual(await allocationsOf(id), []);
+    assert.equal(
+      (await weps()).some((x) => x.spec.containerID === id),
+      false,
+    );
+    assert.deepEqual(w.hostVeths(), []);
+    assert.deepEqual(w.hostRoutes(), []);
+  });
+
+  for (const point of ['after-ipam', 'after-veth', 'after-endpoint']) {
+    test(`fault injected ${point}: nothing is left behind`, async () => {
+      const pod = w.addPod();
+      const id = cid();
+      const conf = w.netconf({ ipam: calicoIpam({ v4: true, v6: true }) });
+      const r = await w.run({
+        command: 'ADD',
+        containerId: id,
+        netns: pod.netns,
+        ifName: 'eth0',
+        config: conf,
+        env: { CALICO_CNI_FAULT_INJECT: point },
+      });
+      assert.equal(r.code, 1);
+      assert.match(r.json.msg, new RegExp(`fault injected at ${point}`));
+      assert.deepEqual(w.hostVeths(), [], 'no host link');
+      assert.deepEqual(w.hostRoutes(), [], 'no host route');
+      assert.doesNotMatch(inNs(pod.name, ['ip', 'link']), /eth0/, 'no pod link');
+      assert.equal(
+        (await weps()).some((x) => x.spec.containerID === id),
+        false,
+        'no endpoint',
+      );
+      assert.equal(await handleExists(id), false, 'no handle');
+      assert.deepEqual(await allocationsOf(id), [], 'no allocation');
+      const all = await new IpamClient(ds).listAllocations();
+      assert.equal(
+        all.some((a) => a.handleId === `tc-net.${id}`),
+        false,
+        'no block allocation',
+      );
+      w.removePod(pod.name);
+    });
+  }
+
+  test('host-local by exec from CNI_PATH', async () => {
+    const pod = w.addPod();
+    const id = cid();
+    const conf = w.netconf();
+    const r = await w.run({ command: 'ADD', containerId: id, netns: pod.netns, ifName: 'eth0', config: conf });
+    ok(r, 'ADD');
+    assert.match(r.json.ips[0].address, /^10\.124\.0\.\d+\/32$/);
+    ok(await w.run({ command: 'DEL', containerId: id, netns: pod.netns, ifName: 'eth0', config: conf }), 'DEL');
+    w.removePod(pod.name);
+  });
+
+  test('ClusterInformation datastoreReady: false refuses ADD', async () => {
+    const key = resourceKey('ClusterInformation', 'default');
+    await ds.put(
+      key,
+      JSON.stringify({
+        apiVersion: 'projectcalico.org/v3',
+        kind: 'ClusterInformation',
+        metadata: { name: 'default' },
+        spec: { datastoreReady: false },
+      }),
+    );
+    try {
+      const pod = w.addPod();
+      const r = await w.run({
+        command: 'ADD',
+        containerId: cid(),
+        netns: pod.netns,
+        ifName: 'eth0',
+        config: w.netconf({ ipam: calicoIpam() }),
+      });
+      assert.equal(r.code, 1);
+      assert.match(r.json.msg, /not ready to process requests/);
+      const s = await w.run({ command: 'STATUS', config: w.netconf({ cniVersion: '1.1.0', ipam: calicoIpam() }) });
+      assert.equal(s.json.code, 50);
+      w.removePod(pod.name);
+    } finally {
+      await ds.delete(key);
+    }
+  });
+
+  test('GC removes endpoints and addresses of attachments no longer listed', async () => {
+    const conf = w.netconf({ cniVersion: '1.1.0', ipam: calicoIpam({ v4: true }) });
+    const pods = [w.addPod(), w.addPod()];
+    const ids = [cid(), cid()];
+    for (let i = 0; i < 2; i++)
+      ok(
+        await w.run({ command: 'ADD', containerId: ids[i], netns: pods[i]!.netns, ifName: 'eth0', config: conf }),
+        'ADD',
+      );
+    ok(
+      await w.run({
+        command: 'GC',
+        config: { ...conf, 'cni.dev/valid-attachments': [{ containerID: ids[0], ifname: 'eth0' }] },
+      }),
+      'GC',
+    );
+    assert.equal((await allocationsOf(ids[0]!)).length, 1, 'listed attachment kept');
+    assert.deepEqual(await allocationsOf(ids[1]!), [], 'unlisted attachment released');
+    assert.equal(
+      (await weps()).some((x) => x.spec.containerID === ids[1]),
+      false,
+    );
+    assert.equal(w.hostVeths().length, 1);
+    for (let i = 0; i < 2; i++) {
+      ok(
+        await w.run({ command: 'DEL', containerId: ids[i], netns: pods[i]!.netns, ifName: 'eth0', config: conf }),
+        'DEL',
+      );
+      w.removePod(pods[i]!.name);
+    }
+  });
+});
+
+describe('hand-off to the calico-node agent', () => {
+  test('agent running: served over the socket; agent stopped: in-process', async () => {
+    const agent = await startAgent(w);
+    const pod = w.addPod();
+    const id = cid();
+    const conf = w.netconf({ ipam: calicoIpam({ v4: true }) });
+    const base = { containerId: id, netns: pod.netns, ifName: 'eth0' };
+    try {
+      const r = await w.run({ ...base, command: 'ADD', config: conf, env: { CALICO_CNI_HANDOFF: 'required' } });
+      ok(r, 'ADD via agent');
+      assert.match(agent.log(), new RegExp(`ADD ${id}: ok`));
+      const p = tryInNs(pod.name, ['ping', '-c1', '-W2', w.nodeAddr4]);
+      assert.equal(p.status, 0, p.stdout);
+      ok(
+        await w.run({ ...base, command: 'DEL', config: conf, env: { CALICO_CNI_HANDOFF: 'required' } }),
+        'DEL via agent',
+      );
+      assert.match(agent.log(), new RegExp(`DEL ${id}: ok`));
+    } finally {
+      await agent.stop();
+    }
+    const absent = await w.run({ ...base, command: 'ADD', config: conf, env: { CALICO_CNI_HANDOFF: 'required' } });
+    assert.equal(absent.json?.code, 50, 'required hand-off without an agent fails clearly');
+    ok(
+      await w.run({ ...base, command: 'ADD', config: conf, env: { CALICO_CNI_HANDOFF: 'auto' } }),
+      'ADD in-process fallback',
+    );
+    ok(
+      await w.run({ ...base, command: 'DEL', config: conf, env: { CALICO_CNI_HANDOFF: 'auto' } }),
+      'DEL in-process fallback',
+    );
+    assert.deepEqual(await allocationsOf(id), []);
+    w.removePod(pod.name);
+  });
+});
