@@ -42,6 +42,19 @@ export interface ParsedNetworkSet {
 
 /** Dotted-quad with optional prefix: the common endpoint address, parsed without the general CIDR parser. */
 const V4_HOST = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})(?:\/(\d{1,2}))?$/;
+/** Label values as strings; a label map that is not an object is an error naming the field. */
+function labelsOf(raw: unknown): Record<string, string> {
+  if (raw === undefined || raw === null) return {};
+  if (typeof raw !== 'object' || Array.isArray(raw)) throw new RuleError('metadata.labels', 'must be a map of strings');
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(raw as Record<string, unknown>)) {
+    if (typeof v !== 'string')
+      throw new RuleError(`metadata.labels.${k}`, `must be a string, not ${JSON.stringify(v)}`);
+    out[k] = v;
+  }
+  return out;
+}
+
 const INTERFACE_NAME = /^[a-zA-Z0-9_.-]{1,15}$/;
 
 function strings(raw: unknown, field: string): string[] {
@@ -113,7 +126,7 @@ export function parseWorkloadEndpoint(res: ResourceLike): ParsedEndpoint {
   const spec = res.spec ?? {};
   const namespace = res.metadata.namespace;
   if (!namespace) throw new RuleError('metadata.namespace', 'a WorkloadEndpoint needs a namespace');
-  const labels: Record<string, string> = { ...(res.metadata.labels ?? {}) };
+  const labels = labelsOf(res.metadata.labels);
   labels[NAMESPACE_LABEL] = namespace;
   if (spec.orchestrator && labels[ORCHESTRATOR_LABEL] === undefined)
     labels[ORCHESTRATOR_LABEL] = String(spec.orchestrator);
@@ -169,7 +182,7 @@ export function parseHostEndpoint(res: ResourceLike): ParsedEndpoint {
     name: res.metadata.name,
     node: String(spec.node),
     interfaceName: ifname,
-    labels: { ...(res.metadata.labels ?? {}) },
+    labels: labelsOf(res.metadata.labels),
     profileIds: strings(spec.profiles, 'spec.profiles'),
     ipv4Nets: nets.v4,
     ipv6Nets: nets.v6,
@@ -187,7 +200,7 @@ export function parseNetworkSet(res: ResourceLike): ParsedNetworkSet {
     if (!isCidr(s)) throw new RuleError(`spec.nets[${i}]`, `${JSON.stringify(s)} is not a CIDR`);
     return canonicalCidr(s);
   });
-  const labels: Record<string, string> = { ...(res.metadata.labels ?? {}) };
+  const labels = labelsOf(res.metadata.labels);
   if (res.kind === 'NetworkSet') {
     const ns = res.metadata.namespace;
     if (!ns) throw new RuleError('metadata.namespace', 'a NetworkSet needs a namespace');

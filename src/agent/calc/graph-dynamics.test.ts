@@ -288,3 +288,31 @@ describe('endpoints and hosts', () => {
     assert.deepEqual(f.ipSets.updated, ['all-hosts-net']);
   });
 });
+
+describe('malformed input never throws out of the graph', () => {
+  test('bad shapes are reported per resource and treated as absent; fixing them programs them', () => {
+    const g = fresh();
+    const badWep = wep('n', { labels: { app: 'web' }, ips: ['10.0.0.7/32'] });
+    (badWep.metadata.labels as any).count = 3;
+    g.onUpdates([
+      put(badWep),
+      put(gnp('shape', { selector: 'all()', ingress: 'allow everything' })),
+      put(gnp('weird', { selector: 'all()', ingress: [{ action: 'Allow', source: 'nowhere' }] })),
+      { type: 'put', resource: { kind: 'HostEndpoint', metadata: { name: 'h' }, spec: { node: NODE } } },
+    ]);
+    assert.deepEqual(view(g.snapshot()).problems, [
+      'GlobalNetworkPolicy shape: spec.ingress: must be a list of rules',
+      'GlobalNetworkPolicy weird: spec.ingress[0].source: must be an object (nets, selector, ports, ...)',
+      'HostEndpoint h: spec.interfaceName: either interfaceName or expectedIPs is required',
+      'WorkloadEndpoint ns1/n: metadata.labels.count: must be a string, not 3',
+    ]);
+    assert.deepEqual([...g.snapshot().policies.keys()], []);
+    assert.equal(g.snapshot().endpoints.has('wep/ns1/n'), false);
+    g.onUpdate(put(wep('n', { labels: { app: 'web' }, ips: ['10.0.0.7/32'] })));
+    g.onUpdate(put(gnp('shape', { selector: 'all()', ingress: [] })));
+    assert.deepEqual(view(g.snapshot()).problems, [
+      'HostEndpoint h: spec.interfaceName: either interfaceName or expectedIPs is required',
+    ]);
+    assert.equal(g.snapshot().endpoints.has('wep/ns1/n'), true);
+  });
+});

@@ -258,8 +258,9 @@ export class CalcGraph implements CalcGraphApi {
         this.#setProblem(problemKey, undefined);
         return v;
       } catch (e) {
-        if (!(e instanceof RuleError)) throw e;
-        this.#setProblem(problemKey, e.message);
+        // Malformed input of any shape is reported and treated as absent (Felix's validation filter does the same).
+        const message = e instanceof RuleError ? e.message : `cannot be used: ${(e as Error).message}`;
+        this.#setProblem(problemKey, message);
         return undefined;
       }
     };

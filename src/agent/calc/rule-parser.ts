@@ -133,6 +133,9 @@ function parseNets(raw: unknown, field: string): string[] {
 
 function parseSide(raw: any, ctx: RuleContext, side: 'source' | 'destination'): ParsedSide {
   const field = `${ctx.field}.${side}`;
+  if (raw !== undefined && raw !== null && (typeof raw !== 'object' || Array.isArray(raw))) {
+    throw new RuleError(field, 'must be an object (nets, selector, ports, ...)');
+  }
   const e = (raw ?? {}) as Record<string, any>;
   if (e.services !== undefined && e.services !== null) {
     throw new RuleError(`${field}.services`, 'Kubernetes Service matches are not supported by this agent');
