@@ -41,6 +41,8 @@ export interface AgentContext {
   resyncIntervalMs?: number;
   /** First retry delay after a datastore or dataplane failure (doubles up to 5 s; default 250 ms). */
   retryDelayMs?: number;
+  /** How often a watching agent checks that the datastore still answers (default 2000 ms). */
+  datastoreCheckMs?: number;
 }
 
 export interface Agent {
@@ -168,6 +170,8 @@ export async function startAgent(ctx: AgentContext): Promise<Agent> {
   // ------------------------------------------------------------------------------------------------------------
   // Datastore sync: list, feed, watch; on resync-required or error: re-list (the graph keeps its state meanwhile).
   const known = new Map<string, { kind: string; name: string; namespace?: string }>();
+  /** Ends the current watch (the sync loop then re-lists); set while watching. */
+  let endWatch: ((ev: WatchEvent) => void) | undefined;
 
   const toUpdate = (key: string, value: string | undefined): CalcUpdate | undefined => {
     const id = parseResourceKey(key);
@@ -212,6 +216,7 @@ export async function startAgent(ctx: AgentContext): Promise<Agent> {
         scheduleApply(0);
         // Watch until it ends (resync-required or error).
         const ended = await new Promise<WatchEvent>((resolve) => {
+          endWatch = resolve;
           const batch: CalcUpdate[] = [];
           watch = ctx.datastore.watch(RESOURCE_PREFIX, list.revision + 1, (ev) => {
             if (ev.type === 'put' || ev.type === 'delete') {
@@ -227,6 +232,7 @@ export async function startAgent(ctx: AgentContext): Promise<Agent> {
             } else resolve(ev);
           });
         });
+        endWatch = undefined;
         await watch?.close().catch(() => {});
         watch = undefined;
         if (stopped) break;
@@ -246,6 +252,17 @@ export async function startAgent(ctx: AgentContext): Promise<Agent> {
       }
     }
   };
+
+  // A watch may stay silent while its server is gone: check that the datastore answers; if not, end the watch so
+  // the loop re-lists (with backoff) once it is back. The programmed table is untouched meanwhile.
+  const checkTimer = setInterval(() => {
+    const end = endWatch;
+    if (!end || stopped) return;
+    ctx.datastore.currentRevision().catch((err: unknown) => {
+      if (endWatch === end) end({ type: 'error', error: err instanceof Error ? err : new Error(String(err)) });
+    });
+  }, ctx.datastoreCheckMs ?? 2000);
+  checkTimer.unref();
 
   // ------------------------------------------------------------------------------------------------------------
   // Periodic read-back of the kernel's table.
@@ -337,6 +354,8 @@ export async function startAgent(ctx: AgentContext): Promise<Agent> {
       stopped = true;
       if (flushTimer) clearTimeout(flushTimer);
       if (resyncTimer) clearTimeout(resyncTimer);
+      clearInterval(checkTimer);
+      endWatch?.({ type: 'error', error: new Error('agent stopped') });
       await watch?.close().catch(() => {});
       // Wake the watch promise so the sync loop ends.
       await Promise.race([syncDone, sleep(50)]);

@@ -158,6 +158,7 @@ export class PolicyWorld {
       metrics: { host: '127.0.0.1', port: 0 },
       batchDelayMs: 2,
       retryDelayMs: 100,
+      datastoreCheckMs: 300,
     });
     await this.agent.whenProgrammed();
     return this.agent;
