@@ -311,8 +311,10 @@ describe('malformed input never throws out of the graph', () => {
     g.onUpdate(put(wep('n', { labels: { app: 'web' }, ips: ['10.0.0.7/32'] })));
     g.onUpdate(put(gnp('shape', { selector: 'all()', ingress: [] })));
     assert.deepEqual(view(g.snapshot()).problems, [
+      'GlobalNetworkPolicy weird: spec.ingress[0].source: must be an object (nets, selector, ports, ...)',
       'HostEndpoint h: spec.interfaceName: either interfaceName or expectedIPs is required',
     ]);
+    assert.deepEqual([...g.snapshot().policies.keys()], ['gnp/default/shape']);
     assert.equal(g.snapshot().endpoints.has('wep/ns1/n'), true);
   });
 });
