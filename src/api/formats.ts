@@ -13,6 +13,7 @@ export type FormatName =
   | 'ipv6'
   | 'duration'
   | 'selector'
+  | 'namespaceSelector'
   | 'mac'
   | 'resourceName'
   | 'dnsLabel'
@@ -43,10 +44,13 @@ export function checkDuration(v: string | number): string | undefined {
   return `must be a duration such as "90s", "1m30s" or "500ms", got ${JSON.stringify(s)}`;
 }
 
-export function checkSelector(v: string | number): string | undefined {
+export const GLOBAL_ONLY_IN_NAMESPACE_SELECTOR = "global() can only be used in a rule's namespaceSelector";
+
+/** Selector syntax; global() is refused unless allowGlobal (a rule's namespaceSelector). */
+export function checkSelector(v: string | number, allowGlobal = false): string | undefined {
   try {
-    parseSelector(String(v));
-    return undefined;
+    const sel = parseSelector(String(v));
+    return !allowGlobal && sel.usesGlobal() ? GLOBAL_ONLY_IN_NAMESPACE_SELECTOR : undefined;
   } catch (e) {
     if (e instanceof SelectorParseError) return `invalid selector: ${e.reason} at position ${e.position}`;
     throw e;
@@ -161,7 +165,8 @@ export const FORMATS: Readonly<Record<FormatName, FormatCheck>> = {
   ipv4: (v) => family(String(v), 4, 'IP'),
   ipv6: (v) => family(String(v), 6, 'IP'),
   duration: checkDuration,
-  selector: checkSelector,
+  selector: (v) => checkSelector(v),
+  namespaceSelector: (v) => checkSelector(v, true),
   mac: (v) => (MAC.test(String(v)) ? undefined : `invalid MAC address ${JSON.stringify(v)}`),
   resourceName: (v) =>
     isDns1123Subdomain(String(v))

@@ -6,8 +6,6 @@ import { FORMATS, type FormatName } from './formats.js';
 
 interface Common {
   required?: boolean;
-  /** Free text shown in the reference for the field; not used by the walk. */
-  doc?: string;
 }
 
 export type FieldType =

@@ -113,7 +113,7 @@ export const entityRuleFields: FieldTable = {
   notNets: list(str()),
   selector,
   notSelector: selector,
-  namespaceSelector: selector,
+  namespaceSelector: str('namespaceSelector'),
   ports: list(intOrStr('port')),
   notPorts: list(intOrStr('port')),
   serviceAccounts: obj({ names: stringList, selector }),

@@ -30,6 +30,12 @@ describe('BGPPeer', () => {
       'spec.asNumber',
       /must be empty when peerSelector/,
     ));
+  test('global() is refused outside rule namespaceSelectors', () =>
+    expectProblem(
+      peer({ peerSelector: 'global()' }),
+      'spec.peerSelector',
+      /only be used in a rule's namespaceSelector/,
+    ));
   test('peerIP format', () => expectProblem(peer({ peerIP: '192.0.2.1:0' }), 'spec.peerIP', /IPv4:port/));
   test('AS number plain range', () =>
     expectProblem(peer({ peerIP: '192.0.2.1', asNumber: 4294967296 }), 'spec.asNumber', /AS number/));

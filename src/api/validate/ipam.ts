@@ -2,7 +2,7 @@
 // BlockAffinity. Runs on the object with create-time defaults applied, as Calico's client does.
 import { cidrsOverlap, hasHostBits, LINK_LOCAL_V4, LINK_LOCAL_V6, parseCidr, type Cidr } from '../../net/ip.js';
 import type { ProblemSink } from '../problems.js';
-import { asArray, asNumber, asString, selectorUsesGlobal } from './values.js';
+import { asArray, asNumber, asString } from './values.js';
 
 export const BLOCK_SIZE_RANGE = { 4: [20, 32], 6: [116, 128] } as const;
 
@@ -51,12 +51,6 @@ export function validateIPPool(spec: Record<string, unknown>, sink: ProblemSink)
       'spec.vxlanMode',
       'IPIP and VXLAN cannot both be enabled on one pool (set ipipMode or vxlanMode to Never)',
     );
-  }
-
-  for (const field of ['nodeSelector', 'namespaceSelector'] as const) {
-    const sel = asString(spec[field]);
-    if (sel && selectorUsesGlobal(sel))
-      sink.add(`spec.${field}`, "global() can only be used in a rule's namespaceSelector");
   }
 
   const uses = asArray(spec.allowedUses).filter((u): u is string => typeof u === 'string');

@@ -4,15 +4,7 @@ import { validateKubernetesNetworkPolicySpec } from '../k8s/validate.js';
 import type { ProblemSink } from '../problems.js';
 import { WELL_KNOWN_TIER_ORDERS } from '../v3/policy.js';
 import { validateRules, type RuleScope } from './rules.js';
-import { asArray, asString, isSet, selectorUsesGlobal } from './values.js';
-
-function checkNoGlobal(spec: Record<string, unknown>, fields: readonly string[], sink: ProblemSink): void {
-  for (const f of fields) {
-    const sel = asString(spec[f]);
-    if (sel && selectorUsesGlobal(sel))
-      sink.add(`spec.${f}`, "global() can only be used in a rule's namespaceSelector");
-  }
-}
+import { asArray, isSet } from './values.js';
 
 function checkTypes(spec: Record<string, unknown>, sink: ProblemSink): void {
   const seen = new Set<unknown>();
@@ -23,7 +15,6 @@ function checkTypes(spec: Record<string, unknown>, sink: ProblemSink): void {
 }
 
 export function validatePolicySpec(spec: Record<string, unknown>, sink: ProblemSink, scope: RuleScope): void {
-  checkNoGlobal(spec, ['selector', 'serviceAccountSelector', 'namespaceSelector'], sink);
   checkTypes(spec, sink);
   validateRules(spec.ingress, 'spec.ingress', sink, 'ingress', scope);
   validateRules(spec.egress, 'spec.egress', sink, 'egress', scope);

@@ -190,7 +190,7 @@ describe('selectors in rules', () => {
     expectProblem(
       gnpWith({ action: 'Allow', source: { selector: 'global()' } }),
       'spec.ingress[0].source.selector',
-      /only be used in an EntityRule's namespaceSelector/,
+      /only be used in a rule's namespaceSelector/,
     ));
   test('global() not in notSelector', () =>
     expectProblem(

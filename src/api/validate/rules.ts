@@ -38,16 +38,6 @@ function validateEntityRule(
   sink: ProblemSink,
   ctx: { direction: RuleDirection; side: 'source' | 'destination'; scope: RuleScope },
 ): void {
-  for (const field of ['selector', 'notSelector'] as const) {
-    const sel = asString(er[field]);
-    if (sel && selectorUsesGlobal(sel)) {
-      sink.add(at(path, field), "global() can only be used in an EntityRule's namespaceSelector");
-    }
-  }
-  const saSel = asString(asObject(er.serviceAccounts).selector);
-  if (saSel && selectorUsesGlobal(saSel)) {
-    sink.add(at(path, 'serviceAccounts.selector'), "global() can only be used in an EntityRule's namespaceSelector");
-  }
   const nsSel = asString(er.namespaceSelector);
   if (nsSel && selectorUsesGlobal(nsSel) && nsSel.replace(/\s+/g, '') !== 'global()') {
     sink.add(at(path, 'namespaceSelector'), 'global() cannot be combined with other selectors');
