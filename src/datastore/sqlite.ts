@@ -266,7 +266,7 @@ export class SqliteDatastore implements Datastore {
   }
 
   async compact(revision: number): Promise<void> {
-    await this.writeRaw(() =>
+    await this.withBusyRetry(() =>
       this.runImmediate(() => {
         const current = this.metaValue('revision');
         if (revision > current) {
@@ -347,24 +347,19 @@ export class SqliteDatastore implements Datastore {
     this.stmt.setMeta.run(revision, 'compacted');
   }
 
-  private read<T>(fn: () => T): T {
-    this.checkOpen();
-    try {
-      return fn();
-    } catch (err) {
-      if (err instanceof DatastoreError) throw err;
-      throw unreachable(this.description, err, this.timeoutMs);
-    }
+  /** WAL readers rarely see SQLITE_BUSY (e.g. while another process recovers the WAL): retried like writes. */
+  private read<T>(fn: () => T): Promise<T> {
+    return this.withBusyRetry(fn);
   }
 
   private async write(check: () => void, ops: TxnOperation[]): Promise<{ revision: number; written: KVPair[] }> {
-    const result = await this.writeRaw(() => this.writeTx(check, ops));
+    const result = await this.withBusyRetry(() => this.writeTx(check, ops));
     this.wake();
     return result;
   }
 
-  /** Calls fn (which opens its own IMMEDIATE transaction), retrying while another process holds the write lock. */
-  private async writeRaw<T>(fn: () => T): Promise<T> {
+  /** Calls fn, retrying while another process holds the lock (SQLITE_BUSY), up to timeoutMs. */
+  private async withBusyRetry<T>(fn: () => T): Promise<T> {
     this.checkOpen();
     const start = Date.now();
     for (;;) {
@@ -391,7 +386,7 @@ export class SqliteDatastore implements Datastore {
     if (this.closed) return;
     if (this.stmt.expired.all(Date.now()).length === 0) return;
     // Re-read inside the transaction: another process may have swept or rewritten the keys meanwhile.
-    await this.writeRaw(() =>
+    await this.withBusyRetry(() =>
       this.runImmediate(() =>
         this.apply(this.stmt.expired.all(Date.now()).map((row) => ({ kind: 'delete' as const, key: row.key }))),
       ),

@@ -12,6 +12,8 @@ import {
   MemoryDatastore,
   NotFoundError,
   UnreachableError,
+  ResourceClient,
+  ensureClusterInformation,
   openDatastore,
   type Datastore,
   type DatastoreSettings,
@@ -373,6 +375,40 @@ for (const makeBackend of [memoryBackend, sqliteBackend, etcdBackend]) {
       } finally {
         await w.close();
       }
+    });
+
+    test('ResourceClient on this backend: Calico keys, resourceVersion = revision, CAS, no-op apply', async () => {
+      const client = new ResourceClient(ds);
+      const name = `pool-${++n}`;
+      const created = await client.create({
+        apiVersion: 'projectcalico.org/v3',
+        kind: 'IPPool',
+        metadata: { name },
+        spec: { cidr: '10.77.0.0/16', blockSize: 26 },
+      });
+      const kv = await other.get(`/calico/resources/v3/projectcalico.org/ippools/${name}`);
+      assert.equal(created.metadata.resourceVersion, String(kv!.revision));
+      const rev = await ds.currentRevision();
+      const same = await new ResourceClient(other).apply(await client.get('IPPool', name));
+      assert.equal(same.metadata.resourceVersion, created.metadata.resourceVersion);
+      assert.equal(await ds.currentRevision(), rev, 'apply of an unchanged resource writes nothing');
+      const updated = await client.update({ ...created, spec: { ...created.spec, natOutgoing: true } });
+      await assert.rejects(client.update(created), { message: `update conflict: IPPool(${name})` });
+      await assert.rejects(client.delete('IPPool', name, undefined, created.metadata.resourceVersion), ConflictError);
+      await client.delete('IPPool', name, undefined, updated.metadata.resourceVersion);
+      await client.apply({
+        apiVersion: 'projectcalico.org/v3',
+        kind: 'IPAMConfiguration',
+        metadata: { name: 'default' },
+        spec: { strictAffinity: true, autoAllocateBlocks: true, maxBlocksPerHost: 0 },
+      });
+      assert.deepEqual(JSON.parse((await other.get('/calico/ipam/v2/config'))!.value), {
+        strict_affinity: true,
+        auto_allocate_blocks: true,
+      });
+      const info = await Promise.all([ds, other].map((d) => ensureClusterInformation(new ResourceClient(d))));
+      assert.equal(info[0]!.spec.clusterGUID, info[1]!.spec.clusterGUID);
+      assert.equal(info[0]!.spec.datastoreReady, true);
     });
 
     describe('several processes', () => {
