@@ -18,6 +18,13 @@ export async function main(argv: string[]): Promise<number> {
       (r.ok ? process.stdout : process.stderr).write(r.message + '\n');
       return r.ok ? 0 : 1;
     }
+    case '-felix-live':
+    case '-felix-ready': {
+      const { felixProbe } = await import('../agent/probes.js');
+      const r = await felixProbe(first === '-felix-live' ? 'liveness' : 'readiness', process.env);
+      (r.ok ? process.stdout : process.stderr).write(r.message + '\n');
+      return r.ok ? 0 : 1;
+    }
     case 'install-cni': {
       const { installCniMain } = await import('../cni/install/index.js');
       return installCniMain(rest, {
@@ -53,13 +60,20 @@ async function runNode(): Promise<number> {
     }
     throw err;
   }
-  // The agent (policy dataplane) starts here, between start-up and routing.
+  // The agent (policy dataplane): programs table inet calico and serves health/metrics.
+  const { startAgent } = await import('../agent/agent.js');
+  const agent = await startAgent({ nodeName: startup.nodeName, datastore: ds, env: process.env });
   const routing = await startRouting(ds, startup, process.env, log);
+  // The CNI hand-off socket: the calico plugin hands its requests here to run with warm datastore and IPAM state.
+  const { startCniServer } = await import('../cni/server.js');
+  const cni = await startCniServer({ log: (line) => log(`cni-server: ${line}`) });
   await new Promise<void>((resolve) => {
     process.once('SIGTERM', resolve);
     process.once('SIGINT', resolve);
   });
+  await cni.close();
   await routing.stop();
+  await agent.stop();
   await ds.close();
   return 0;
 }
