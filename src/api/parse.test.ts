@@ -74,6 +74,10 @@ describe('parseResources', () => {
     );
     assert.equal(err.message, 'Tier "t": spec.order: must be a number, got string "x"');
   });
+  test('problems without a kind name their document', () => {
+    const err = catchError(() => parseResources('kind: IPPool\n---\n- a\n'));
+    assert.match(err.message, /^ {2}document 2: a resource must be a mapping/m);
+  });
   test('unknown fields are refused at any depth, with their path', () => {
     const err = catchError(() =>
       parseResources(
