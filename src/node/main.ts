@@ -46,6 +46,11 @@ export async function main(argv: string[]): Promise<number> {
 /** `calico-node` run: start-up, then the agent, then routing; runs until SIGTERM/SIGINT. */
 async function runNode(): Promise<number> {
   const log = (msg: string): void => void process.stderr.write(`${new Date().toISOString()} calico-node: ${msg}\n`);
+  // Installed first, so a SIGTERM during start-up still stops everything cleanly.
+  const stopRequested = new Promise<void>((resolve) => {
+    process.once('SIGTERM', resolve);
+    process.once('SIGINT', resolve);
+  });
   const { openDatastore, datastoreSettingsFromEnv } = await import('../datastore/index.js');
   const { startNode, startRouting, StartupError } = await import('../routing/node-routing.js');
   const ds = await openDatastore(datastoreSettingsFromEnv(process.env));
@@ -67,10 +72,7 @@ async function runNode(): Promise<number> {
   // The CNI hand-off socket: the calico plugin hands its requests here to run with warm datastore and IPAM state.
   const { startCniServer } = await import('../cni/server.js');
   const cni = await startCniServer({ log: (line) => log(`cni-server: ${line}`) });
-  await new Promise<void>((resolve) => {
-    process.once('SIGTERM', resolve);
-    process.once('SIGINT', resolve);
-  });
+  await stopRequested;
   await cni.close();
   await routing.stop();
   await agent.stop();

@@ -31,15 +31,17 @@ export class EndpointStatusReporter {
   /** file name -> the endpoint object it was written for */
   private written = new Map<string, LocalWorkloadEndpoint>();
   private initialised = false;
+  private dirMade = false;
 
   constructor(readonly dir: string) {}
 
   /** Writes files for endpoints new or changed since the last call and removes files of endpoints that left. */
   async report(snapshot: DataplaneSnapshot): Promise<void> {
     if (!this.initialised) {
-      await mkdir(this.dir, { recursive: true });
-      // Files left by a previous run for endpoints that are gone are removed below.
-      for (const f of await readdir(this.dir)) if (!f.startsWith('.')) this.written.set(f, undefined as never);
+      // Files left by a previous run for endpoints that are gone are removed below. The directory itself is only
+      // created once there is something to write.
+      const existing = await readdir(this.dir).catch(() => [] as string[]);
+      for (const f of existing) if (!f.startsWith('.')) this.written.set(f, undefined as never);
       this.initialised = true;
     }
     const current = new Map<string, LocalWorkloadEndpoint>();
@@ -57,6 +59,10 @@ export class EndpointStatusReporter {
         ipNetworks: [...ep.ipv4Nets, ...ep.ipv6Nets],
         programmedAt: now,
       };
+      if (!this.dirMade) {
+        await mkdir(this.dir, { recursive: true });
+        this.dirMade = true;
+      }
       const tmp = path.join(this.dir, `.${file}.tmp`);
       await writeFile(tmp, JSON.stringify(body) + '\n');
       await rename(tmp, path.join(this.dir, file));
