@@ -28,6 +28,8 @@ export interface RoutingControllerOptions {
   /** Directory of BGP password secrets: `<dir>/<secret name>/<key>` (a mounted Secret's layout). */
   secretsDir?: string;
   routerId?: string;
+  /** Full re-read of kernel routes and host interfaces at least this often (default 90 s, Felix's). */
+  refreshIntervalMs?: number;
   log?: (msg: string) => void;
 }
 
@@ -55,7 +57,7 @@ export class RoutingController {
     private readonly opts: RoutingControllerOptions,
   ) {
     this.log = opts.log ?? (() => {});
-    this.routes = new RouteSync(opts.netns, this.log);
+    this.routes = new RouteSync(opts.netns, this.log, { refreshIntervalMs: opts.refreshIntervalMs });
     this.nat = new NatTable(opts.netns);
     if (opts.backend === 'bird') {
       this.bird = new BirdDaemon({
@@ -68,9 +70,19 @@ export class RoutingController {
     this.source = new RoutingStateSource(ds, opts.nodeName, (s) => this.onState(s), this.log);
   }
 
+  private refreshTimer?: NodeJS.Timeout;
+
   async start(): Promise<void> {
     await this.source.start();
     await this.idle();
+    this.refreshTimer = setInterval(() => this.resync(), this.opts.refreshIntervalMs ?? 90_000);
+    this.refreshTimer.unref();
+  }
+
+  /** Re-reads the kernel and repairs drift now (also done every refresh interval). */
+  resync(): void {
+    this.routes.requestResync();
+    if (this.latest) this.onState(this.latest);
   }
 
   /** Resolves when no sync is running or pending. */
@@ -104,12 +116,7 @@ export class RoutingController {
 
   private async sync(state: RoutingState): Promise<void> {
     const self = state.nodes.find((n) => n.name === this.opts.nodeName);
-    const host = await this.routes.hostFacts(hostIp(self?.ipv4Address), hostIp(self?.ipv6Address));
-    // The BIRD backend leaves VXLAN pools to the agent as Calico does; `none` programs nothing but local routes.
-    const plan = planRoutes(this.opts.backend === 'none' ? { ...state, pools: [] } : state, this.opts.nodeName, host);
-    await this.routes.apply(plan);
-    this.lastPlan = plan;
-    await this.nat.apply({ pools: state.pools, tunnelDevices: plan.vxlan.map((d) => d.name) });
+    // BIRD first: a new block is announced while the kernel work below runs.
     if (this.bird && self) {
       const text = renderBirdConfig(state, this.opts.nodeName, {
         routerId: this.opts.routerId,
@@ -117,6 +124,16 @@ export class RoutingController {
       });
       await this.bird.apply(text);
     }
+    const host = await this.routes.hostFacts(
+      hostIp(self?.ipv4Address),
+      hostIp(self?.ipv6Address),
+      state.workloads.map((w) => w.interfaceName),
+    );
+    // `none` programs local routes only; VXLAN pools are the agent's with either other backend, as in Calico.
+    const plan = planRoutes(this.opts.backend === 'none' ? { ...state, pools: [] } : state, this.opts.nodeName, host);
+    await this.routes.apply(plan);
+    this.lastPlan = plan;
+    await this.nat.apply({ pools: state.pools, tunnelDevices: plan.vxlan.map((d) => d.name) });
   }
 
   private readPasswords(state: RoutingState): Record<string, string> {
@@ -137,6 +154,7 @@ export class RoutingController {
   /** Stops following the datastore and stops BIRD (its kernel routes persist, as Calico's on restart). */
   async stop(): Promise<void> {
     this.stopped = true;
+    if (this.refreshTimer) clearInterval(this.refreshTimer);
     await this.source.stop();
     await this.idle();
     await this.bird?.stop();

@@ -1,6 +1,7 @@
 // Makes the kernel match a RoutePlan: the VXLAN device, agent-owned routes (IPv4 and IPv6), VXLAN neighbours and FDB
-// entries. Reads the kernel with `ip -j` / `bridge -j`, diffs, and applies the difference in one `ip -batch` (and one
-// `bridge -batch`). Only routes with the agent's protocol (and workload routes on cali* devices) are ever removed.
+// entries. Keeps a model of what it applied, diffs each plan against it and applies the difference in one `ip -batch`
+// (and one `bridge -batch`); every refresh interval (and after any failure) it re-reads the kernel with `ip -j` /
+// `bridge -j` and repairs drift. Only routes with the agent's protocol (and workload routes on cali*) are ever removed.
 import { run, runStatus } from '../common/exec.js';
 import { parseCidr, formatCidr } from '../net/ip.js';
 import {
@@ -52,22 +53,56 @@ function routeLine(r: PlannedRoute): string {
   return parts.join(' ');
 }
 
-function sameRoute(k: KernelRoute, r: PlannedRoute): boolean {
-  if ((k.type === 'blackhole') !== (r.type === 'blackhole')) return false;
-  if (r.type === 'blackhole') return true;
-  return (
-    (k.gateway ?? undefined) === r.via &&
-    k.dev === r.dev &&
-    !!k.flags?.includes('onlink') === !!r.onlink &&
-    protoNum(k.protocol) === r.proto
-  );
+interface AppliedRoute {
+  sig: string;
+  blackhole: boolean;
+  proto: number;
+  dev?: string;
+}
+
+/** What the agent believes the kernel holds (read on refresh, updated by each batch). */
+interface AppliedState {
+  routes: Map<string, AppliedRoute>;
+  neighbors: Map<string, string>;
+  fdb: Set<string>;
+  devices: Map<string, string>;
+}
+
+const plannedSig = (r: PlannedRoute): string =>
+  r.type === 'blackhole'
+    ? 'blackhole'
+    : `via ${r.via ?? '-'} dev ${r.dev ?? '-'}${r.onlink ? ' onlink' : ''} proto ${r.proto}`;
+
+const kernelSig = (k: KernelRoute): string =>
+  k.type === 'blackhole'
+    ? 'blackhole'
+    : `via ${k.gateway ?? '-'} dev ${k.dev ?? '-'}${k.flags?.includes('onlink') ? ' onlink' : ''} proto ${protoNum(k.protocol)}`;
+
+export interface RouteSyncOptions {
+  /** Full re-read of the kernel at least this often (Felix's routeRefreshInterval, 90 s). */
+  refreshIntervalMs?: number;
 }
 
 export class RouteSync {
+  private applied?: AppliedState;
+  private appliedAt = 0;
+  private facts?: { key: string; at: number; value: HostFacts };
+  private ipipSupported?: boolean;
+  private readonly refreshMs: number;
+
   constructor(
     private readonly netns?: string,
     private readonly log: (msg: string) => void = () => {},
-  ) {}
+    opts: RouteSyncOptions = {},
+  ) {
+    this.refreshMs = opts.refreshIntervalMs ?? 90_000;
+  }
+
+  /** The next apply re-reads the kernel and repairs whatever drifted. */
+  requestResync(): void {
+    this.applied = undefined;
+    this.facts = undefined;
+  }
 
   private ip(args: string[], input?: string): Promise<string> {
     return run('ip', this.netns ? ['-n', this.netns, ...args] : args, { input });
@@ -77,8 +112,20 @@ export class RouteSync {
     return run('bridge', this.netns ? ['-n', this.netns, ...args] : args, { input });
   }
 
-  /** Host facts the route plan needs: interfaces, the parent interface of each node address, the underlay MTU. */
-  async hostFacts(nodeIPv4?: string, nodeIPv6?: string): Promise<HostFacts> {
+  private nsArgs(): string[] {
+    return this.netns ? ['-n', this.netns] : [];
+  }
+
+  /**
+   * Host facts the route plan needs: interfaces, the parent interface of each node address, the underlay MTU.
+   * Cached between refreshes unless the addresses change or a wanted interface is not known yet.
+   */
+  async hostFacts(nodeIPv4?: string, nodeIPv6?: string, wantedLinks: string[] = []): Promise<HostFacts> {
+    const key = `${nodeIPv4}|${nodeIPv6}`;
+    const f = this.facts;
+    if (f && f.key === key && Date.now() - f.at < this.refreshMs && wantedLinks.every((l) => f.value.links.has(l))) {
+      return f.value;
+    }
     const addrs = JSON.parse(await this.ip(['-j', 'addr', 'show'])) as {
       ifname: string;
       mtu: number;
@@ -87,64 +134,141 @@ export class RouteSync {
     const owner = (ip?: string): string | undefined =>
       ip ? addrs.find((l) => l.addr_info?.some((a) => a.local === ip))?.ifname : undefined;
     const mtus = addrs.filter((l) => MTU_IFACE_PATTERN.test(l.ifname)).map((l) => l.mtu);
-    const tunl = await runStatus('ip', [...(this.netns ? ['-n', this.netns] : []), 'link', 'show', 'tunl0']);
-    return {
+    if (this.ipipSupported === undefined) {
+      // With ipip in the kernel, every namespace has a tunl0.
+      this.ipipSupported = (await runStatus('ip', [...this.nsArgs(), 'link', 'show', 'tunl0'])).code === 0;
+    }
+    const value: HostFacts = {
       parentInterface: owner(nodeIPv4),
       parentInterfaceV6: owner(nodeIPv6),
       underlayMtu: mtus.length ? Math.min(...mtus) : 1500,
-      ipipSupported: tunl.code === 0,
+      ipipSupported: this.ipipSupported,
       links: new Set(addrs.map((l) => l.ifname)),
     };
+    this.facts = { key, at: Date.now(), value };
+    return value;
   }
 
   /** Brings the kernel in line with the plan. */
   async apply(plan: RoutePlan): Promise<RouteSyncStats> {
+    if (!this.applied || Date.now() - this.appliedAt > this.refreshMs) {
+      this.applied = await this.readKernel(plan);
+      this.appliedAt = Date.now();
+    }
+    const applied = this.applied;
     const stats: RouteSyncStats = { added: 0, removed: 0 };
-    for (const dev of plan.vxlan) await this.ensureVxlan(dev);
-    if (plan.ipip) await this.ensureIpip(plan.ipip.address, plan.ipip.mtu);
-    for (const name of ['vxlan.calico', 'vxlan-v6.calico']) {
-      if (!plan.vxlan.some((d) => d.name === name)) await runStatus('ip', [...this.nsArgs(), 'link', 'del', name]);
-    }
-    const batch: string[] = [];
-    for (const family of [4, 6] as const) {
-      const kernel = JSON.parse(await this.ip([`-${family}`, '-j', 'route', 'show', 'table', 'main'])) as KernelRoute[];
-      const owned = new Map<string, KernelRoute>();
-      for (const k of kernel) {
-        const p = protoNum(k.protocol);
-        const mine = p === AGENT_ROUTE_PROTO || (p === WORKLOAD_ROUTE_PROTO && k.dev?.startsWith('cali'));
-        if (mine) owned.set(normDst(k.dst, family), k);
+    try {
+      for (const dev of plan.vxlan) {
+        const sig = JSON.stringify(dev);
+        if (applied.devices.get(dev.name) === sig) continue;
+        await this.ensureVxlan(dev);
+        applied.devices.set(dev.name, sig);
+        // a re-created device lost its neighbours and FDB entries
+        for (const k of [...applied.neighbors.keys()]) if (k.startsWith(`${dev.name} `)) applied.neighbors.delete(k);
+        for (const k of [...applied.fdb]) if (k.startsWith(`${dev.name} `)) applied.fdb.delete(k);
       }
-      const wanted = new Map(plan.routes.filter((r) => r.family === family).map((r) => [normDst(r.dst, family), r]));
-      for (const [dst, r] of wanted) {
-        const k = owned.get(dst);
-        if (k && sameRoute(k, r)) continue;
-        batch.push(routeLine(r));
-        stats.added++;
+      if (plan.ipip && applied.devices.get('tunl0') !== JSON.stringify(plan.ipip)) {
+        await this.ensureIpip(plan.ipip.address, plan.ipip.mtu);
+        applied.devices.set('tunl0', JSON.stringify(plan.ipip));
       }
-      for (const [dst, k] of owned) {
-        if (wanted.has(dst)) continue;
-        const typ = k.type === 'blackhole' ? 'blackhole ' : '';
-        batch.push(`route del ${typ}${dst} proto ${protoNum(k.protocol)}${k.dev ? ` dev ${k.dev}` : ''}`);
-        stats.removed++;
-      }
-    }
-    await this.syncNeighbors(plan, batch);
-    if (batch.length) {
-      try {
-        await this.ip(['-batch', '-'], batch.join('\n') + '\n');
-      } catch (err) {
-        this.log(`route batch failed (${String(err)}); retrying line by line`);
-        for (const line of batch) {
-          await runStatus('ip', [...this.nsArgs(), ...line.split(' ')]);
+      for (const name of ['vxlan.calico', 'vxlan-v6.calico']) {
+        if (applied.devices.has(name) && !plan.vxlan.some((d) => d.name === name)) {
+          await runStatus('ip', [...this.nsArgs(), 'link', 'del', name]);
+          applied.devices.delete(name);
         }
       }
+
+      const batch: string[] = [];
+      const wanted = new Map(plan.routes.map((r) => [`${r.family}|${normDst(r.dst, r.family)}`, r]));
+      for (const [key, r] of wanted) {
+        const sig = plannedSig(r);
+        if (applied.routes.get(key)?.sig === sig) continue;
+        batch.push(routeLine(r));
+        applied.routes.set(key, { sig, blackhole: r.type === 'blackhole', proto: r.proto, dev: r.dev });
+        stats.added++;
+      }
+      for (const [key, k] of [...applied.routes]) {
+        if (wanted.has(key)) continue;
+        const dst = key.split('|')[1];
+        batch.push(
+          `route del ${k.blackhole ? 'blackhole ' : ''}${dst} proto ${k.proto}${k.dev ? ` dev ${k.dev}` : ''}`,
+        );
+        applied.routes.delete(key);
+        stats.removed++;
+      }
+
+      const wantNeigh = new Map(plan.neighbors.map((n) => [`${n.dev} ${n.ip}`, n.mac]));
+      for (const [key, mac] of wantNeigh) {
+        if (applied.neighbors.get(key) === mac) continue;
+        const [dev, ip] = key.split(' ');
+        batch.push(`neigh replace ${ip} lladdr ${mac} dev ${dev} nud permanent`);
+        applied.neighbors.set(key, mac);
+      }
+      for (const key of [...applied.neighbors.keys()]) {
+        if (wantNeigh.has(key)) continue;
+        const [dev, ip] = key.split(' ');
+        if (plan.vxlan.some((d) => d.name === dev)) batch.push(`neigh del ${ip} dev ${dev}`);
+        applied.neighbors.delete(key);
+      }
+      if (batch.length) await this.ip(['-batch', '-'], batch.join('\n') + '\n');
+
+      const wantFdb = new Set(plan.fdb.map((f) => `${f.dev} ${f.mac} ${f.dst}`));
+      const fdbLines: string[] = [];
+      for (const key of wantFdb) {
+        if (applied.fdb.has(key)) continue;
+        const [dev, mac, dst] = key.split(' ');
+        fdbLines.push(`fdb replace ${mac} dev ${dev} dst ${dst} self permanent`);
+        applied.fdb.add(key);
+      }
+      for (const key of [...applied.fdb]) {
+        if (wantFdb.has(key)) continue;
+        const [dev, mac, dst] = key.split(' ');
+        if (plan.vxlan.some((d) => d.name === dev)) fdbLines.push(`fdb del ${mac} dev ${dev} dst ${dst} self`);
+        applied.fdb.delete(key);
+      }
+      if (fdbLines.length) await this.bridge(['-batch', '-'], fdbLines.join('\n') + '\n');
+    } catch (err) {
+      this.requestResync(); // our model may be wrong now: re-read the kernel next time
+      throw err;
     }
-    await this.syncFdb(plan);
     return stats;
   }
 
-  private nsArgs(): string[] {
-    return this.netns ? ['-n', this.netns] : [];
+  /** Reads what the kernel holds of ours: owned routes, neighbours and FDB entries of our VXLAN devices. */
+  private async readKernel(plan: RoutePlan): Promise<AppliedState> {
+    const state: AppliedState = { routes: new Map(), neighbors: new Map(), fdb: new Set(), devices: new Map() };
+    for (const family of [4, 6] as const) {
+      const kernel = JSON.parse(await this.ip([`-${family}`, '-j', 'route', 'show', 'table', 'main'])) as KernelRoute[];
+      for (const k of kernel) {
+        const p = protoNum(k.protocol);
+        const mine = p === AGENT_ROUTE_PROTO || (p === WORKLOAD_ROUTE_PROTO && k.dev?.startsWith('cali'));
+        if (!mine) continue;
+        state.routes.set(`${family}|${normDst(k.dst, family)}`, {
+          sig: kernelSig(k),
+          blackhole: k.type === 'blackhole',
+          proto: p,
+          dev: k.dev,
+        });
+      }
+    }
+    for (const name of ['vxlan.calico', 'vxlan-v6.calico']) {
+      const exists = (await runStatus('ip', [...this.nsArgs(), 'link', 'show', name])).code === 0;
+      if (!exists) continue;
+      state.devices.set(name, 'unverified');
+      const neigh = JSON.parse(await this.ip(['-j', 'neigh', 'show', 'dev', name])) as {
+        dst: string;
+        lladdr?: string;
+        state?: string[];
+      }[];
+      for (const n of neigh) {
+        if (n.state?.includes('PERMANENT') && n.lladdr) state.neighbors.set(`${name} ${n.dst}`, n.lladdr);
+        else state.neighbors.set(`${name} ${n.dst}`, 'stale');
+      }
+      const fdb = JSON.parse(await this.bridge(['-j', 'fdb', 'show', 'dev', name])) as { mac: string; dst?: string }[];
+      for (const f of fdb) if (f.dst) state.fdb.add(`${name} ${f.mac} ${f.dst}`);
+    }
+    if (plan.ipip) state.devices.set('tunl0', 'unverified');
+    return state;
   }
 
   private async ensureVxlan(d: VxlanDevicePlan): Promise<void> {
@@ -201,45 +325,5 @@ export class RouteSync {
     for (const a of have) if (a !== `${address}/32`) await this.ip(['addr', 'del', a, 'dev', 'tunl0']);
     if (!have.includes(`${address}/32`)) await this.ip(['addr', 'add', `${address}/32`, 'dev', 'tunl0']);
     await this.ip(['link', 'set', 'tunl0', 'up']);
-  }
-
-  private async syncNeighbors(plan: RoutePlan, batch: string[]): Promise<void> {
-    for (const dev of plan.vxlan) {
-      const kernel = JSON.parse(await this.ip(['-j', 'neigh', 'show', 'dev', dev.name])) as {
-        dst: string;
-        lladdr?: string;
-        state?: string[];
-      }[];
-      const wanted = plan.neighbors.filter((n) => n.dev === dev.name);
-      for (const n of wanted) {
-        const k = kernel.find((x) => x.dst === n.ip);
-        if (k && k.lladdr === n.mac && k.state?.includes('PERMANENT')) continue;
-        batch.push(`neigh replace ${n.ip} lladdr ${n.mac} dev ${dev.name} nud permanent`);
-      }
-      for (const k of kernel) {
-        if (!wanted.some((n) => n.ip === k.dst)) batch.push(`neigh del ${k.dst} dev ${dev.name}`);
-      }
-    }
-  }
-
-  private async syncFdb(plan: RoutePlan): Promise<void> {
-    const lines: string[] = [];
-    for (const dev of plan.vxlan) {
-      const kernel = JSON.parse(await this.bridge(['-j', 'fdb', 'show', 'dev', dev.name])) as {
-        mac: string;
-        dst?: string;
-      }[];
-      const wanted = plan.fdb.filter((f) => f.dev === dev.name);
-      for (const f of wanted) {
-        if (kernel.some((k) => k.mac === f.mac && k.dst === f.dst)) continue;
-        lines.push(`fdb replace ${f.mac} dev ${dev.name} dst ${f.dst} self permanent`);
-      }
-      for (const k of kernel) {
-        if (!k.dst) continue;
-        if (!wanted.some((f) => f.mac === k.mac && f.dst === k.dst))
-          lines.push(`fdb del ${k.mac} dev ${dev.name} dst ${k.dst} self`);
-      }
-    }
-    if (lines.length) await this.bridge(['-batch', '-'], lines.join('\n') + '\n');
   }
 }

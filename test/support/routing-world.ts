@@ -1,15 +1,15 @@
-// A routing test world: an underlay namespace with a bridge, N node namespaces on it (nothing linked to the root
+// A routing test world (system tests and bench/routing): an underlay namespace with a bridge, N node namespaces on it (nothing linked to the root
 // namespace), pods made by hand with Calico's veth recipe, datastore records in Calico's format, and one
 // RoutingController per node running inside its namespace. teardown() removes everything, also after failures.
 import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import type { Datastore } from '../../../src/datastore/types.js';
-import { MemoryDatastore } from '../../../src/datastore/memory.js';
-import { resourceKey, blockKey, blockAffinityKey } from '../../../src/datastore/keys.js';
-import { parseCidr, parseIp } from '../../../src/net/ip.js';
-import { RoutingController, type NetworkingBackend } from '../../../src/routing/controller.js';
+import type { Datastore } from '../../src/datastore/types.js';
+import { MemoryDatastore } from '../../src/datastore/memory.js';
+import { resourceKey, blockKey, blockAffinityKey } from '../../src/datastore/keys.js';
+import { parseCidr, parseIp } from '../../src/net/ip.js';
+import { RoutingController, type NetworkingBackend } from '../../src/routing/controller.js';
 
 export const sh = (cmd: string, args: string[], input?: string): string =>
   execFileSync(cmd, args, { encoding: 'utf8', input, stdio: ['pipe', 'pipe', 'pipe'] });

@@ -2,7 +2,7 @@
 // Node deletion, graceful restart after BIRD is killed.
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { RoutingWorld, unreachablePairs, waitFor, routesOf, ipn } from './world.js';
+import { RoutingWorld, unreachablePairs, waitFor, routesOf, ipn } from '../../support/routing-world.js';
 import { birdCommand } from '../../../src/routing/bird-socket.js';
 import { resourceKey } from '../../../src/datastore/keys.js';
 

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { readdirSync, readFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { sh, shOk } from './world.js';
+import { sh, shOk } from '../../support/routing-world.js';
 import { BirdDaemon } from '../../../src/routing/bird.js';
 import { birdCommand } from '../../../src/routing/bird-socket.js';
 

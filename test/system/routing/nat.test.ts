@@ -3,7 +3,7 @@
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { RoutingWorld, ipn, nsExec, shOk, waitFor } from './world.js';
+import { RoutingWorld, ipn, nsExec, shOk, waitFor } from '../../support/routing-world.js';
 
 const PORT = '18080';
 

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { RoutingWorld, unreachablePairs, waitFor, routesOf, ipn, shOk } from './world.js';
+import { RoutingWorld, unreachablePairs, waitFor, routesOf, ipn, shOk } from '../../support/routing-world.js';
 import { readPeerStatus } from '../../../src/routing/bird-status.js';
 import { nodeStatus } from '../../../src/ctl/node-status.js';
 import { main as calicoNode } from '../../../src/node/main.js';

@@ -11,7 +11,7 @@ import type { Datastore } from '../../../src/datastore/types.js';
 import { runStartup, defaultPoolSpec } from '../../../src/routing/startup.js';
 import { parseCidr, cidrContainsIp, parseIp } from '../../../src/net/ip.js';
 import { spawn } from 'node:child_process';
-import { RoutingWorld, ipn, waitFor, shOk } from './world.js';
+import { RoutingWorld, ipn, waitFor, shOk } from '../../support/routing-world.js';
 import { birdLive } from '../../../src/routing/probes.js';
 
 describe('calico-node start-up', () => {

@@ -2,7 +2,7 @@
 // + onlink routes to remote blocks, /32 routes to borrowed addresses; CrossSubnet across two underlay subnets.
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { RoutingWorld, unreachablePairs, routesOf, ipn, sh } from './world.js';
+import { RoutingWorld, unreachablePairs, routesOf, ipn, sh } from '../../support/routing-world.js';
 import { resourceKey } from '../../../src/datastore/keys.js';
 
 async function populate(w: RoutingWorld, vxlanMode: 'Always' | 'CrossSubnet'): Promise<void> {
@@ -71,6 +71,8 @@ describe('VXLAN mode (vxlanMode Always)', () => {
   test('drift is repaired and a deleted Node takes its routes, ARP and FDB entries with it', async () => {
     ipn('tr-vx-n1', 'route', 'del', '10.65.3.0/26');
     await w.ds.delete(resourceKey('Node', 'node2'));
+    await w.settle();
+    w.nodes[0].controller!.resync(); // the periodic refresh, now
     await w.settle();
     const r1 = routesOf('tr-vx-n1');
     assert.match(r1, /^10\.65\.3\.0\/26 via 10\.65\.3\.1 dev vxlan\.calico/m, 'route removed by hand is back');
