@@ -1,0 +1,187 @@
+// The Kubernetes path: with kubernetes.kubeconfig and K8S_POD_NAMESPACE/K8S_POD_NAME, the plugin reads the pod and
+// its namespace from the API (a fake HTTPS API server in the node namespace) and builds the endpoint from them:
+// names, labels, profiles, service account, named ports; pool, ipAddrs, ipAddrsNoIpam and floatingIPs annotations.
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { SqliteDatastore } from '../../../src/datastore/sqlite.js';
+import { handleKey, resourceKey } from '../../../src/datastore/keys.js';
+import { k8sHostVethName } from '../../../src/cni/plugin/names.js';
+import { putNode, putPool } from '../../support/ipam.js';
+import { CniWorld, ROOT, inNs, type CniOutcome } from './world.js';
+
+let w: CniWorld;
+let ds: SqliteDatastore;
+let dataFile: string;
+let kubeconfig: string;
+const objects = { namespaces: {} as Record<string, unknown>, pods: {} as Record<string, unknown> };
+
+function setPod(
+  ns: string,
+  name: string,
+  annotations: Record<string, string> = {},
+  extra: Record<string, unknown> = {},
+) {
+  objects.namespaces[ns] = { metadata: { name: ns, labels: { team: 'blue' }, annotations: {} } };
+  objects.pods[`${ns}/${name}`] = {
+    metadata: { name, namespace: ns, labels: { app: 'web', tier: 'front' }, annotations, generateName: 'web-' },
+    spec: {
+      serviceAccountName: 'frontend',
+      containers: [
+        { name: 'c', ports: [{ name: 'http', containerPort: 8080, protocol: 'TCP' }, { containerPort: 9 }] },
+      ],
+    },
+    ...extra,
+  };
+  writeFileSync(dataFile, JSON.stringify(objects));
+}
+
+const ok = (o: CniOutcome, what: string) => assert.equal(o.code, 0, `${what}: ${o.stdout} ${o.stderr}`);
+
+before(async () => {
+  w = await CniWorld.create('k8');
+  ds = await SqliteDatastore.open(w.sqlitePath, { timeoutMs: 5000 });
+  await putPool(ds, 'tc-v4', '10.128.0.0/16', { blockSize: 26 });
+  await putPool(ds, 'tc-v4-special', '10.129.0.0/24', { blockSize: 26 });
+  await putNode(ds, 'tc-node-1');
+  dataFile = path.join(w.dir, 'k8s-objects.json');
+  writeFileSync(dataFile, JSON.stringify(objects));
+  const caFile = path.join(w.dir, 'fake-ca.crt');
+  const child = w.spawnInNode([
+    'node',
+    '--import',
+    'tsx',
+    path.join(ROOT, 'test/system/cni/fake-apiserver.ts'),
+    dataFile,
+    caFile,
+  ]);
+  let err = '';
+  child.stderr!.on('data', (d) => (err += d));
+  const port = await new Promise<number>((resolve, reject) => {
+    let out = '';
+    const timer = setTimeout(() => reject(new Error(`fake API server did not start: ${err}`)), 30_000);
+    child.stdout!.on('data', (d) => {
+      out += d;
+      const m = /ready (\d+)/.exec(out);
+      if (m) {
+        clearTimeout(timer);
+        resolve(Number(m[1]));
+      }
+    });
+  });
+  kubeconfig = path.join(w.dir, 'calico-kubeconfig');
+  writeFileSync(
+    kubeconfig,
+    `apiVersion: v1\nkind: Config\nclusters:\n- name: local\n  cluster:\n    server: https://127.0.0.1:${port}\n    certificate-authority: ${caFile}\nusers:\n- name: calico\n  user:\n    token: tc-token\ncontexts:\n- name: calico-context\n  context:\n    cluster: local\n    user: calico\ncurrent-context: calico-context\n`,
+  );
+});
+
+after(async () => {
+  await ds?.close();
+  await w?.destroy();
+});
+
+const conf = (extra: Record<string, unknown> = {}) =>
+  w.netconf({
+    name: 'k8s-pod-network',
+    ipam: { type: 'calico-ipam' },
+    policy: { type: 'k8s' },
+    kubernetes: { kubeconfig },
+    ...extra,
+  });
+
+async function addPod(ns: string, name: string, id: string, config = conf()) {
+  const pod = w.addPod();
+  const call = {
+    containerId: id,
+    netns: pod.netns,
+    ifName: 'eth0',
+    args: `IgnoreUnknown=1;K8S_POD_NAMESPACE=${ns};K8S_POD_NAME=${name}`,
+  };
+  const r = await w.run({ ...call, command: 'ADD', config });
+  return { pod, call, r };
+}
+
+test('pod metadata from the API: names, labels, profiles, service account, named ports, pool annotation', async () => {
+  setPod('prod', 'web-0', { 'cni.projectcalico.org/ipv4pools': '["tc-v4-special"]' });
+  const { pod, call, r } = await addPod('prod', 'web-0', 'k8sctr0001');
+  ok(r, 'ADD');
+  assert.match(r.json.ips[0].address, /^10\.129\.0\.\d+\/32$/, 'address from the annotated pool');
+  const veth = k8sHostVethName('prod', 'web-0');
+  assert.equal(r.json.interfaces[0].name, veth);
+  const kv = await ds.get(resourceKey('WorkloadEndpoint', 'tc--node--1-k8s-web--0-eth0', 'prod'));
+  assert.ok(kv, 'WEP tc--node--1-k8s-web--0-eth0 in namespace prod');
+  const wep = JSON.parse(kv.value);
+  assert.deepEqual(wep.metadata.labels, {
+    app: 'web',
+    tier: 'front',
+    'projectcalico.org/namespace': 'prod',
+    'projectcalico.org/orchestrator': 'k8s',
+    'projectcalico.org/serviceaccount': 'frontend',
+  });
+  assert.equal(wep.metadata.generateName, 'web-');
+  assert.equal(wep.spec.orchestrator, 'k8s');
+  assert.equal(wep.spec.pod, 'web-0');
+  assert.equal(wep.spec.serviceAccountName, 'frontend');
+  assert.deepEqual(wep.spec.profiles, ['kns.prod', 'ksa.prod.frontend']);
+  assert.deepEqual(wep.spec.ports, [{ name: 'http', protocol: 'TCP', port: 8080 }]);
+  assert.equal(wep.spec.interfaceName, veth);
+  assert.ok(w.hostVeths().includes(veth));
+  ok(await w.run({ ...call, command: 'DEL', config: conf() }), 'DEL');
+  assert.equal(await ds.get(resourceKey('WorkloadEndpoint', 'tc--node--1-k8s-web--0-eth0', 'prod')), undefined);
+  w.removePod(pod.name);
+});
+
+test('ipAddrs annotation: that exact address through calico-ipam', async () => {
+  setPod('prod', 'fixed', { 'cni.projectcalico.org/ipAddrs': '["10.128.7.7"]' });
+  const { pod, call, r } = await addPod('prod', 'fixed', 'k8sctr0002');
+  ok(r, 'ADD');
+  assert.equal(r.json.ips[0].address, '10.128.7.7/32');
+  assert.ok(await ds.get(handleKey('k8s-pod-network.k8sctr0002')), 'allocated under the handle');
+  ok(await w.run({ ...call, command: 'DEL', config: conf() }), 'DEL');
+  assert.equal(await ds.get(handleKey('k8s-pod-network.k8sctr0002')), undefined);
+  w.removePod(pod.name);
+});
+
+test('ipAddrsNoIpam needs its feature flag; with it the address is used without an allocation', async () => {
+  setPod('prod', 'noipam', { 'cni.projectcalico.org/ipAddrsNoIpam': '["10.200.0.9"]' });
+  const refused = await addPod('prod', 'noipam', 'k8sctr0003');
+  assert.equal(refused.r.code, 1);
+  assert.match(refused.r.json.msg, /feature_control\.ip_addrs_no_ipam/);
+  assert.deepEqual(
+    w.hostVeths().filter((v) => v === k8sHostVethName('prod', 'noipam')),
+    [],
+  );
+  const c = conf({ feature_control: { ip_addrs_no_ipam: true } });
+  const r = await w.run({ ...refused.call, command: 'ADD', config: c });
+  ok(r, 'ADD with the flag');
+  assert.equal(r.json.ips[0].address, '10.200.0.9/32');
+  assert.equal(await ds.get(handleKey('k8s-pod-network.k8sctr0003')), undefined, 'no IPAM allocation');
+  assert.match(inNs(refused.pod.name, ['ip', 'addr', 'show', 'dev', 'eth0']), /10\.200\.0\.9\/32/);
+  ok(await w.run({ ...refused.call, command: 'DEL', config: c }), 'DEL');
+  w.removePod(refused.pod.name);
+});
+
+test('floatingIPs need their feature flag and become ipNATs; a refused ADD releases its address', async () => {
+  setPod('prod', 'float', { 'cni.projectcalico.org/floatingIPs': '["192.0.2.10"]' });
+  const refused = await addPod('prod', 'float', 'k8sctr0004');
+  assert.equal(refused.r.code, 1);
+  assert.match(refused.r.json.msg, /feature_control\.floating_ips/);
+  assert.equal(await ds.get(handleKey('k8s-pod-network.k8sctr0004')), undefined, 'address released');
+  const c = conf({ feature_control: { floating_ips: true } });
+  const r = await w.run({ ...refused.call, command: 'ADD', config: c });
+  ok(r, 'ADD with the flag');
+  const wep = JSON.parse((await ds.get(resourceKey('WorkloadEndpoint', 'tc--node--1-k8s-float-eth0', 'prod')))!.value);
+  assert.deepEqual(wep.spec.ipNATs, [{ internalIP: r.json.ips[0].address.split('/')[0], externalIP: '192.0.2.10' }]);
+  ok(await w.run({ ...refused.call, command: 'DEL', config: c }), 'DEL');
+  w.removePod(refused.pod.name);
+});
+
+test('a pod the API does not know fails ADD naming it, and leaves nothing', async () => {
+  const { pod, r } = await addPod('prod', 'ghost', 'k8sctr0005');
+  assert.equal(r.code, 1);
+  assert.match(r.json.msg, /pods\/ghost: 404/);
+  assert.deepEqual(w.hostVeths(), []);
+  w.removePod(pod.name);
+});
