@@ -3,7 +3,7 @@
 // writer process to watcher processes (median, p99), and for etcd a plain put loop through the same client.
 // Goals (issue 3): SQLite >= 3,000 durable CAS/s sequential and watch p99 <= 20 ms; etcd CAS >= 0.8x raw put.
 // Sequential figures alternate CAS and put rounds and report medians: the shared 2-core machine is noisy.
-// Run: node --import tsx bench/datastore/run.ts [seconds-per-round, default 1]
+// Run: node --import tsx bench/datastore/run.ts [seconds-per-round, default 1] [sqlite|etcd: only that backend]
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -13,6 +13,7 @@ import { startWorker, type WorkerHandle } from '../../test/support/datastore-wor
 
 const seconds = Number(process.argv[2] ?? 1);
 const ROUNDS = 5;
+const only = process.argv[3];
 const now = (): number => performance.timeOrigin + performance.now();
 
 async function sequentialCas(ds: Datastore, key: string): Promise<number> {
@@ -84,6 +85,7 @@ async function watchLatency(ds: Datastore, settings: DatastoreSettings): Promise
   }
 }
 
+class SkipSection extends Error {}
 const fmt = (x: number): string => Math.round(x).toLocaleString('en-US');
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
@@ -119,6 +121,7 @@ async function main(): Promise<void> {
   console.log(`datastore benchmark, ${seconds} s per throughput figure, ${new Date().toISOString()}`);
   const dir = mkdtempSync(path.join(tmpdir(), 'td-bench-'));
   try {
+    if (only === 'etcd') throw new SkipSection();
     await benchBackend(
       "SQLite, default durability (WAL, synchronous=FULL: every commit fsync'd)",
       { type: 'sqlite', sqlitePath: path.join(dir, 'full.db') },
@@ -130,9 +133,12 @@ async function main(): Promise<void> {
       { sqliteSynchronous: 'NORMAL' },
       { sqliteSynchronous: 'NORMAL', skipWatch: true },
     );
+  } catch (err) {
+    if (!(err instanceof SkipSection)) throw err;
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+  if (only === 'sqlite') return;
   const etcd = await startEtcd();
   try {
     await benchBackend(

@@ -6,7 +6,7 @@
 // allocation survives power loss, as an etcd commit (fsync'd raft log) does. synchronous=NORMAL (opt-in via
 // `synchronous: 'NORMAL'`) survives process crashes but may lose the last commits on power loss; it is ~8x faster.
 import Database from 'better-sqlite3';
-import { watch as fsWatch, type FSWatcher } from 'node:fs';
+import { utimesSync, watch as fsWatch, type FSWatcher } from 'node:fs';
 import path from 'node:path';
 import {
   AlreadyExistsError,
@@ -82,6 +82,9 @@ function prefixEnd(prefix: string): string {
   return prefix.slice(0, -1) + String.fromCharCode(prefix.charCodeAt(prefix.length - 1) + 1);
 }
 
+/** Re-checks after a -wal change that showed no new commit yet (the writer may still be fsync'ing). */
+const RECHECK_DELAYS_MS = [1, 2, 4, 8, 16, 32, 64, 128];
+
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 export class SqliteDatastore implements Datastore {
@@ -98,6 +101,10 @@ export class SqliteDatastore implements Datastore {
   private sweepTimer?: NodeJS.Timeout;
   private wakeScheduled = false;
   private closed = false;
+  /** Newest store revision a delivery pass has read. */
+  private seenRevision = 0;
+  private recheckTimer?: NodeJS.Timeout;
+  private recheckStep = 0;
 
   /** Opens (creating if needed) the database; throws UnreachableError naming the file if it cannot. */
   static async open(file: string, opts: SqliteOptions = {}): Promise<SqliteDatastore> {
@@ -354,6 +361,7 @@ export class SqliteDatastore implements Datastore {
 
   private async write(check: () => void, ops: TxnOperation[]): Promise<{ revision: number; written: KVPair[] }> {
     const result = await this.withBusyRetry(() => this.writeTx(check, ops));
+    this.announceCommit();
     this.wake();
     return result;
   }
@@ -391,6 +399,7 @@ export class SqliteDatastore implements Datastore {
         this.apply(this.stmt.expired.all(Date.now()).map((row) => ({ kind: 'delete' as const, key: row.key }))),
       ),
     );
+    this.announceCommit();
     this.wake();
   }
 
@@ -403,7 +412,7 @@ export class SqliteDatastore implements Datastore {
     try {
       // Watching the directory (not the -wal file itself) survives the WAL being deleted and recreated.
       this.fileWatcher = fsWatch(dir, { persistent: false }, (_event, name) => {
-        if (!name || name === base || name === `${base}-wal`) this.wake();
+        if (!name || name === base || name === `${base}-wal`) this.onFileChange();
       });
       this.fileWatcher.on('error', () => undefined);
     } catch {
@@ -418,6 +427,40 @@ export class SqliteDatastore implements Datastore {
     this.fileWatcher = undefined;
     clearInterval(this.pollTimer);
     this.pollTimer = undefined;
+    clearTimeout(this.recheckTimer);
+    this.recheckTimer = undefined;
+  }
+
+  /**
+   * After a commit is visible, touch the database file's mtime: watchers in other processes get an inotify event
+   * that is never early. (Events from the -wal file can arrive while the commit is still being fsync'd, before
+   * readers can see it; onFileChange re-checks briefly for those.)
+   */
+  private announceCommit(): void {
+    const t = new Date();
+    try {
+      utimesSync(this.file, t, t);
+    } catch {
+      // Not the file's owner: watchers still wake on the -wal write and their re-checks.
+    }
+  }
+
+  private onFileChange(): void {
+    this.recheckStep = 0;
+    this.wake();
+    this.scheduleRecheck();
+  }
+
+  private scheduleRecheck(): void {
+    if (this.recheckTimer || this.recheckStep >= RECHECK_DELAYS_MS.length || this.watchers.size === 0) return;
+    const before = this.seenRevision;
+    this.recheckTimer = setTimeout(() => {
+      this.recheckTimer = undefined;
+      if (this.closed) return;
+      this.recheckStep++;
+      this.deliver();
+      if (this.seenRevision === before) this.scheduleRecheck();
+    }, RECHECK_DELAYS_MS[this.recheckStep]);
   }
 
   private wake(): void {
@@ -448,6 +491,10 @@ export class SqliteDatastore implements Datastore {
           };
         })();
       } catch (err) {
+        if (isBusy(err)) {
+          setTimeout(() => this.wake(), 5); // transient: try again shortly
+          return;
+        }
         const error = unreachable(this.description, err, this.timeoutMs);
         for (const w of active) {
           this.watchers.delete(w);
@@ -456,6 +503,7 @@ export class SqliteDatastore implements Datastore {
         }
         return;
       }
+      if (batch.revision > this.seenRevision) this.seenRevision = batch.revision;
       for (const w of active) {
         if (w.closed) continue;
         if (w.next < batch.compacted) {
