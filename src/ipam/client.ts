@@ -66,6 +66,7 @@ import { IpamStore, type Versioned } from './store.js';
 import {
   AddressNotInPoolError,
   AffinityNotEmptyError,
+  BlockChangedError,
   BlockLimitError,
   HandleNotFoundError,
   InvalidIpamConfigError,
@@ -456,7 +457,7 @@ export class IpamClient {
       try {
         if (!aff)
           affRev = (await this.ds.create(affKey, encodeAffinity({ state: 'pending', deleted: false }))).revision;
-        else if (aff.value.state !== 'pending') {
+        else if (aff.value.state === 'pendingDeletion') {
           affRev = (await this.ds.update(affKey, encodeAffinity({ state: 'pending', deleted: false }), aff.revision))
             .revision;
         } else affRev = aff.revision;
@@ -477,9 +478,7 @@ export class IpamClient {
         if (!(e instanceof AlreadyExistsError)) throw e;
         const existing = await this.store.getBlock(cidr);
         if (existing?.value.affinity !== hostAffinity(host)) {
-          await this.ds.delete(affKey, affRev).catch((err) => {
-            if (!isConflict(err)) throw err;
-          });
+          await this.dropLostAffinity(host, cidr);
           return false;
         }
       }
@@ -491,6 +490,23 @@ export class IpamClient {
       }
     }
     throw new MaxRetriesError(`claiming block ${cidr} for ${host}`);
+  }
+
+  /** Removes our affinity for a block another node created first (re-reading on conflict). */
+  private async dropLostAffinity(host: string, cidr: string): Promise<void> {
+    for (let attempt = 0; attempt < DATASTORE_RETRIES; attempt++) {
+      const aff = await this.store.getAffinity(host, cidr);
+      if (!aff) return;
+      const block = await this.store.getBlock(cidr);
+      if (block?.value.affinity === hostAffinity(host)) return;
+      try {
+        await this.ds.delete(aff.key, aff.revision);
+        return;
+      } catch (e) {
+        if (!isConflict(e)) throw e;
+      }
+    }
+    throw new MaxRetriesError(`removing the affinity of ${host} for ${cidr}`);
   }
 
   /** Borrowing: existing blocks of the pool in the host's walk order, whatever their affinity. */
@@ -712,20 +728,29 @@ export class IpamClient {
       const cur = await this.store.getBlock(cidr);
       try {
         if (!cur || cur.value.affinity !== hostAffinity(host)) {
-          // A stale affinity: the block is gone or belongs elsewhere.
+          // A stale affinity: the block is gone or belongs elsewhere (also the last step of an interrupted release).
           await this.ds.delete(affKey, aff.revision);
           return;
         }
-        if (opts.mustBeEmpty && !isEmpty(cur.value)) throw new AffinityNotEmptyError(cidr);
-        if (opts.sequenceNumber !== undefined && cur.value.sequenceNumber !== opts.sequenceNumber) {
-          throw new ConflictError(`block ${cidr} changed since it was read (sequence number)`, blockKey(cidr));
+        const refusal =
+          opts.mustBeEmpty && !isEmpty(cur.value)
+            ? new AffinityNotEmptyError(cidr)
+            : opts.sequenceNumber !== undefined && cur.value.sequenceNumber !== opts.sequenceNumber
+              ? new BlockChangedError(cidr)
+              : undefined;
+        if (refusal) {
+          // An earlier attempt may have marked the affinity; the node keeps its block, so mark it confirmed again.
+          if (aff.value.state !== 'confirmed') {
+            await this.ds.update(affKey, encodeAffinity({ state: 'confirmed', deleted: false }), aff.revision);
+          }
+          throw refusal;
         }
         const pending = await this.ds.update(
           affKey,
           encodeAffinity({ state: 'pendingDeletion', deleted: false }),
           aff.revision,
         );
-        let blockDone = false;
+        let blockDone: boolean;
         if (isEmpty(cur.value)) {
           blockDone = await this.ds.delete(blockKey(cidr), cur.revision).then(
             () => true,
@@ -737,21 +762,12 @@ export class IpamClient {
           delete next.affinityClaimTime;
           blockDone = await this.commitBlock(cur, next, {});
         }
-        if (!blockDone) {
-          // The block changed under us: put the affinity back and start over.
-          await this.ds
-            .update(affKey, encodeAffinity({ state: 'confirmed', deleted: false }), pending.revision)
-            .catch((e) => (isConflict(e) ? undefined : Promise.reject(e)));
-          if (opts.sequenceNumber !== undefined) {
-            throw new ConflictError(`block ${cidr} changed while its affinity was being released`, blockKey(cidr));
-          }
-          continue;
-        }
-        await this.ds.delete(affKey, pending.revision).catch((e) => (isConflict(e) ? undefined : Promise.reject(e)));
+        // The block changed under us: start over from what is stored now.
+        if (!blockDone) continue;
+        await this.ds.delete(affKey, pending.revision);
         return;
       } catch (e) {
-        if (e instanceof IpamError || (e instanceof ConflictError && opts.sequenceNumber !== undefined)) throw e;
-        if (!isConflict(e)) throw e;
+        if (e instanceof IpamError || !isConflict(e)) throw e;
       }
     }
     throw new MaxRetriesError(`releasing affinity of ${host} for ${cidr}`);

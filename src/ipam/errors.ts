@@ -73,3 +73,10 @@ export class NodeNotFoundError extends IpamError {
 }
 
 export class InvalidIpamConfigError extends IpamError {}
+
+/** A conditional affinity release found the block changed since it was read (its sequence number moved on). */
+export class BlockChangedError extends IpamError {
+  constructor(block: string) {
+    super(`block ${block} changed since it was read; affinity not released`);
+  }
+}
