@@ -150,9 +150,11 @@ export class CniWorld {
       ...(call.env ?? {}),
     };
     return new Promise((resolve, reject) => {
-      const bin = existsSync(path.join(this.binDir, program))
-        ? path.join(this.binDir, program)
-        : path.join('/usr/lib/cni', program);
+      const bin = path.isAbsolute(program)
+        ? program
+        : existsSync(path.join(this.binDir, program))
+          ? path.join(this.binDir, program)
+          : path.join('/usr/lib/cni', program);
       const child = spawn('nsenter', [`--net=/var/run/netns/${this.nodeNs}`, bin], {
         env,
         stdio: ['pipe', 'pipe', 'pipe'],
