@@ -20,7 +20,9 @@ export interface ListResult {
 }
 
 export type WatchEvent =
+  /** prevValue is not filled for puts by any backend today; do not rely on it. */
   | { type: 'put'; key: string; value: string; revision: number; prevValue?: string }
+  /** prevValue: the deleted value (all backends fill it). An expired TTL key arrives as a delete. */
   | { type: 'delete'; key: string; revision: number; prevValue?: string }
   /** History before the requested revision is gone (compacted): re-list, then watch from the list's revision + 1. */
   | { type: 'resync-required'; compactedRevision: number }
@@ -61,7 +63,9 @@ export interface Datastore {
   txn(conditions: TxnCondition[], operations: TxnOperation[]): Promise<{ revision: number }>;
   /**
    * Delivers every change under prefix with revision >= fromRevision, in revision order, to onEvent.
+   * fromRevision 0 means "changes after now". Events are delivered asynchronously, never inside the writer's call.
    * If fromRevision is older than the compacted history, delivers one `resync-required` event and stops.
+   * An open watch keeps its process alive until closed.
    */
   watch(prefix: string, fromRevision: number, onEvent: (event: WatchEvent) => void): Watch;
   /** Current store revision. */
