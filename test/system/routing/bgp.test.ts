@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import { RoutingWorld, unreachablePairs, waitFor, routesOf, ipn } from '../../support/routing-world.js';
 import { birdCommand } from '../../../src/routing/bird-socket.js';
 import { resourceKey } from '../../../src/datastore/keys.js';
+import { readFileSync } from 'node:fs';
 
 async function established(socket: string): Promise<string[]> {
   const lines = await birdCommand(socket, 'show protocols').catch(() => []);
@@ -115,5 +116,50 @@ describe('BGP mode: full mesh through BIRD 2', () => {
       bird.kill('SIGKILL');
       ipn(n2.ns, 'route', 'flush', 'proto', 'bird');
     }
+  });
+});
+
+describe('BGP mode across two subnets: multihop sessions, recursive next hops', () => {
+  const w = new RoutingWorld({ tag: 'bgp2', nodes: 3, twoSubnets: true });
+  before(async () => {
+    w.build();
+    for (const n of w.nodes) await w.putNode(n);
+    await w.putResource('IPPool', 'default-ipv4-ippool', { cidr: '10.65.0.0/16' });
+    for (const [i, n] of w.nodes.entries()) {
+      await w.putBlock(`10.65.${i + 1}.0/26`, n.name, { [`10.65.${i + 1}.2`]: n.name });
+      await w.addPod(n, `10.65.${i + 1}.2`);
+    }
+    await w.startControllers('bird');
+  });
+  after(() => w.teardown());
+
+  test('node2 (other subnet) is a multihop peer and its block resolves through the underlay router', async () => {
+    const n1 = w.nodes[0];
+    const cfg = readFileSync(n1.controller!.bird!.configFile, 'utf8');
+    assert.match(cfg, /protocol bgp Mesh_172_31_2_12 from bgp_template \{[^}]*multihop;[^}]*gateway recursive;/);
+    assert.match(cfg, /protocol bgp Mesh_172_31_1_13 from bgp_template \{[^}]*direct;[^}]*gateway direct;/);
+    await waitFor(
+      'node2 block on node1',
+      () => /10\.65\.2\.0\/26 via 172\.31\.1\.1 dev eth0 proto bird/.test(routesOf(n1.ns)),
+      15_000,
+    );
+    await waitFor(
+      'node1 block on node2',
+      () => /10\.65\.1\.0\/26 via 172\.31\.2\.1 dev eth0 proto bird/.test(routesOf(w.nodes[1].ns)),
+      15_000,
+    );
+    await waitFor(
+      'node3 block on node1',
+      () => /10\.65\.3\.0\/26 via 172\.31\.1\.13 dev eth0 proto bird/.test(routesOf(n1.ns)),
+      15_000,
+    );
+    await waitFor(
+      'node1 block on node3',
+      () => /10\.65\.1\.0\/26 via 172\.31\.1\.11 dev eth0 proto bird/.test(routesOf(w.nodes[2].ns)),
+      15_000,
+    );
+    // Pods inside one subnet reach each other; across the router they would need the router to learn the pod
+    // routes (a ToR peer) or an encapsulation — which is what CrossSubnet modes are for.
+    assert.deepEqual(await unreachablePairs([w.pods[0], w.pods[2]]), []);
   });
 });
