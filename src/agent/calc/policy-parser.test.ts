@@ -66,6 +66,12 @@ describe('rule parsing', () => {
     assert.equal(notSel.src.notSelector?.toString(), 'app == "x"', 'notSelector itself is not rewritten');
     const all = parseRule({ action: 'Allow', source: { selector: 'all()', namespaceSelector: 'all()' } }, nsCtx);
     assert.equal(all.src.selector?.toString(), 'has(projectcalico.org/namespace)');
+    const nested = parseRule({ action: 'Allow', source: { namespaceSelector: 'all() && !has(x) || global()' } }, ctx);
+    assert.equal(
+      nested.src.selector?.toString(),
+      '((has(projectcalico.org/namespace) && !has(pcns.x)) || !has(projectcalico.org/namespace))',
+      'every all() and global() is rewritten, as Calico rewrites the printed text',
+    );
     const glob = parseRule({ action: 'Allow', destination: { namespaceSelector: 'global()' } }, ctx);
     assert.equal(glob.dst.selector?.toString(), '!has(projectcalico.org/namespace)');
     const ns = parseRule({ action: 'Allow', source: { namespaceSelector: "env in {'a','b'} && !has(x)" } }, nsCtx);
@@ -155,7 +161,15 @@ describe('policy parsing', () => {
     assert.equal(a.selector.toString(), '(app == "x" && projectcalico.org/namespace == "prod" && pcsa.role == "r")');
     const b = parsePolicy(res('GlobalNetworkPolicy', { tier: 'sec', namespaceSelector: "env == 'prod'" }));
     assert.equal(b.id, 'gnp/sec/p');
-    assert.equal(b.selector.toString(), 'pcns.env == "prod"');
+    assert.equal(b.selector.toString(), '(has(projectcalico.org/namespace) && pcns.env == "prod")');
+    const all = parsePolicy(res('GlobalNetworkPolicy', { selector: "app == 'x'", namespaceSelector: 'all()' }));
+    assert.equal(
+      all.selector.toString(),
+      '(app == "x" && has(projectcalico.org/namespace))',
+      'all namespaces, no hosts',
+    );
+    const sa = parsePolicy(res('GlobalNetworkPolicy', { serviceAccountSelector: 'all()' }));
+    assert.equal(sa.selector.toString(), 'has(projectcalico.org/serviceaccount)', 'GNP: any service account');
     const c = parsePolicy(res('GlobalNetworkPolicy', {}));
     assert.equal(c.selector.toString(), 'all()');
   });

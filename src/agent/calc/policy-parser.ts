@@ -6,11 +6,14 @@ import { policyIdOf, type PolicyId, type PolicyKind, type TierDefaultAction } fr
 import { parseRule, RuleError, type ParsedRule } from './rule-parser.js';
 import {
   andNodes,
+  HAS_NAMESPACE,
+  HAS_SERVICE_ACCOUNT,
+  NAMESPACE_LABEL_PREFIX,
   namespaceIs,
-  namespaceSelectorNode,
   ORCHESTRATOR_LABEL,
   parseField,
   prefixLabels,
+  replaceNodes,
   SelectorFieldError,
   SERVICE_ACCOUNT_LABEL_PREFIX,
   toSelector,
@@ -132,19 +135,28 @@ export function parsePolicy(res: ResourceLike): ParsedPolicy {
       selectorNode = andNodes([k8sPodSelectorNode(spec.podSelector), namespaceIs(namespace!)])!;
       types = Array.isArray(spec.policyTypes) && spec.policyTypes.length > 0 ? spec.policyTypes : ['Ingress'];
     } else {
-      const sel = spec.selector ? parseField(String(spec.selector), 'spec.selector').ast : ({ kind: 'all' } as const);
-      const sa = spec.serviceAccountSelector
-        ? prefixLabels(
-            parseField(String(spec.serviceAccountSelector), 'spec.serviceAccountSelector').ast,
-            SERVICE_ACCOUNT_LABEL_PREFIX,
-          )
-        : undefined;
-      const ns = namespaced
-        ? namespaceIs(namespace!)
-        : spec.namespaceSelector
-          ? namespaceSelectorNode(String(spec.namespaceSelector), 'spec.namespaceSelector')
-          : undefined;
-      selectorNode = andNodes([sel, ns, sa])!;
+      let node: SelectorNode = spec.selector ? parseField(String(spec.selector), 'spec.selector').ast : { kind: 'all' };
+      if (namespaced) {
+        node = andNodes([node, namespaceIs(namespace!)])!;
+      } else if (spec.namespaceSelector) {
+        // As Calico's GNP processor: AND the pcns.-prefixed namespaceSelector, then every all() in the result means
+        // "namespaced" (global() keeps its label-selector meaning, true).
+        const nsSel = prefixLabels(
+          parseField(String(spec.namespaceSelector), 'spec.namespaceSelector').ast,
+          NAMESPACE_LABEL_PREFIX,
+        );
+        node = replaceNodes({ kind: 'and', operands: [node, nsSel] }, 'all', HAS_NAMESPACE);
+      }
+      if (spec.serviceAccountSelector) {
+        const saSel = prefixLabels(
+          parseField(String(spec.serviceAccountSelector), 'spec.serviceAccountSelector').ast,
+          SERVICE_ACCOUNT_LABEL_PREFIX,
+        );
+        node = { kind: 'and', operands: [node, saSel] };
+        // GlobalNetworkPolicy only: all() then means "has a service account".
+        if (!namespaced) node = replaceNodes(node, 'all', HAS_SERVICE_ACCOUNT);
+      }
+      selectorNode = andNodes([node])!;
       if (!staged) {
         inbound = parseRules(spec.ingress, 'spec.ingress', namespace);
         outbound = parseRules(spec.egress, 'spec.egress', namespace);

@@ -2,6 +2,7 @@
 // namespaceSelector keys get `pcns.`, serviceAccounts become `pcsa.`/`projectcalico.org/serviceaccount` terms, and
 // namespaced policies are restricted to their namespace. In: selector text; out: compiled Selectors. Pure.
 import { parseSelector, type Selector, type SelectorNode } from '../../selector/index.js';
+import { canonicalText } from '../../selector/canonical.js';
 import { CompiledSelector } from '../../selector/selector.js';
 
 export const NAMESPACE_LABEL = 'projectcalico.org/namespace';
@@ -53,29 +54,33 @@ export function prefixLabels(node: SelectorNode, prefix: string): SelectorNode {
   }
 }
 
-/** `global()` anywhere -> `!has(projectcalico.org/namespace)` (only non-namespaced entities). */
-function replaceGlobal(node: SelectorNode): SelectorNode {
+/** Replaces every `kind` node (all() / global()) in the tree, as Calico's text replacement on the printed selector does. */
+export function replaceNodes(node: SelectorNode, kind: 'all' | 'global', by: SelectorNode): SelectorNode {
   switch (node.kind) {
+    case 'all':
     case 'global':
-      return { kind: 'not', operand: { kind: 'has', label: NAMESPACE_LABEL } };
+      return node.kind === kind ? by : node;
     case 'not':
-      return { kind: 'not', operand: replaceGlobal(node.operand) };
+      return { kind: 'not', operand: replaceNodes(node.operand, kind, by) };
     case 'and':
     case 'or':
-      return { kind: node.kind, operands: node.operands.map(replaceGlobal) };
+      return { kind: node.kind, operands: node.operands.map((o) => replaceNodes(o, kind, by)) };
     default:
       return node;
   }
 }
 
+export const HAS_NAMESPACE: SelectorNode = { kind: 'has', label: NAMESPACE_LABEL };
+export const NOT_NAMESPACED: SelectorNode = { kind: 'not', operand: HAS_NAMESPACE };
+export const HAS_SERVICE_ACCOUNT: SelectorNode = { kind: 'has', label: SERVICE_ACCOUNT_LABEL };
+
 /**
- * A namespaceSelector as an endpoint selector: keys prefixed `pcns.`; the literal `all()` means "any namespaced
- * entity" (`has(projectcalico.org/namespace)`); `global()` means "not namespaced".
+ * A rule's namespaceSelector as an endpoint selector (updateprocessors/rules.go): keys prefixed `pcns.`, then every
+ * `all()` means "any namespaced entity" (`has(projectcalico.org/namespace)`) and every `global()` "not namespaced".
  */
 export function namespaceSelectorNode(text: string, field: string): SelectorNode {
-  const ast = parseField(text, field).ast;
-  if (ast.kind === 'all') return { kind: 'has', label: NAMESPACE_LABEL };
-  return replaceGlobal(prefixLabels(ast, NAMESPACE_LABEL_PREFIX));
+  const ast = prefixLabels(parseField(text, field).ast, NAMESPACE_LABEL_PREFIX);
+  return replaceNodes(replaceNodes(ast, 'all', HAS_NAMESPACE), 'global', NOT_NAMESPACED);
 }
 
 /** serviceAccounts {names, selector} as an endpoint selector (both given: ANDed); undefined when empty. */
@@ -96,11 +101,17 @@ export function serviceAccountNode(
 
 export const namespaceIs = (ns: string): SelectorNode => ({ kind: 'eq', label: NAMESPACE_LABEL, value: ns });
 
+function flattenAnd(node: SelectorNode): SelectorNode[] {
+  return node.kind === 'and' ? node.operands.flatMap(flattenAnd) : [node];
+}
+
 /** ANDs the parts (dropping all() terms); undefined when there are none. */
 export function andNodes(parts: readonly (SelectorNode | undefined)[]): SelectorNode | undefined {
   const present = parts
     .filter((p): p is SelectorNode => p !== undefined && p.kind !== 'all')
-    .flatMap((p) => (p.kind === 'and' ? p.operands : [p]));
+    .flatMap(flattenAnd)
+    .filter((p) => p.kind !== 'all')
+    .filter((p, i, list) => list.findIndex((q) => canonicalText(q) === canonicalText(p)) === i);
   if (present.length === 0) return parts.some((p) => p !== undefined) ? { kind: 'all' } : undefined;
   if (present.length === 1) return present[0];
   return { kind: 'and', operands: present };
