@@ -21,7 +21,13 @@ import {
 } from './policy.js';
 import { asObject, asString } from './values.js';
 
-type KindRule = (spec: Record<string, unknown>, sink: ProblemSink, name: string) => void;
+/** spec has create-time defaults applied; written is the spec as the user wrote it. */
+type KindRule = (
+  spec: Record<string, unknown>,
+  sink: ProblemSink,
+  name: string,
+  written: Record<string, unknown>,
+) => void;
 
 const KIND_RULES: Partial<Record<CalicoKind, KindRule>> = {
   IPPool: validateIPPool,
@@ -77,7 +83,7 @@ export function resourceProblems(input: unknown, document = 0): ProblemSink {
   validateMetadata(kind, meta, sink);
 
   const defaulted = applyCreateDefaults(input as unknown as Resource);
-  KIND_RULES[kind]?.(asObject(defaulted.spec), sink, name);
+  KIND_RULES[kind]?.(asObject(defaulted.spec), sink, name, asObject(input.spec));
   return sink;
 }
 

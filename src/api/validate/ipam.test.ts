@@ -48,6 +48,8 @@ describe('IPPool validation', () => {
       'spec.namespaceSelector',
       /Tunnel/,
     ));
+  test('a namespaced pool without explicit allowedUses is valid', () =>
+    expectValid(pool({ namespaceSelector: 'team == "a"' })));
   test('assignmentMode value', () =>
     expectProblem(pool({ assignmentMode: 'Auto' }), 'spec.assignmentMode', /Automatic, Manual/));
   test('nodeSelector syntax', () =>

@@ -6,7 +6,12 @@ import { asArray, asNumber, asString } from './values.js';
 
 export const BLOCK_SIZE_RANGE = { 4: [20, 32], 6: [116, 128] } as const;
 
-export function validateIPPool(spec: Record<string, unknown>, sink: ProblemSink): void {
+export function validateIPPool(
+  spec: Record<string, unknown>,
+  sink: ProblemSink,
+  _name = '',
+  written: Record<string, unknown> = spec,
+): void {
   const text = asString(spec.cidr);
   let cidr: Cidr | undefined;
   if (text) {
@@ -63,7 +68,9 @@ export function validateIPPool(spec: Record<string, unknown>, sink: ProblemSink)
       sink.add('spec.nodeSelector', 'must be all() for a LoadBalancer pool');
     if (spec.disableBGPExport === true) sink.add('spec.disableBGPExport', 'cannot be true for a LoadBalancer pool');
   }
-  if (uses.includes('Tunnel') && asString(spec.namespaceSelector)) {
+  // Only an explicit Tunnel use conflicts: the default [Workload, Tunnel] must not refuse a namespaced pool.
+  const writtenUses = asArray(written.allowedUses);
+  if (writtenUses.includes('Tunnel') && asString(spec.namespaceSelector)) {
     sink.add('spec.namespaceSelector', 'a pool with allowedUses Tunnel cannot have a namespaceSelector');
   }
 }
