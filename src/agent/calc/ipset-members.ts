@@ -148,7 +148,7 @@ export class IpSetMemberCalculator {
     const out = new Set<string>();
     const np = desc.namedPort;
     for (const p of source.ports) {
-      if (p.name !== np.name || (np.protocol !== 'any' && p.protocol !== np.protocol)) continue;
+      if (p.name !== np.name || p.protocol !== np.protocol) continue;
       for (const net of source.nets) {
         const slash = net.indexOf('/');
         const ip = slash < 0 ? net : net.slice(0, slash);

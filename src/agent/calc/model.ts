@@ -170,8 +170,8 @@ export interface IpSetSpec {
   type: IpSetType;
   /** The canonical selector whose matches the set holds (absent for the fixed sets); for comments and debugging. */
   selector?: string;
-  /** For `net,port` sets: the port name and protocol (`any`: every protocol the endpoints declare it with). */
-  namedPort?: { name: string; protocol: 'tcp' | 'udp' | 'sctp' | 'any' };
+  /** For `net,port` sets: the port name and the protocol the endpoints must declare it with. */
+  namedPort?: { name: string; protocol: 'tcp' | 'udp' | 'sctp' };
   /** Members of each family, sorted; a renderer creates the v4 and the v6 set (Felix's cali40… / cali60…). */
   v4Members: readonly string[];
   v6Members: readonly string[];

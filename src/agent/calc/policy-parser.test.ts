@@ -41,8 +41,8 @@ describe('rule parsing', () => {
     assert.equal(parseRule({ action: 'Allow', protocol: 'UDPLite', destination: { ports: [5] } }, ctx).protocol, 136);
   });
 
-  test('named ports without a protocol resolve with any protocol', () => {
-    assert.equal(parseRule({ action: 'Allow', destination: { ports: ['dns'] } }, ctx).namedPortProtocol, 'any');
+  test('named ports without a protocol resolve as TCP ports (Felix)', () => {
+    assert.equal(parseRule({ action: 'Allow', destination: { ports: ['dns'] } }, ctx).namedPortProtocol, 'tcp');
   });
 
   test('ICMP implies the IP version; ICMP type/code and their negations', () => {

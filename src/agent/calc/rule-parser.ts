@@ -37,7 +37,7 @@ export interface ParsedSide {
   notNamedPorts: string[];
 }
 
-export type NamedPortProtocol = 'tcp' | 'udp' | 'sctp' | 'any';
+export type NamedPortProtocol = 'tcp' | 'udp' | 'sctp';
 
 export interface ParsedRule {
   action: RuleAction;
@@ -51,7 +51,7 @@ export interface ParsedRule {
   notIcmpCode?: number;
   src: ParsedSide;
   dst: ParsedSide;
-  /** Protocol the rule's named ports resolve with (`any` when the rule names no port protocol). */
+  /** Protocol the rule's named ports resolve with: the rule's UDP or SCTP, else TCP (as Felix's rule scanner). */
   namedPortProtocol: NamedPortProtocol;
 }
 
@@ -243,8 +243,7 @@ export function parseRule(raw: unknown, ctx: RuleContext): ParsedRule {
   if (anyNamed > 0 && protocol !== undefined && protocol !== 6 && protocol !== 17 && protocol !== 132) {
     throw new RuleError(`${ctx.field}.protocol`, 'named ports need protocol TCP, UDP or SCTP (or none)');
   }
-  const namedPortProtocol: NamedPortProtocol =
-    protocol === 6 ? 'tcp' : protocol === 17 ? 'udp' : protocol === 132 ? 'sctp' : 'any';
+  const namedPortProtocol: NamedPortProtocol = protocol === 17 ? 'udp' : protocol === 132 ? 'sctp' : 'tcp';
 
   const out: ParsedRule = { action, ruleIndex: ctx.ruleIndex, src, dst, namedPortProtocol };
   if (ipVersion !== undefined) out.ipVersion = ipVersion;
