@@ -26,6 +26,8 @@ export interface WorldNode {
   ip: string;
   /** CIDR form. */
   cidr: string;
+  /** IPv6 address in CIDR form (worlds built with ipv6). */
+  cidr6?: string;
   controller?: RoutingController;
   socket: string;
 }
@@ -34,6 +36,7 @@ export interface WorldPod {
   name: string;
   ns: string;
   ip: string;
+  ip6?: string;
   node: WorldNode;
   hostIf: string;
 }
@@ -44,6 +47,8 @@ export interface WorldOptions {
   nodes: number;
   /** Put the nodes in two subnets joined by the underlay (which routes between them). */
   twoSubnets?: boolean;
+  /** Dual stack: nodes get fd00:31::1N/64 on eth0 (one subnet). */
+  ipv6?: boolean;
 }
 
 export class RoutingWorld {
@@ -79,6 +84,11 @@ export class RoutingWorld {
       ipn(ns, 'link', 'add', 'eth0', 'type', 'veth', 'peer', 'name', `tr${this.opts.tag}${i}`, 'netns', this.ul);
       ipn(this.ul, 'link', 'set', `tr${this.opts.tag}${i}`, 'master', 'br0', 'up');
       ipn(ns, 'addr', 'add', a.cidr, 'dev', 'eth0');
+      const cidr6 = this.opts.ipv6 ? `fd00:31::${10 + i}/64` : undefined;
+      if (cidr6) {
+        ipn(ns, 'addr', 'add', cidr6, 'dev', 'eth0', 'nodad');
+        nsExec(ns, 'sysctl', '-qw', 'net.ipv6.conf.all.forwarding=1');
+      }
       ipn(ns, 'link', 'set', 'eth0', 'up');
       const other = a.gw.startsWith('172.31.1.') ? '172.31.2.0/24' : '172.31.1.0/24';
       if (this.opts.twoSubnets) ipn(ns, 'route', 'add', other, 'via', a.gw);
@@ -88,6 +98,7 @@ export class RoutingWorld {
         ns,
         ip: a.ip,
         cidr: a.cidr,
+        cidr6,
         socket: path.join(this.dir, `node${i}`, 'bird.ctl'),
       });
     }
@@ -97,6 +108,8 @@ export class RoutingWorld {
     sh('ip', ['netns', 'add', ns]);
     this.namespaces.push(ns);
     ipn(ns, 'link', 'set', 'lo', 'up');
+    // no duplicate address detection: addresses and link-locals are usable at once
+    nsExec(ns, 'sysctl', '-qw', 'net.ipv6.conf.all.accept_dad=0', 'net.ipv6.conf.default.accept_dad=0');
   }
 
   /** Namespaces of this tag left by an earlier crashed run. */
@@ -108,7 +121,7 @@ export class RoutingWorld {
   }
 
   /** A pod on a node, Calico style: host side `calitr…` (no address, proxy ARP), /32 route, WEP record. */
-  async addPod(node: WorldNode, ip: string): Promise<WorldPod> {
+  async addPod(node: WorldNode, ip: string, ip6?: string): Promise<WorldPod> {
     const idx = this.pods.length + 1;
     const ns = `${node.ns}p${idx}`;
     const hostIf = `calitr${this.opts.tag.slice(0, 3)}${idx}`;
@@ -122,7 +135,15 @@ export class RoutingWorld {
     ipn(ns, 'route', 'add', '169.254.1.1', 'dev', 'eth0', 'scope', 'link');
     ipn(ns, 'route', 'add', 'default', 'via', '169.254.1.1', 'dev', 'eth0');
     ipn(ns, 'neigh', 'add', '169.254.1.1', 'dev', 'eth0', 'lladdr', 'ee:ee:ee:ee:ee:ee', 'nud', 'permanent');
-    const pod: WorldPod = { name: `pod${idx}`, ns, ip, node, hostIf };
+    if (ip6) {
+      // Calico's IPv6 recipe: default route via the host veth's link-local (from MAC ee:ee:ee:ee:ee:ee)
+      const gw6 = 'fe80::ecee:eeff:feee:eeee';
+      ipn(node.ns, 'route', 'add', `${ip6}/128`, 'dev', hostIf);
+      ipn(ns, 'addr', 'add', `${ip6}/128`, 'dev', 'eth0', 'nodad');
+      ipn(ns, 'route', 'add', 'default', 'via', gw6, 'dev', 'eth0');
+      ipn(ns, 'neigh', 'add', gw6, 'dev', 'eth0', 'lladdr', 'ee:ee:ee:ee:ee:ee', 'nud', 'permanent');
+    }
+    const pod: WorldPod = { name: `pod${idx}`, ns, ip, ip6, node, hostIf };
     this.pods.push(pod);
     const wepName = `${node.name}-cni-pod${idx}-eth0`;
     await this.ds.put(
@@ -134,7 +155,7 @@ export class RoutingWorld {
         spec: {
           node: node.name,
           interfaceName: hostIf,
-          ipNetworks: [`${ip}/32`],
+          ipNetworks: ip6 ? [`${ip}/32`, `${ip6}/128`] : [`${ip}/32`],
           endpoint: 'eth0',
           orchestrator: 'cni',
         },
@@ -160,7 +181,9 @@ export class RoutingWorld {
     extra: { bgp?: Record<string, unknown>; labels?: Record<string, string>; vtep?: string } = {},
   ): Promise<void> {
     const i = Number(n.name.replace('node', ''));
-    const spec: Record<string, unknown> = { bgp: { ipv4Address: n.cidr, ...extra.bgp } };
+    const spec: Record<string, unknown> = {
+      bgp: { ipv4Address: n.cidr, ...(n.cidr6 ? { ipv6Address: n.cidr6 } : {}), ...extra.bgp },
+    };
     if (extra.vtep) {
       spec.ipv4VXLANTunnelAddr = extra.vtep;
       spec.vxlanTunnelMACAddr = `66:cc:00:00:00:0${i}`;
@@ -171,7 +194,7 @@ export class RoutingWorld {
   /** Writes an affine block in Calico's AllocationBlock format; holders maps address -> node holding it. */
   async putBlock(cidr: string, owner: string, holders: Record<string, string> = {}): Promise<void> {
     const c = parseCidr(cidr);
-    const size = 1 << (32 - c.prefix);
+    const size = 1 << ((c.family === 4 ? 32 : 128) - c.prefix);
     const allocations: (number | null)[] = new Array(size).fill(null);
     const attributes: unknown[] = [];
     for (const [ip, node] of Object.entries(holders)) {
@@ -234,7 +257,7 @@ export const ping = (fromNs: string, ip: string, timeoutS = 1): boolean =>
   shOk('ip', ['netns', 'exec', fromNs, 'ping', '-c', '1', '-W', String(timeoutS), '-q', ip]).code === 0;
 
 /** Pings every pod from every other pod; returns the pairs that failed ("pod1->10.0.0.1"). */
-export async function unreachablePairs(pods: WorldPod[]): Promise<string[]> {
+export async function unreachablePairs(pods: WorldPod[], family: 4 | 6 = 4): Promise<string[]> {
   const { spawn } = await import('node:child_process');
   const jobs: Promise<string | undefined>[] = [];
   for (const a of pods) {
@@ -242,9 +265,12 @@ export async function unreachablePairs(pods: WorldPod[]): Promise<string[]> {
       if (a === b) continue;
       jobs.push(
         new Promise((resolve) => {
-          const p = spawn('ip', ['netns', 'exec', a.ns, 'ping', '-c', '1', '-W', '2', '-q', b.ip], { stdio: 'ignore' });
+          const dst = family === 6 ? b.ip6! : b.ip;
+          const p = spawn('ip', ['netns', 'exec', a.ns, 'ping', `-${family}`, '-c', '1', '-W', '2', '-q', dst], {
+            stdio: 'ignore',
+          });
           p.on('exit', (code) =>
-            resolve(code === 0 ? undefined : `${a.name}(${a.node.name})->${b.name}(${b.node.name}) ${b.ip}`),
+            resolve(code === 0 ? undefined : `${a.name}(${a.node.name})->${b.name}(${b.node.name}) ${dst}`),
           );
         }),
       );
