@@ -80,7 +80,7 @@ describe('ResourceClient', () => {
       message: 'update conflict: NetworkPolicy(prod/allow-dns)',
     });
     const gone = await client.delete('NetworkPolicy', 'allow-dns', 'prod', v2.metadata.resourceVersion);
-    assert.deepEqual(gone.metadata.labels, { a: 'b' });
+    assert.deepEqual(gone.metadata.labels, { a: 'b', 'projectcalico.org/tier': 'default' });
     await assert.rejects(client.delete('NetworkPolicy', 'allow-dns', 'prod'), {
       message: 'resource does not exist: NetworkPolicy(prod/allow-dns) with error: <nil>',
     });
@@ -122,8 +122,11 @@ describe('ResourceClient', () => {
   });
 
   test('identity errors name the missing field', async () => {
-    await assert.rejects(client.create({ ...policy('', 'x') }), /insufficient identifiers, missing 'namespace'/);
-    await assert.rejects(client.create(pool('')), /insufficient identifiers, missing 'name'/);
+    const raw = new ResourceClient(ds, { validate: false });
+    await assert.rejects(raw.create({ ...policy('', 'x') }), /insufficient identifiers, missing 'namespace'/);
+    await assert.rejects(raw.create(pool('')), /insufficient identifiers, missing 'name'/);
+    await assert.rejects(client.create(pool('')), /IPPool: metadata.name: required/);
+    await assert.rejects(raw.get('IPPool', ''), /insufficient identifiers, missing 'name'/);
     await assert.rejects(client.create({ ...pool('x'), kind: 'Nope' }), /kind: unknown resource kind "Nope"/);
   });
 
@@ -153,7 +156,27 @@ describe('ResourceClient', () => {
     });
   });
 
-  test('the validator is called before writing and can refuse or default', async () => {
+  test("by default every write is validated by src/api and stored with Calico's create-time defaults", async () => {
+    await assert.rejects(client.create(pool('bad', '10.0.0.1/16')), (e: Error) => {
+      assert.equal(e.name, 'ResourceValidationError');
+      assert.match(e.message, /IPPool "bad": spec.cidr/);
+      return true;
+    });
+    assert.equal(await ds.get('/calico/resources/v3/projectcalico.org/ippools/bad'), undefined, 'nothing written');
+    const p = await client.create({ ...pool('good'), spec: { cidr: '10.3.0.0/16' } });
+    assert.equal(p.spec.blockSize, 26);
+    assert.equal(p.spec.ipipMode, 'Never');
+    assert.equal(p.spec.nodeSelector, 'all()');
+    const rev = await ds.currentRevision();
+    await client.apply({ ...pool('good'), spec: { cidr: '10.3.0.0/16' } });
+    assert.equal(
+      await ds.currentRevision(),
+      rev,
+      'the same file applied again (defaults not written out) is no change',
+    );
+  });
+
+  test('a custom validator is called before writing and can refuse or default', async () => {
     const strict = new ResourceClient(ds, {
       validate: (r) => {
         if (r.kind === 'IPPool' && !r.spec.cidr) throw new Error('IPPool "bad": spec.cidr: required');

@@ -5,6 +5,8 @@
 import { randomUUID, randomBytes } from 'node:crypto';
 import { CALICO_API_VERSION, type ObjectMeta, type Resource } from '../api/resource.js';
 import { KINDS, kindInfo, type KindInfo } from '../api/kinds.js';
+import { validateResource } from '../api/validate/index.js';
+import { applyCreateDefaults } from '../api/defaults.js';
 import { IPAM_CONFIG_KEY, RESOURCE_PREFIX, resourceKey, resourcePrefix } from './keys.js';
 import {
   AlreadyExistsError,
@@ -18,10 +20,11 @@ import {
 
 export interface ResourceClientOptions {
   /**
-   * Checks (and may default) a resource before it is written — pass src/api's validateResource. It throws to refuse;
-   * returning a Resource replaces the input (e.g. with defaults filled in).
+   * Checks (and may default) a resource before it is written; it throws to refuse, and a returned Resource replaces
+   * the input. Default: src/api's validateResource, then the create-time defaults Calico stores (applyCreateDefaults).
+   * false: no checks (only for data that is already known valid, e.g. a restore).
    */
-  validate?: (resource: Resource) => Resource | void;
+  validate?: ((resource: Resource) => Resource | void) | false;
   /** Clock for creationTimestamp (tests). */
   now?: () => Date;
 }
@@ -37,6 +40,11 @@ export type ResourceEvent =
 export class ResourceInputError extends DatastoreError {}
 
 const IPAM_CONFIG_NAME = 'default';
+
+/** Calico's clientv3 checks every object and stores it with its create-time defaults. */
+function validateAndDefault(resource: Resource): Resource {
+  return applyCreateDefaults(validateResource<Resource>(resource));
+}
 /** Metadata the datastore owns: ignored on input to create, carried over from the stored object on update. */
 const SERVER_METADATA = ['resourceVersion', 'uid', 'creationTimestamp', 'generation', 'managedFields'] as const;
 
@@ -65,7 +73,7 @@ export class ResourceClient {
     readonly datastore: Datastore,
     opts: ResourceClientOptions = {},
   ) {
-    this.validate = opts.validate;
+    this.validate = opts.validate === false ? undefined : (opts.validate ?? validateAndDefault);
     this.now = opts.now ?? (() => new Date());
   }
 
