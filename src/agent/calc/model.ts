@@ -255,9 +255,9 @@ export interface LocalHostEndpoint extends EndpointCommon {
   kind: 'host';
   /** Policies with applyOnForward (not preDNAT/doNotTrack): traffic forwarded through the interface. No profiles. */
   forward: { ingress: DirectionPolicies; egress: DirectionPolicies };
-  /** preDNAT policies (ingress only), evaluated in mangle PREROUTING. No profiles. */
+  /** preDNAT policies (ingress only), evaluated in mangle PREROUTING. No profiles; tiers end with Pass (Felix). */
   preDnat: { ingress: DirectionPolicies };
-  /** doNotTrack policies, evaluated in raw before conntrack. No profiles. */
+  /** doNotTrack policies, evaluated in raw before conntrack. No profiles; tiers end with Pass (Felix). */
   untracked: { ingress: DirectionPolicies; egress: DirectionPolicies };
 }
 

@@ -41,17 +41,22 @@ function groupByTier(
 const sortName = (p: ParsedPolicy): string => (p.namespace !== undefined ? `${p.namespace}/${p.name}` : p.name);
 const cmp = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
 
+/** `forcePass`: untracked and preDNAT tiers always end with Pass so the normal filter policy still runs (Felix). */
 function tiersFor(
   policies: readonly ParsedPolicy[],
   direction: Direction,
   tierOf: (name: string) => ParsedTier,
+  forcePass: boolean,
 ): TierPolicies[] {
-  return groupByTier(policies, direction, tierOf).map((g) => ({
-    name: g.tier.name,
-    defaultAction: g.tier.defaultAction,
-    policyIds: g.policies.map((p) => p.id),
-    endOfTierDrop: g.tier.defaultAction === 'Deny',
-  }));
+  return groupByTier(policies, direction, tierOf).map((g) => {
+    const defaultAction = forcePass ? 'Pass' : g.tier.defaultAction;
+    return {
+      name: g.tier.name,
+      defaultAction,
+      policyIds: g.policies.map((p) => p.id),
+      endOfTierDrop: defaultAction === 'Deny',
+    };
+  });
 }
 
 export interface ResolvedPolicies {
@@ -83,8 +88,13 @@ export class PolicyResolver {
     const preDnat = enforced.filter((p) => p.preDNAT);
     const untracked = enforced.filter((p) => p.doNotTrack);
     const staged = matching.filter((p) => p.staged);
-    const dir = (list: readonly ParsedPolicy[], d: Direction, profiles: readonly ProfileId[]): DirectionPolicies => ({
-      tiers: tiersFor(list, d, this.tierOf),
+    const dir = (
+      list: readonly ParsedPolicy[],
+      d: Direction,
+      profiles: readonly ProfileId[],
+      forcePass = false,
+    ): DirectionPolicies => ({
+      tiers: tiersFor(list, d, this.tierOf, forcePass),
       profileIds: [...profiles],
     });
     const stagedDir = (d: Direction): { tier: string; policyIds: PolicyId[] }[] =>
@@ -93,8 +103,8 @@ export class PolicyResolver {
       ingress: dir(normal, 'ingress', profileIds),
       egress: dir(normal, 'egress', profileIds),
       forward: { ingress: dir(forward, 'ingress', []), egress: dir(forward, 'egress', []) },
-      preDnat: { ingress: dir(preDnat, 'ingress', []) },
-      untracked: { ingress: dir(untracked, 'ingress', []), egress: dir(untracked, 'egress', []) },
+      preDnat: { ingress: dir(preDnat, 'ingress', [], true) },
+      untracked: { ingress: dir(untracked, 'ingress', [], true), egress: dir(untracked, 'egress', [], true) },
       staged: { ingress: stagedDir('ingress'), egress: stagedDir('egress') },
     };
   }

@@ -298,7 +298,7 @@ export const STATES: CalcState[] = [
           out: ['tier default: gnp/default/host-fwd'],
           fwdIn: ['tier default: gnp/default/host-fwd'],
           fwdOut: ['tier default: gnp/default/host-fwd'],
-          untrackedIn: ['tier default: gnp/default/host-untracked'],
+          untrackedIn: ['tier default (pass): gnp/default/host-untracked'],
         },
         'hep/h-all': {
           iface: '*',
@@ -307,8 +307,8 @@ export const STATES: CalcState[] = [
           out: ['tier default: gnp/default/host-fwd', 'profile kns.ns1'],
           fwdIn: ['tier default: gnp/default/host-fwd'],
           fwdOut: ['tier default: gnp/default/host-fwd'],
-          preDnatIn: ['tier default: gnp/default/host-prednat'],
-          untrackedIn: ['tier default: gnp/default/host-untracked'],
+          preDnatIn: ['tier default (pass): gnp/default/host-prednat'],
+          untrackedIn: ['tier default (pass): gnp/default/host-untracked'],
         },
       },
       policies: {
