@@ -122,7 +122,7 @@ export const entityRuleFields: FieldTable = {
 
 export const ruleFields: FieldTable = {
   action: required(oneOf(RULE_ACTIONS)),
-  ipVersion: int(4, 6),
+  ipVersion: int(),
   protocol: intOrStr('protocol'),
   notProtocol: intOrStr('protocol'),
   icmp: icmpFields,

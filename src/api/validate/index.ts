@@ -4,7 +4,7 @@
 import { applyCreateDefaults } from '../defaults.js';
 import { CALICO_API_VERSION, type Resource } from '../resource.js';
 import { ProblemSink, ResourceValidationError } from '../problems.js';
-import { checkShape, isPlainObject, obj, str, anything } from '../schema.js';
+import { anything, checkShape, isPlainObject, obj, str, type FieldType } from '../schema.js';
 import { isCalicoKind, KIND_SCHEMAS, type CalicoKind, type CalicoResource, metadataFields } from '../v3/index.js';
 import { validateBGPConfiguration, validateBGPFilter, validateBGPPeer } from './bgp.js';
 import { validateFelixConfiguration, validateNode } from './config.js';
@@ -50,6 +50,25 @@ const KIND_RULES: Partial<Record<CalicoKind, KindRule>> = {
 
 const KIND_NAMES = Object.keys(KIND_SCHEMAS).join(', ');
 
+const envelopes = new Map<CalicoKind, FieldType>();
+
+/** The whole object's field table: envelope fields around the kind's spec and status tables. */
+function envelopeOf(kind: CalicoKind): FieldType {
+  let t = envelopes.get(kind);
+  if (!t) {
+    const schema = KIND_SCHEMAS[kind];
+    t = obj({
+      apiVersion: str(),
+      kind: str(),
+      metadata: obj(metadataFields),
+      spec: obj(schema.spec),
+      status: schema.status ? obj(schema.status) : anything,
+    });
+    envelopes.set(kind, t);
+  }
+  return t;
+}
+
 /** Collects every problem of one object. document is its 1-based position in the input (0 = single object). */
 export function resourceProblems(input: unknown, document = 0): ProblemSink {
   const sink = new ProblemSink(document, '', '');
@@ -69,17 +88,8 @@ export function resourceProblems(input: unknown, document = 0): ProblemSink {
     sink.add('apiVersion', `must be ${CALICO_API_VERSION}, got ${JSON.stringify(input.apiVersion ?? '')}`);
   }
   if (!isCalicoKind(kind)) return sink;
-  if (!isPlainObject(input.metadata)) sink.add('metadata', 'required');
 
-  const schema = KIND_SCHEMAS[kind];
-  const envelope = obj({
-    apiVersion: str(),
-    kind: str(),
-    metadata: obj(metadataFields),
-    spec: obj(schema.spec),
-    status: schema.status ? obj(schema.status) : anything,
-  });
-  checkShape({ ...input, spec: input.spec ?? {} }, envelope, '', sink);
+  checkShape({ ...input, spec: input.spec ?? {} }, envelopeOf(kind), '', sink);
   validateMetadata(kind, meta, sink);
 
   const defaulted = applyCreateDefaults(input as unknown as Resource);

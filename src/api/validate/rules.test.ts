@@ -1,5 +1,6 @@
 import { describe, test } from 'node:test';
-import { expectProblem, expectValid, resource } from '../testing/expect.js';
+import assert from 'node:assert/strict';
+import { expectProblem, expectValid, problemsOf, resource } from '../testing/expect.js';
 
 const gnpWith = (rule: Record<string, unknown>, dir: 'ingress' | 'egress' = 'ingress') =>
   resource('GlobalNetworkPolicy', { [dir]: [rule] }, { name: 'p1' });
@@ -259,4 +260,14 @@ describe('services and HTTP', () => {
       'spec.ingress[0].source.podSelector',
       /unknown field/,
     ));
+});
+
+describe('one problem per mistake', () => {
+  test('a bad ipVersion is reported once', () => {
+    const ps = problemsOf(npWith({ action: 'Allow', ipVersion: 7 }));
+    assert.deepEqual(
+      ps.map((p) => p.path),
+      ['spec.ingress[0].ipVersion'],
+    );
+  });
 });
