@@ -90,7 +90,10 @@ export async function cmdAdd(req: CniRequest, deps: PluginDeps): Promise<CniResu
   const node = resolveNodename(conf);
   const id = workloadIdentity(req, node, conf.name);
   if (!req.netns) throw new CniError(4, 'CNI_NETNS is required for ADD');
+  const marks: [string, number][] = [['start', performance.now()]];
+  const mark = (what: string) => marks.push([what, performance.now()]);
   const { ds, release } = await deps.datastore(req);
+  mark('datastore');
   const undo: { what: string; run: () => Promise<unknown> }[] = [];
   try {
     const store = new EndpointStore(ds);
@@ -104,6 +107,7 @@ export async function cmdAdd(req: CniRequest, deps: PluginDeps): Promise<CniResu
     }
 
     const existing = await store.get(id.namespace, id.wepName);
+    mark('lookups');
     if (
       existing &&
       existing.spec.containerID === req.containerId &&
@@ -151,6 +155,7 @@ export async function cmdAdd(req: CniRequest, deps: PluginDeps): Promise<CniResu
       addresses = results.flatMap((r) => (r.ips ?? []).map((ip) => hostPrefix(ip.address)));
       if (addresses.length === 0) throw new CniError(999, `IPAM plugin ${conf.ipamType} returned no IP addresses`);
     }
+    mark('ipam');
     faultPoint(req, 'after-ipam');
 
     // Floating IPs (validated before the dataplane is touched).
@@ -190,6 +195,7 @@ export async function cmdAdd(req: CniRequest, deps: PluginDeps): Promise<CniResu
       allowIpForwarding: conf.allowIpForwarding,
       hostRoutes: true,
     });
+    mark('dataplane');
     faultPoint(req, 'after-veth');
 
     // WorkloadEndpoint.
@@ -203,6 +209,7 @@ export async function cmdAdd(req: CniRequest, deps: PluginDeps): Promise<CniResu
           ? store.restore(written.previous)
           : store.deleteOwned(id.namespace, id.wepName, req.containerId),
     });
+    mark('endpoint');
     faultPoint(req, 'after-endpoint');
 
     if (conf.policySetupTimeoutSeconds > 0) {
@@ -231,6 +238,10 @@ export async function cmdAdd(req: CniRequest, deps: PluginDeps): Promise<CniResu
     throw err;
   } finally {
     await release();
+    if (req.env.CALICO_CNI_TIMING === '1') {
+      const steps = marks.slice(1).map(([w, t], i) => `${w} ${(t - marks[i]![1]).toFixed(1)}`);
+      deps.log(`ADD ${req.containerId} timing (ms): ${steps.join(', ')}`);
+    }
   }
 }
 

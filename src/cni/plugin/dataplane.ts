@@ -77,12 +77,38 @@ export async function createPodInterface(spec: PodInterfaceSpec): Promise<{ mac:
   const v6 = spec.addresses.filter(isV6);
   const queues = spec.numQueues > 1 ? ` numtxqueues ${spec.numQueues} numrxqueues ${spec.numQueues}` : '';
 
-  // Host namespace: $1 host veth, $2 pod ifname, $3 pod netns path, $4 pod MAC.
-  const host: string[] = ['set -e'];
+  // Pod namespace ($1 = pod ifname): sysctls, then one iproute2 batch.
+  const pod: string[] = ['set -e'];
+  pod.push(`echo ${spec.allowIpForwarding ? 1 : 0} > /proc/sys/net/ipv4/ip_forward`);
+  if (v6.length) {
+    for (const scope of ['all', 'default', 'lo', '$1'])
+      pod.push(`echo 0 > /proc/sys/net/ipv6/conf/${scope}/disable_ipv6`);
+    pod.push('echo 0 > /proc/sys/net/ipv6/conf/$1/accept_dad');
+    pod.push(`echo ${spec.allowIpForwarding ? 1 : 0} > /proc/sys/net/ipv6/conf/all/forwarding`);
+  }
+  const podBatch: string[] = [`link set dev ${ifName} up`];
+  for (const a of v4) podBatch.push(`addr add ${a} dev ${ifName}`);
+  if (v4.length) {
+    podBatch.push(`route add ${GATEWAY_V4}/32 dev ${ifName} scope link`);
+    podBatch.push(`route add default via ${GATEWAY_V4} dev ${ifName}`);
+    podBatch.push(`neigh add ${GATEWAY_V4} dev ${ifName} lladdr ${HOST_VETH_MAC} nud permanent`);
+  }
+  for (const a of v6) podBatch.push(`addr add ${a} dev ${ifName} nodad`);
+  if (v6.length) {
+    podBatch.push(`route add ::/0 via ${GATEWAY_V6} dev ${ifName}`);
+    podBatch.push(`neigh add ${GATEWAY_V6} dev ${ifName} lladdr ${HOST_VETH_MAC} nud permanent`);
+  }
+  pod.push(`ip -batch - <<'CALICO_POD'\n${podBatch.join('\n')}\nCALICO_POD`);
+
+  // Host namespace ($1 host veth, $2 pod ifname, $3 pod netns path, $4 pod MAC, $5 the pod script): one shell does
+  // it all, so the whole dataplane costs one process start from Node. Exit 16: link creation, 17: route conflict,
+  // anything else: the pod side.
+  const host: string[] = [];
   if (hostLinkExists(hostVeth)) host.push('ip link del dev "$1" 2>/dev/null || true');
   host.push(
-    `ip link add dev "$1" mtu ${spec.mtu} address ${HOST_VETH_MAC}${queues} type veth peer name "$2" mtu ${spec.mtu} address "$4"${queues} netns "$3"`,
+    `ip link add dev "$1" mtu ${spec.mtu} address ${HOST_VETH_MAC}${queues} type veth peer name "$2" mtu ${spec.mtu} address "$4"${queues} netns "$3" || exit 16`,
   );
+  host.push('set -e');
   const sysctl = (path: string, value: number, optional = false) =>
     host.push(`echo ${value} > /proc/sys/net/${path}${optional ? ' 2>/dev/null || true' : ''}`);
   if (v4.length) {
@@ -98,51 +124,30 @@ export async function createPodInterface(spec: PodInterfaceSpec): Promise<{ mac:
     sysctl('ipv6/conf/$1/forwarding', 1);
   }
   sysctl('ipv6/conf/$1/accept_ra', 0, true);
-  host.push('ip link set dev "$1" up');
-  if (spec.hostRoutes) {
-    for (const a of spec.addresses) {
-      // An existing route is fine on this veth and an error on any other interface (as Calico).
-      host.push(
-        `ip route add ${a} dev "$1" scope link 2>/dev/null || { r=$(ip route show exact ${a}); case "$r" in *"dev $1 "*) ;; *) echo "route ${a} already exists for an interface other than '$1': $r" >&2; exit 17;; esac; }`,
-      );
-    }
-  }
-  const h = await runShell(host.join('\n'), [hostVeth, ifName, spec.netns, mac]);
-  if (h.code !== 0) {
-    const exists = /File exists/.test(h.stderr);
+  const hostBatch = [`link set dev ${hostVeth} up`];
+  const routed = spec.hostRoutes ? spec.addresses : [];
+  for (const a of routed) hostBatch.push(`route add ${a} dev ${hostVeth} scope link`);
+  // An existing route is fine on this veth and an error on any other interface (as Calico).
+  host.push(
+    `if ! err=$(ip -force -batch - 2>&1 <<'CALICO_HOST'\n${hostBatch.join('\n')}\nCALICO_HOST\n); then`,
+    `  for a in ${routed.join(' ') || '-'}; do [ "$a" = - ] && continue; r=$(ip route show exact "$a"); case "$r" in *"dev $1 "*) ;; *) echo "route $a already exists for an interface other than '$1': $r" >&2; exit 17;; esac; done`,
+    '  ip link show dev "$1" | grep -q ",UP" || { echo "$err" >&2; exit 18; }',
+    'fi',
+  );
+  host.push('exec nsenter --net="$3" sh -c "$5" sh "$2"');
+  const h = await runShell(host.join('\n'), [hostVeth, ifName, spec.netns, mac, pod.join('\n')]);
+  if (h.code === 16) {
     throw new CniError(
       999,
-      exists && h.code !== 17
-        ? `interface "${spec.ifName}" already exists in ${spec.netns} (or host veth ${spec.hostVeth} could not be replaced): ${h.stderr.trim()}`
-        : `setting up host side of ${spec.hostVeth}: ${h.stderr.trim()}`,
+      /File exists/.test(h.stderr)
+        ? `interface "${spec.ifName}" already exists in ${spec.netns}: ${h.stderr.trim()}`
+        : `creating veth ${spec.hostVeth} / ${spec.ifName}: ${h.stderr.trim()}`,
     );
   }
-
-  // Pod namespace: $1 ifname. Sysctls, then one iproute2 batch.
-  const pod: string[] = ['set -e'];
-  pod.push(`echo ${spec.allowIpForwarding ? 1 : 0} > /proc/sys/net/ipv4/ip_forward`);
-  const batch: string[] = [];
-  if (v6.length) {
-    for (const scope of ['all', 'default', 'lo', '$1'])
-      pod.push(`echo 0 > /proc/sys/net/ipv6/conf/${scope}/disable_ipv6`);
-    pod.push('echo 0 > /proc/sys/net/ipv6/conf/$1/accept_dad');
-    pod.push(`echo ${spec.allowIpForwarding ? 1 : 0} > /proc/sys/net/ipv6/conf/all/forwarding`);
+  if (h.code === 17 || h.code === 18 || (h.code !== 0 && !hostLinkExists(hostVeth))) {
+    throw new CniError(999, `setting up host side of ${spec.hostVeth}: ${h.stderr.trim()}`);
   }
-  batch.push(`link set dev ${ifName} up`);
-  for (const a of v4) batch.push(`addr add ${a} dev ${ifName}`);
-  if (v4.length) {
-    batch.push(`route add ${GATEWAY_V4}/32 dev ${ifName} scope link`);
-    batch.push(`route add default via ${GATEWAY_V4} dev ${ifName}`);
-    batch.push(`neigh add ${GATEWAY_V4} dev ${ifName} lladdr ${HOST_VETH_MAC} nud permanent`);
-  }
-  for (const a of v6) batch.push(`addr add ${a} dev ${ifName} nodad`);
-  if (v6.length) {
-    batch.push(`route add ::/0 via ${GATEWAY_V6} dev ${ifName}`);
-    batch.push(`neigh add ${GATEWAY_V6} dev ${ifName} lladdr ${HOST_VETH_MAC} nud permanent`);
-  }
-  pod.push(`ip -batch - <<'CALICO_EOF'\n${batch.join('\n')}\nCALICO_EOF`);
-  const p = await runShell(pod.join('\n'), [ifName], spec.netns);
-  if (p.code !== 0) throw new CniError(999, `setting up ${spec.ifName} in ${spec.netns}: ${p.stderr.trim()}`);
+  if (h.code !== 0) throw new CniError(999, `setting up ${spec.ifName} in ${spec.netns}: ${h.stderr.trim()}`);
   return { mac };
 }
 

@@ -1,0 +1,115 @@
+// CNI latency: ADD and DEL per pod (median, p95) for our calico plugin — handed off to a running calico-node agent,
+// and in-process — beside Debian's Go ptp + host-local (the kernel work's floor) and a bare `node -e 0` (Node's
+// start-up floor), in one run, on the same node namespace. Every call goes through `nsenter --net=<node>` alike.
+// Run: node --import tsx bench/cni/run.ts [pods=50]   (root; builds its own world of namespaces and removes it)
+import { spawn } from 'node:child_process';
+import path from 'node:path';
+import { SqliteDatastore } from '../../src/datastore/sqlite.js';
+import { putNode, putPool } from '../../test/support/ipam.js';
+import { CniWorld, startAgent } from '../../test/system/cni/world.js';
+
+const PODS = Number(process.argv[2] ?? 50);
+
+function timeSpawn(
+  cmd: string[],
+  env: Record<string, string>,
+  stdin: string,
+): Promise<{ ms: number; code: number; out: string }> {
+  return new Promise((resolve, reject) => {
+    const t0 = process.hrtime.bigint();
+    const child = spawn(cmd[0]!, cmd.slice(1), { env, stdio: ['pipe', 'pipe', 'pipe'] });
+    let out = '';
+    child.stdout.on('data', (d) => (out += d));
+    child.stderr.on('data', (d) => (out += d));
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ ms: Number(process.hrtime.bigint() - t0) / 1e6, code: code ?? 1, out }));
+    child.stdin.end(stdin);
+  });
+}
+
+const pct = (xs: number[], p: number): number => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))]!;
+};
+const fmt = (xs: number[]) =>
+  `median ${pct(xs, 50).toFixed(1).padStart(6)} ms   p95 ${pct(xs, 95).toFixed(1).padStart(6)} ms`;
+
+async function main(): Promise<void> {
+  const w = await CniWorld.create('bn');
+  try {
+    const ds = await SqliteDatastore.open(w.sqlitePath, { timeoutMs: 5000 });
+    await putPool(ds, 'tc-v4', '10.140.0.0/16', { blockSize: 26 });
+    await putNode(ds, 'tc-node-1');
+    await ds.close();
+    const nsenter = ['nsenter', `--net=/var/run/netns/${w.nodeNs}`];
+    const baseEnv = {
+      PATH: process.env.PATH ?? '/usr/bin:/bin',
+      CNI_PATH: `${w.binDir}:/usr/lib/cni`,
+      CNI_IFNAME: 'eth0',
+    };
+
+    const rows: [string, number[], number[]][] = [];
+    const runSet = async (
+      label: string,
+      plugin: string,
+      conf: Record<string, unknown>,
+      env: Record<string, string> = {},
+    ) => {
+      const adds: number[] = [];
+      const dels: number[] = [];
+      const pods = Array.from({ length: PODS }, () => w.addPod());
+      for (const [i, pod] of pods.entries()) {
+        const e = { ...baseEnv, ...env, CNI_CONTAINERID: `bench${label.replace(/\W/g, '')}${i}`, CNI_NETNS: pod.netns };
+        const a = await timeSpawn([...nsenter, plugin], { ...e, CNI_COMMAND: 'ADD' }, JSON.stringify(conf));
+        if (a.code !== 0) throw new Error(`${label} ADD failed: ${a.out}`);
+        adds.push(a.ms);
+      }
+      for (const [i, pod] of pods.entries()) {
+        const e = { ...baseEnv, ...env, CNI_CONTAINERID: `bench${label.replace(/\W/g, '')}${i}`, CNI_NETNS: pod.netns };
+        const d = await timeSpawn([...nsenter, plugin], { ...e, CNI_COMMAND: 'DEL' }, JSON.stringify(conf));
+        if (d.code !== 0) throw new Error(`${label} DEL failed: ${d.out}`);
+        dels.push(d.ms);
+        w.removePod(pod.name);
+      }
+      rows.push([label, adds, dels]);
+    };
+
+    // Bare Node start-up, the same number of times.
+    const bare: number[] = [];
+    for (let i = 0; i < PODS * 2; i++)
+      bare.push((await timeSpawn([...nsenter, process.execPath, '-e', '0'], baseEnv, '')).ms);
+
+    const calicoConf = w.netconf({ ipam: { type: 'calico-ipam' } });
+    const agent = await startAgent(w);
+    try {
+      await runSet('calico, agent hand-off', path.join(w.binDir, 'calico'), calicoConf, {
+        CALICO_CNI_HANDOFF: 'required',
+      });
+    } finally {
+      await agent.stop();
+    }
+    await runSet('calico, in-process', path.join(w.binDir, 'calico'), calicoConf, { CALICO_CNI_HANDOFF: 'never' });
+    await runSet('Debian ptp + host-local', '/usr/lib/cni/ptp', {
+      cniVersion: '1.0.0',
+      name: 'tc-ptp',
+      type: 'ptp',
+      ipam: { type: 'host-local', ranges: [[{ subnet: '10.141.0.0/16' }]], dataDir: path.join(w.dir, 'hl') },
+    });
+
+    console.log(`CNI latency, ${PODS} pods per plugin (each call: nsenter + plugin start + work)`);
+    console.log(`  node -e 0 (x${bare.length})            ${fmt(bare)}`);
+    for (const [label, adds, dels] of rows) {
+      console.log(`  ${label.padEnd(28)} ADD ${fmt(adds)}   DEL ${fmt(dels)}`);
+    }
+    const ours = rows.find((r) => r[0].includes('hand-off'))!;
+    const ratio = pct(ours[1], 50) / pct(bare, 50);
+    console.log(`  our ADD median / node -e 0 median = ${ratio.toFixed(2)} (goal <= 1.2)`);
+  } finally {
+    await w.destroy();
+  }
+}
+
+main().catch((err) => {
+  console.error(err);
+  process.exit(1);
+});
