@@ -42,7 +42,7 @@ export function calicoNodeRunning(): boolean {
     } catch {
       continue;
     }
-    const i = argv.findIndex((a) => /(^|\/)calico-(node|felix)$/.test(a));
+    const i = argv.findIndex((a) => /(^|\/)calico-(node|felix)(\.[cm]?[jt]s)?$/.test(a));
     if (i < 0) continue;
     const next = argv[i + 1];
     if (next === undefined || next === '-felix' || next === 'run') return true;

@@ -139,11 +139,12 @@ export class RoutingController {
   private readPasswords(state: RoutingState): Record<string, string> {
     const out: Record<string, string> = {};
     const dir = this.opts.secretsDir ?? DEFAULT_BGP_SECRETS_DIR;
-    for (const p of state.peers) {
-      if (!p.passwordSecret) continue;
-      const key = `${p.passwordSecret.name}/${p.passwordSecret.key}`;
+    const refs = [state.bgp.nodeMeshPassword, ...state.peers.map((p) => p.passwordSecret)];
+    for (const ref of refs) {
+      if (!ref) continue;
+      const key = `${ref.name}/${ref.key}`;
       try {
-        out[key] = readFileSync(path.join(dir, p.passwordSecret.name, p.passwordSecret.key), 'utf8').replace(/\n$/, '');
+        out[key] = readFileSync(path.join(dir, ref.name, ref.key), 'utf8').replace(/\n$/, '');
       } catch {
         // renderBirdConfig names the peer whose secret is missing
       }

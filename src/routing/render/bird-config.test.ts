@@ -21,7 +21,9 @@ describe('BIRD 2 config rendering', () => {
   test('external peers (golden)', () =>
     golden(
       'external-node1.bird.cfg',
-      renderBirdConfig(externalPeerState, 'node1', { passwords: { 'bgp-secrets/tor': 's3cret' } }),
+      renderBirdConfig(externalPeerState, 'node1', {
+        passwords: { 'bgp-secrets/tor': 's3cret', 'bgp-secrets/mesh': 'm3sh' },
+      }),
     ));
 
   test('mesh: every other node once, named Mesh_ with . and : as _, one side passive', () => {
@@ -66,19 +68,23 @@ describe('BIRD 2 config rendering', () => {
   });
 
   test('external peer outside the subnet is multihop with recursive next hops; ttl security and port', () => {
-    const cfg = renderBirdConfig(externalPeerState, 'node1', { passwords: { 'bgp-secrets/tor': 's3cret' } });
+    const cfg = renderBirdConfig(externalPeerState, 'node1', {
+      passwords: { 'bgp-secrets/tor': 's3cret', 'bgp-secrets/mesh': 'm3sh' },
+    });
     assert.match(cfg, /protocol bgp Global_172_31_254_1 from bgp_template \{[^}]*multihop;[^}]*password "s3cret";/s);
     assert.match(
       cfg,
       /protocol bgp Node_172_31_255_250_port_1790 [^]*?neighbor 172\.31\.255\.250 port 1790 as 65001;\n {2}ttl security on;\n {2}multihop 1;/,
     );
-    const node2 = renderBirdConfig(externalPeerState, 'node2', { passwords: { 'bgp-secrets/tor': 's3cret' } });
+    const node2 = renderBirdConfig(externalPeerState, 'node2', {
+      passwords: { 'bgp-secrets/tor': 's3cret', 'bgp-secrets/mesh': 'm3sh' },
+    });
     assert.doesNotMatch(node2, /Node_172_31_255_250/, 'node-specific peer only on its node');
   });
 
   test('bad input names the field and the reason', () => {
     assert.throws(
-      () => renderBirdConfig(externalPeerState, 'node1'),
+      () => renderBirdConfig(externalPeerState, 'node1', { passwords: { 'bgp-secrets/mesh': 'm' } }),
       /Global_172_31_254_1: BGP password secret "bgp-secrets\/tor" could not be read/,
     );
     assert.throws(

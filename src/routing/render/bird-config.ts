@@ -195,6 +195,7 @@ function renderSession(w: (s?: string) => void, s: BgpSession, state: RoutingSta
   if (s.gracefulRestartTime !== undefined) w(`  graceful restart time ${s.gracefulRestartTime};`);
   if (s.holdTime !== undefined) w(`  hold time ${s.holdTime};`);
   if (s.keepaliveTime !== undefined) w(`  keepalive time ${s.keepaliveTime};`);
+  if (s.allowLocalAS) w(`  allow local as ${s.allowLocalAS};`);
   if (s.routeReflectorClient) {
     w('  rr client;');
     w(`  rr cluster id ${s.routeReflectorClient};`);

@@ -34,6 +34,7 @@ export interface BgpSession {
   passwordSecret?: { name: string; key: string };
   routeReflectorClient?: string;
   nextHopMode?: 'Auto' | 'Self' | 'Keep';
+  allowLocalAS?: number;
 }
 
 /** Protocol name as Calico's: `<prefix>_<ip with . and : as _>[_port_<n>]`. */
@@ -123,6 +124,7 @@ export function sessionsFor(state: RoutingState, nodeName: string, matcher: Labe
           sameSubnet: sameSubnet(self, family, addr),
           passive: ipLess(ownIP, addr),
           gracefulRestartTime: meshRestart,
+          passwordSecret: state.bgp.nodeMeshPassword,
           routeReflectorClient: rrClientOf(other, asOf(other)),
         });
       }
@@ -220,5 +222,6 @@ function peerOptions(peer: BgpPeer, where: string): Partial<BgpSession> {
     gracefulRestartTime: secs(peer.maxRestartTime, 'maxRestartTime'),
     passwordSecret: peer.passwordSecret,
     nextHopMode: peer.nextHopMode,
+    allowLocalAS: peer.numAllowedLocalASNumbers,
   };
 }

@@ -47,6 +47,8 @@ export interface BgpConfig {
   listenPort?: number;
   logSeverityScreen: string;
   nodeMeshMaxRestartTime?: string;
+  /** Secret holding the TCP-MD5 password of every mesh session. */
+  nodeMeshPassword?: { name: string; key: string };
   ignoredInterfaces: string[];
 }
 
@@ -65,6 +67,7 @@ export interface BgpPeer {
   passwordSecret?: { name: string; key: string };
   nextHopMode?: 'Auto' | 'Self' | 'Keep';
   localASNumber?: number;
+  numAllowedLocalASNumbers?: number;
 }
 
 export interface LocalWorkload {
@@ -159,6 +162,7 @@ export function bgpConfigFrom(defaultCfg?: Resource, nodeCfg?: Resource): BgpCon
     listenPort: asInt(pick('listenPort')),
     logSeverityScreen: pick('logSeverityScreen') ?? 'Info',
     nodeMeshMaxRestartTime: d.nodeMeshMaxRestartTime,
+    nodeMeshPassword: secretRef(d.nodeMeshPassword),
     ignoredInterfaces: pick('ignoredInterfaces') ?? [],
   };
 }
@@ -171,7 +175,6 @@ export function peerFromResource(r: Resource): BgpPeer {
   }
   if (!s.peerSelector && !s.peerIP)
     throw new RoutingInputError(`${where}: spec.peerIP or spec.peerSelector is required`);
-  const ref = s.password?.secretKeyRef;
   return {
     name: r.metadata.name,
     node: s.node || undefined,
@@ -184,10 +187,17 @@ export function peerFromResource(r: Resource): BgpPeer {
     maxRestartTime: s.maxRestartTime,
     ttlSecurity: s.ttlSecurity === undefined ? undefined : Number(s.ttlSecurity),
     sourceAddress: s.sourceAddress === 'None' ? 'None' : 'UseNodeIP',
-    passwordSecret: ref?.name && ref?.key ? { name: ref.name, key: ref.key } : undefined,
+    passwordSecret: secretRef(s.password),
     nextHopMode: s.nextHopMode ?? (s.keepOriginalNextHop ? 'Keep' : undefined),
     localASNumber: asInt(s.localASNumber),
+    numAllowedLocalASNumbers: s.numAllowedLocalASNumbers ? Number(s.numAllowedLocalASNumbers) : undefined,
   };
+}
+
+/** `{secretKeyRef: {name, key}}` (BGPPeer password, BGPConfiguration nodeMeshPassword). */
+function secretRef(v: any): { name: string; key: string } | undefined {
+  const ref = v?.secretKeyRef;
+  return ref?.name && ref?.key ? { name: String(ref.name), key: String(ref.key) } : undefined;
 }
 
 export function workloadFromResource(r: Resource): LocalWorkload | undefined {

@@ -100,7 +100,7 @@ export const externalPeerState: RoutingState = {
   nodes: [node(1), node(2)],
   pools: pools.filter((p) => p.family === 4),
   blocks,
-  bgp,
+  bgp: { ...bgp, nodeMeshPassword: { name: 'bgp-secrets', key: 'mesh' } },
   peers: [
     {
       name: 'tor',
@@ -111,6 +111,7 @@ export const externalPeerState: RoutingState = {
       maxRestartTime: '1m',
       sourceAddress: 'UseNodeIP',
       passwordSecret: { name: 'bgp-secrets', key: 'tor' },
+      numAllowedLocalASNumbers: 2,
     },
     {
       name: 'node1-ttl',
