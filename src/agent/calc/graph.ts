@@ -14,7 +14,6 @@ import {
 import { IpSetMemberCalculator } from './ipset-members.js';
 import {
   hostEndpointId,
-  policyIdOf,
   workloadEndpointId,
   type CalcGraphApi,
   type CalcGraphOptions,
@@ -29,7 +28,6 @@ import {
   type IpSetSpec,
   type LocalEndpoint,
   type PolicyId,
-  type PolicyKind,
   type ProfileId,
   type ResourceProblem,
   type StagedPolicyInfo,
@@ -595,9 +593,4 @@ export class CalcGraph implements CalcGraphApi {
     if (ep.mac !== undefined) out.mac = ep.mac;
     return out;
   }
-}
-
-/** The policy id a resource gets (for callers that hold the resource, e.g. status reporting). */
-export function policyIdOfResource(kind: PolicyKind, name: string, tier = 'default', namespace?: string): PolicyId {
-  return policyIdOf(namespace !== undefined ? { kind, tier, name, namespace } : { kind, tier, name });
 }
