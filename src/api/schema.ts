@@ -32,6 +32,9 @@ export type FieldType =
 
 export type FieldTable = Readonly<Record<string, FieldType>>;
 
+/** A field table with exactly the fields of T: `satisfies FieldsOf<T>` keeps a kind's type and table in step. */
+export type FieldsOf<T> = { readonly [K in keyof Required<T> & string]: FieldType };
+
 // Constructors keep the tables short and readable.
 export const str = (format?: FormatName): FieldType => ({ kind: 'string', format });
 export const oneOf = (values: readonly string[], caseInsensitive = false): FieldType => ({

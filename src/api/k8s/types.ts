@@ -14,6 +14,7 @@ import {
   stringList,
   stringMap,
   type FieldTable,
+  type FieldsOf,
 } from '../schema.js';
 import { metadataFields } from '../v3/common.js';
 import type { ObjectMeta } from '../resource.js';
@@ -98,7 +99,7 @@ export interface KubernetesNode extends KubernetesObject {
   status?: { addresses?: { type: string; address: string }[]; [k: string]: unknown };
 }
 
-export const labelSelectorFields: FieldTable = {
+export const labelSelectorFields = {
   matchLabels: stringMap,
   matchExpressions: list(
     obj({
@@ -107,7 +108,7 @@ export const labelSelectorFields: FieldTable = {
       values: stringList,
     }),
   ),
-};
+} satisfies FieldsOf<LabelSelector>;
 
 const peer = obj({
   podSelector: obj(labelSelectorFields),
@@ -116,12 +117,12 @@ const peer = obj({
 });
 const npPorts = list(obj({ protocol: oneOf(['TCP', 'UDP', 'SCTP']), port: intOrStr(), endPort: int() }));
 
-export const kubernetesNetworkPolicySpecFields: FieldTable = {
+export const kubernetesNetworkPolicySpecFields = {
   podSelector: obj(labelSelectorFields),
   ingress: list(obj({ from: list(peer), ports: npPorts })),
   egress: list(obj({ to: list(peer), ports: npPorts })),
   policyTypes: list(oneOf(['Ingress', 'Egress'])),
-};
+} satisfies FieldsOf<KubernetesNetworkPolicySpec>;
 
 const containerPorts = list(
   obj({

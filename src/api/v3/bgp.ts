@@ -12,6 +12,7 @@ import {
   str,
   stringList,
   type FieldTable,
+  type FieldsOf,
 } from '../schema.js';
 import { secretKeyRefFields, type ASNumber, type SecretKeyRef } from './common.js';
 
@@ -43,7 +44,7 @@ export interface BGPConfigurationSpec {
 
 const serviceCidrs = list(obj({ cidr: required(str('cidr')) }));
 
-export const bgpConfigurationSpecFields: FieldTable = {
+export const bgpConfigurationSpecFields = {
   logSeverityScreen: oneOf(LOG_SEVERITIES, true),
   nodeToNodeMeshEnabled: bool,
   asNumber: intOrStr('asNumber'),
@@ -65,7 +66,7 @@ export const bgpConfigurationSpecFields: FieldTable = {
   ipv6NormalRoutePriority: int(1, 2147483646),
   ipv4ElevatedRoutePriority: int(1, 2147483646),
   ipv6ElevatedRoutePriority: int(1, 2147483646),
-};
+} satisfies FieldsOf<BGPConfigurationSpec>;
 
 export interface BGPPeerSpec {
   node?: string;
@@ -88,7 +89,7 @@ export interface BGPPeerSpec {
   reversePeering?: 'Auto' | 'Manual';
 }
 
-export const bgpPeerSpecFields: FieldTable = {
+export const bgpPeerSpecFields = {
   node: str('resourceName'),
   nodeSelector: selector,
   peerIP: str('peerIP'),
@@ -107,7 +108,7 @@ export const bgpPeerSpecFields: FieldTable = {
   filters: list(str('resourceName')),
   localWorkloadSelector: selector,
   reversePeering: oneOf(['Auto', 'Manual']),
-};
+} satisfies FieldsOf<BGPPeerSpec>;
 
 export interface BGPFilterRule {
   action: 'Accept' | 'Reject';
@@ -153,9 +154,9 @@ const filterRule = (maxPrefix: number) =>
     }),
   );
 
-export const bgpFilterSpecFields: FieldTable = {
+export const bgpFilterSpecFields = {
   exportV4: filterRule(32),
   importV4: filterRule(32),
   exportV6: filterRule(128),
   importV6: filterRule(128),
-};
+} satisfies FieldsOf<BGPFilterSpec>;

@@ -1,5 +1,18 @@
 // Cluster-wide singletons: KubeControllersConfiguration and ClusterInformation — types and field tables.
-import { bool, duration, int, list, map, obj, oneOf, selector, str, stringMap, type FieldTable } from '../schema.js';
+import {
+  bool,
+  duration,
+  int,
+  list,
+  map,
+  obj,
+  oneOf,
+  selector,
+  str,
+  stringMap,
+  type FieldTable,
+  type FieldsOf,
+} from '../schema.js';
 
 const enabledDisabled = oneOf(['Enabled', 'Disabled']);
 const reconciler = obj({ reconcilerPeriod: duration });
@@ -35,7 +48,7 @@ export interface KubeControllersConfigurationSpec {
   };
 }
 
-export const kubeControllersConfigurationSpecFields: FieldTable = {
+export const kubeControllersConfigurationSpecFields = {
   logSeverityScreen: oneOf(['Trace', 'Debug', 'Info', 'Warning', 'Error', 'Fatal', 'Panic'], true),
   healthChecks: enabledDisabled,
   etcdV3CompactionPeriod: duration,
@@ -66,7 +79,7 @@ export const kubeControllersConfigurationSpecFields: FieldTable = {
     namespace: reconciler,
     loadBalancer: obj({ assignIPs: oneOf(['AllServices', 'RequestedServicesOnly']) }),
   }),
-};
+} satisfies FieldsOf<KubeControllersConfigurationSpec>;
 
 export const kubeControllersConfigurationStatusFields: FieldTable = {
   runningConfig: obj(kubeControllersConfigurationSpecFields),
@@ -81,10 +94,10 @@ export interface ClusterInformationSpec {
   variant?: string;
 }
 
-export const clusterInformationSpecFields: FieldTable = {
+export const clusterInformationSpecFields = {
   clusterGUID: str(),
   clusterType: str(),
   calicoVersion: str(),
   datastoreReady: bool,
   variant: str(),
-};
+} satisfies FieldsOf<ClusterInformationSpec>;

@@ -15,6 +15,7 @@ import {
   stringList,
   stringMap,
   type FieldTable,
+  type FieldsOf,
 } from '../schema.js';
 
 /** A port match: a number, a "min:max" range, or a named port. */
@@ -108,7 +109,7 @@ export interface Rule {
 
 const icmpFields = obj({ type: int(0, 254), code: int(0, 255) });
 
-export const entityRuleFields: FieldTable = {
+export const entityRuleFields = {
   nets: list(str()),
   notNets: list(str()),
   selector,
@@ -118,9 +119,9 @@ export const entityRuleFields: FieldTable = {
   notPorts: list(intOrStr('port')),
   serviceAccounts: obj({ names: stringList, selector }),
   services: obj({ name: str(), namespace: str() }),
-};
+} satisfies FieldsOf<EntityRule>;
 
-export const ruleFields: FieldTable = {
+export const ruleFields = {
   action: required(oneOf(RULE_ACTIONS)),
   ipVersion: int(),
   protocol: intOrStr('protocol'),
@@ -131,6 +132,6 @@ export const ruleFields: FieldTable = {
   destination: obj(entityRuleFields),
   http: obj({ methods: stringList, paths: list(obj({ exact: str(), prefix: str() })) }),
   metadata: obj({ annotations: map(str()) }),
-};
+} satisfies FieldsOf<Rule>;
 
 export const rulesField = list(obj(ruleFields));

@@ -1,6 +1,6 @@
 // Endpoint and identity kinds: HostEndpoint, WorkloadEndpoint, Profile, NetworkSet and GlobalNetworkSet — types
 // and field tables.
-import { int, intOrStr, list, map, obj, required, str, type FieldTable } from '../schema.js';
+import { int, intOrStr, list, map, obj, required, str, type FieldTable, type FieldsOf } from '../schema.js';
 import { rulesField, type Protocol, type Rule } from './common.js';
 
 export interface EndpointPort {
@@ -17,7 +17,7 @@ export interface HostEndpointSpec {
   ports?: EndpointPort[];
 }
 
-export const hostEndpointSpecFields: FieldTable = {
+export const hostEndpointSpecFields = {
   node: required(str('resourceName')),
   interfaceName: str('ifaceNameOrStar'),
   expectedIPs: list(str('ip')),
@@ -25,7 +25,7 @@ export const hostEndpointSpecFields: FieldTable = {
   ports: list(
     obj({ name: required(str('portName')), protocol: required(intOrStr('protocol')), port: required(int(1, 65535)) }),
   ),
-};
+} satisfies FieldsOf<HostEndpointSpec>;
 
 export interface WorkloadEndpointPort {
   name?: string;
@@ -81,7 +81,7 @@ export interface WorkloadEndpointSpec {
 
 const qosInt = int(0);
 
-export const workloadEndpointSpecFields: FieldTable = {
+export const workloadEndpointSpecFields = {
   orchestrator: str(),
   workload: str(),
   node: str('resourceName'),
@@ -124,7 +124,7 @@ export const workloadEndpointSpecFields: FieldTable = {
     egressMaxConnections: qosInt,
     dscp: intOrStr(),
   }),
-};
+} satisfies FieldsOf<WorkloadEndpointSpec>;
 
 export interface ProfileSpec {
   ingress?: Rule[];
@@ -132,15 +132,15 @@ export interface ProfileSpec {
   labelsToApply?: Record<string, string>;
 }
 
-export const profileSpecFields: FieldTable = {
+export const profileSpecFields = {
   ingress: rulesField,
   egress: rulesField,
   labelsToApply: map(str()),
-};
+} satisfies FieldsOf<ProfileSpec>;
 
 export interface NetworkSetSpec {
   nets?: string[];
 }
 
-export const networkSetSpecFields: FieldTable = { nets: list(str('cidr')) };
-export const globalNetworkSetSpecFields: FieldTable = { nets: list(str('cidr')) };
+export const networkSetSpecFields = { nets: list(str('cidr')) } satisfies FieldsOf<NetworkSetSpec>;
+export const globalNetworkSetSpecFields = { nets: list(str('cidr')) } satisfies FieldsOf<NetworkSetSpec>;

@@ -14,6 +14,7 @@ import {
   stringList,
   stringMap,
   type FieldTable,
+  type FieldsOf,
 } from '../schema.js';
 import type { Port } from './common.js';
 
@@ -216,7 +217,7 @@ export interface FelixConfigurationSpec {
   nodeSelector?: string;
 }
 
-export const felixConfigurationSpecFields: FieldTable = {
+export const felixConfigurationSpecFields = {
   useInternalDataplaneDriver: bool,
   dataplaneDriver: str(),
   dataplaneWatchdogTimeout: duration,
@@ -388,4 +389,4 @@ export const felixConfigurationSpecFields: FieldTable = {
   istioAmbientMode: oneOf(['Enabled', 'Disabled']),
   istioDSCPMark: int(0, 63),
   nodeSelector: selector,
-};
+} satisfies FieldsOf<FelixConfigurationSpec>;

@@ -1,5 +1,17 @@
 // IPAM kinds: IPPool, IPReservation, IPAMConfiguration and BlockAffinity — types and field tables.
-import { anything, bool, int, list, obj, oneOf, required, selector, str, type FieldTable } from '../schema.js';
+import {
+  anything,
+  bool,
+  int,
+  list,
+  obj,
+  oneOf,
+  required,
+  selector,
+  str,
+  type FieldTable,
+  type FieldsOf,
+} from '../schema.js';
 
 export type EncapMode = 'Never' | 'Always' | 'CrossSubnet';
 export const ENCAP_MODES: readonly EncapMode[] = ['Never', 'Always', 'CrossSubnet'];
@@ -25,7 +37,7 @@ export interface IPPoolSpec {
   'nat-outgoing'?: boolean;
 }
 
-export const ipPoolSpecFields: FieldTable = {
+export const ipPoolSpecFields = {
   cidr: required(str()),
   blockSize: int(),
   ipipMode: oneOf(ENCAP_MODES),
@@ -40,7 +52,7 @@ export const ipPoolSpecFields: FieldTable = {
   awsSubnetID: str(),
   ipip: obj({ enabled: bool, mode: oneOf(['always', 'cross-subnet']) }),
   'nat-outgoing': bool,
-};
+} satisfies FieldsOf<IPPoolSpec>;
 
 export const ipPoolStatusFields: FieldTable = {
   conditions: list(
@@ -59,7 +71,7 @@ export interface IPReservationSpec {
   reservedCIDRs: string[];
 }
 
-export const ipReservationSpecFields: FieldTable = { reservedCIDRs: list(str('cidr')) };
+export const ipReservationSpecFields = { reservedCIDRs: list(str('cidr')) } satisfies FieldsOf<IPReservationSpec>;
 
 export interface IPAMConfigurationSpec {
   strictAffinity?: boolean;
@@ -69,13 +81,13 @@ export interface IPAMConfigurationSpec {
   kubeVirtVMAddressPersistence?: 'Enabled' | 'Disabled';
 }
 
-export const ipamConfigurationSpecFields: FieldTable = {
+export const ipamConfigurationSpecFields = {
   strictAffinity: bool,
   autoAllocateBlocks: bool,
   maxBlocksPerHost: int(0, 1_000_000),
   ipCooldownSeconds: int(0, 1200),
   kubeVirtVMAddressPersistence: oneOf(['Enabled', 'Disabled']),
-};
+} satisfies FieldsOf<IPAMConfigurationSpec>;
 
 export type BlockAffinityState = 'confirmed' | 'pending' | 'pendingDeletion';
 
@@ -88,10 +100,10 @@ export interface BlockAffinitySpec {
   type?: string;
 }
 
-export const blockAffinitySpecFields: FieldTable = {
+export const blockAffinitySpecFields = {
   state: required(oneOf(['confirmed', 'pending', 'pendingDeletion'])),
   node: required(str()),
   cidr: required(str('cidr')),
   deleted: anything,
   type: oneOf(['host', 'virtual']),
-};
+} satisfies FieldsOf<BlockAffinitySpec>;

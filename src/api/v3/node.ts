@@ -1,5 +1,5 @@
 // The Calico Node kind (one per host): BGP addresses, tunnel addresses, orchestrator references — type and fields.
-import { intOrStr, list, obj, oneOf, required, str, stringList, type FieldTable } from '../schema.js';
+import { intOrStr, list, obj, oneOf, required, str, stringList, type FieldTable, type FieldsOf } from '../schema.js';
 import type { ASNumber } from './common.js';
 
 export interface NodeBGPSpec {
@@ -30,7 +30,7 @@ export interface NodeStatus {
   podCIDRs?: string[];
 }
 
-export const nodeSpecFields: FieldTable = {
+export const nodeSpecFields = {
   bgp: obj({
     asNumber: intOrStr('asNumber'),
     ipv4Address: str('ipv4Cidr'),
@@ -46,10 +46,10 @@ export const nodeSpecFields: FieldTable = {
   wireguard: obj({ interfaceIPv4Address: str('ipv4'), interfaceIPv6Address: str('ipv6') }),
   addresses: list(obj({ address: required(str('cidr')), type: oneOf(['CalicoNodeIP', 'InternalIP', 'ExternalIP']) })),
   interfaces: list(obj({ name: required(str()), addresses: stringList })),
-};
+} satisfies FieldsOf<NodeSpec>;
 
-export const nodeStatusFields: FieldTable = {
+export const nodeStatusFields = {
   wireguardPublicKey: str(),
   wireguardPublicKeyV6: str(),
   podCIDRs: list(str('cidr')),
-};
+} satisfies FieldsOf<NodeStatus>;

@@ -1,6 +1,6 @@
 // Policy kinds: NetworkPolicy, GlobalNetworkPolicy, their staged variants, StagedKubernetesNetworkPolicy and Tier —
 // types and field tables. Rules share the model in common.ts.
-import { bool, list, num, oneOf, selector, str, type FieldTable } from '../schema.js';
+import { bool, list, num, oneOf, selector, str, type FieldTable, type FieldsOf } from '../schema.js';
 import { kubernetesNetworkPolicySpecFields, type KubernetesNetworkPolicySpec } from '../k8s/types.js';
 import { rulesField, type Rule } from './common.js';
 
@@ -44,7 +44,7 @@ export interface TierSpec {
   defaultAction?: 'Deny' | 'Pass';
 }
 
-export const networkPolicySpecFields: FieldTable = {
+export const networkPolicySpecFields = {
   tier: str('dnsLabel'),
   order: num,
   selector,
@@ -53,29 +53,35 @@ export const networkPolicySpecFields: FieldTable = {
   ingress: rulesField,
   egress: rulesField,
   performanceHints: list(oneOf(['AssumeNeededOnEveryNode'])),
-};
+} satisfies FieldsOf<NetworkPolicySpec>;
 
-export const globalNetworkPolicySpecFields: FieldTable = {
+export const globalNetworkPolicySpecFields = {
   ...networkPolicySpecFields,
   namespaceSelector: selector,
   doNotTrack: bool,
   preDNAT: bool,
   applyOnForward: bool,
-};
+} satisfies FieldsOf<GlobalNetworkPolicySpec>;
 
 const stagedAction = oneOf(STAGED_ACTIONS);
 
-export const stagedNetworkPolicySpecFields: FieldTable = { ...networkPolicySpecFields, stagedAction };
-export const stagedGlobalNetworkPolicySpecFields: FieldTable = { ...globalNetworkPolicySpecFields, stagedAction };
-export const stagedKubernetesNetworkPolicySpecFields: FieldTable = {
+export const stagedNetworkPolicySpecFields = {
+  ...networkPolicySpecFields,
+  stagedAction,
+} satisfies FieldsOf<StagedNetworkPolicySpec>;
+export const stagedGlobalNetworkPolicySpecFields = {
+  ...globalNetworkPolicySpecFields,
+  stagedAction,
+} satisfies FieldsOf<StagedGlobalNetworkPolicySpec>;
+export const stagedKubernetesNetworkPolicySpecFields = {
   ...kubernetesNetworkPolicySpecFields,
   stagedAction,
-};
+} satisfies FieldsOf<StagedKubernetesNetworkPolicySpec>;
 
-export const tierSpecFields: FieldTable = {
+export const tierSpecFields = {
   order: num,
   defaultAction: oneOf(['Deny', 'Pass']),
-};
+} satisfies FieldsOf<TierSpec>;
 
 /** Built-in tier orders (resources.md §3.8). */
 export const DEFAULT_TIER_ORDER = 1_000_000;
