@@ -1,0 +1,59 @@
+// IPAM stress through the calico-ipam executable on SQLite: borrowing on, then strict affinity with
+// maxBlocksPerHost 2 (where the block-limit error must appear). Scale: IPAM_STRESS_ADDS (default 600 to fit the
+// suite budget on 2 cores; the acceptance scale is IPAM_STRESS_ADDS=2000).
+import { test, before } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { SqliteDatastore } from '../../../src/datastore/sqlite.js';
+import { requireBuild, runStress } from './stress.js';
+
+const ADDS = Number(process.env.IPAM_STRESS_ADDS ?? 600);
+
+before(() => requireBuild());
+
+async function withSqlite<T>(fn: (ds: SqliteDatastore, file: string) => Promise<T>): Promise<T> {
+  const dir = mkdtempSync(path.join(tmpdir(), 'ti-sqlite-'));
+  const file = path.join(dir, 'calico.db');
+  const ds = await SqliteDatastore.open(file);
+  try {
+    return await fn(ds, file);
+  } finally {
+    await ds.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+test(`SQLite, borrowing on: ${ADDS} addresses by 8 processes on 3 nodes, release half, allocate again`, async () => {
+  await withSqlite(async (ds, file) => {
+    const r = await runStress({
+      ds,
+      dsConf: { datastore_type: 'sqlite', sqlite_path: file },
+      ctlSpec: { datastoreType: 'sqlite', sqlitePath: file },
+      adds: ADDS,
+      blockSize: 26, // two pools of just over ADDS/2 addresses each (2 x /22 for 2,000): the end of the run borrows
+    });
+    assert.equal(r.firstRound, ADDS);
+    console.log(
+      `sqlite borrowing: ${ADDS} + ${ADDS / 2} allocations, ${ADDS / 2} releases in ${r.seconds.toFixed(1)} s`,
+    );
+  });
+});
+
+test('SQLite, strict affinity and maxBlocksPerHost 2: the block-limit error appears, nothing is borrowed', async () => {
+  const adds = Math.min(ADDS, 150);
+  await withSqlite(async (ds, file) => {
+    const r = await runStress({
+      ds,
+      dsConf: { datastore_type: 'sqlite', sqlite_path: file },
+      ctlSpec: { datastoreType: 'sqlite', sqlitePath: file },
+      adds,
+      blockSize: 28, // 3 nodes x 2 blocks x 16 addresses = 96
+      strictLimit: 2,
+      expectSuccess: Math.min(adds, 96),
+    });
+    assert.ok(r.failures.length > 0);
+    for (const f of r.failures) assert.match(f, /limit of 2 blocks reached for this node/);
+  });
+});
