@@ -117,12 +117,18 @@ export class RoutingController {
   private async sync(state: RoutingState): Promise<void> {
     const self = state.nodes.find((n) => n.name === this.opts.nodeName);
     // BIRD first: a new block is announced while the kernel work below runs.
+    // A BIRD problem (a missing password secret, a config BIRD refuses) must not hold up the kernel routes.
+    let birdError: unknown;
     if (this.bird && self) {
-      const text = renderBirdConfig(state, this.opts.nodeName, {
-        routerId: this.opts.routerId,
-        passwords: this.readPasswords(state),
-      });
-      await this.bird.apply(text);
+      try {
+        const text = renderBirdConfig(state, this.opts.nodeName, {
+          routerId: this.opts.routerId,
+          passwords: this.readPasswords(state),
+        });
+        await this.bird.apply(text);
+      } catch (err) {
+        birdError = err;
+      }
     }
     const host = await this.routes.hostFacts(
       hostIp(self?.ipv4Address),
@@ -134,6 +140,7 @@ export class RoutingController {
     await this.routes.apply(plan);
     this.lastPlan = plan;
     await this.nat.apply({ pools: state.pools, tunnelDevices: plan.vxlan.map((d) => d.name) });
+    if (birdError) throw birdError;
   }
 
   private readPasswords(state: RoutingState): Record<string, string> {

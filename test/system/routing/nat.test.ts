@@ -69,4 +69,16 @@ describe('NAT-outgoing', () => {
     await w.settle();
     assert.equal(sourceSeen(w.pods[0].ns, '172.31.1.1'), w.pods[0].ip);
   });
+
+  test('host traffic into the tunnel from a non-tunnel source takes the VXLAN tunnel address', () => {
+    const seen = nsExec(
+      w.nodes[0].ns,
+      'socat',
+      '-T',
+      '2',
+      '-',
+      `TCP:${w.pods[1].ip}:${PORT},bind=${w.nodes[0].ip},connect-timeout=2`,
+    );
+    assert.equal(seen.trim(), '10.65.1.1');
+  });
 });
