@@ -85,7 +85,10 @@ export class EtcdDatastore implements Datastore {
       ...(tls
         ? {
             credentials: {
-              rootCertificate: settings.caCertFile ? read('CA certificate', settings.caCertFile) : Buffer.alloc(0),
+              // Without a CA file gRPC verifies the server against the system's roots.
+              rootCertificate: (settings.caCertFile
+                ? read('CA certificate', settings.caCertFile)
+                : undefined) as Buffer,
               ...(settings.certFile ? { certChain: read('client certificate', settings.certFile) } : {}),
               ...(settings.keyFile ? { privateKey: read('client key', settings.keyFile) } : {}),
             },
