@@ -162,4 +162,22 @@ describe('BGP mode across two subnets: multihop sessions, recursive next hops', 
     // routes (a ToR peer) or an encapsulation — which is what CrossSubnet modes are for.
     assert.deepEqual(await unreachablePairs([w.pods[0], w.pods[2]]), []);
   });
+
+  test('a BGPPeer whose password secret is missing: clear error, BIRD keeps its config, routes still programmed', async () => {
+    const n1 = w.nodes[0];
+    const before = readFileSync(n1.controller!.bird!.configFile, 'utf8');
+    await w.putResource('BGPPeer', 'secret-peer', {
+      peerIP: '172.31.1.99',
+      asNumber: 65099,
+      password: { secretKeyRef: { name: 'absent', key: 'pw' } },
+    });
+    await w.putBlock('10.65.77.0/26', 'node1');
+    await w.settle();
+    assert.match(
+      n1.controller!.lastError ?? '',
+      /Global_172_31_1_99: BGP password secret "absent\/pw" could not be read/,
+    );
+    assert.equal(readFileSync(n1.controller!.bird!.configFile, 'utf8'), before);
+    assert.match(routesOf(n1.ns), /^blackhole 10\.65\.77\.0\/26 proto 80/m);
+  });
 });
