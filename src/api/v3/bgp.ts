@@ -11,7 +11,6 @@ import {
   selector,
   str,
   stringList,
-  type FieldTable,
   type FieldsOf,
 } from '../schema.js';
 import { secretKeyRefFields, type ASNumber, type SecretKeyRef } from './common.js';

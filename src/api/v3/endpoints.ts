@@ -1,6 +1,6 @@
 // Endpoint and identity kinds: HostEndpoint, WorkloadEndpoint, Profile, NetworkSet and GlobalNetworkSet — types
 // and field tables.
-import { int, intOrStr, list, map, obj, required, str, type FieldTable, type FieldsOf } from '../schema.js';
+import { int, intOrStr, list, map, obj, required, str, type FieldsOf } from '../schema.js';
 import { rulesField, type Protocol, type Rule } from './common.js';
 
 export interface EndpointPort {

@@ -1,5 +1,5 @@
 // The Calico Node kind (one per host): BGP addresses, tunnel addresses, orchestrator references — type and fields.
-import { intOrStr, list, obj, oneOf, required, str, stringList, type FieldTable, type FieldsOf } from '../schema.js';
+import { intOrStr, list, obj, oneOf, required, str, stringList, type FieldsOf } from '../schema.js';
 import type { ASNumber } from './common.js';
 
 export interface NodeBGPSpec {

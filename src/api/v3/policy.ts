@@ -1,6 +1,6 @@
 // Policy kinds: NetworkPolicy, GlobalNetworkPolicy, their staged variants, StagedKubernetesNetworkPolicy and Tier —
 // types and field tables. Rules share the model in common.ts.
-import { bool, list, num, oneOf, selector, str, type FieldTable, type FieldsOf } from '../schema.js';
+import { bool, list, num, oneOf, selector, str, type FieldsOf } from '../schema.js';
 import { kubernetesNetworkPolicySpecFields, type KubernetesNetworkPolicySpec } from '../k8s/types.js';
 import { rulesField, type Rule } from './common.js';
 
