@@ -100,6 +100,16 @@ describe('Felix configuration', () => {
     assert.match(r.problems[0]!, /IptablesMarkMask.*at least 5 bits/);
   });
 
+  test('none empties list and text fields', () => {
+    const { config } = resolveFelixConfig({ env: { FELIX_INTERFACEEXCLUDE: 'none', FELIX_LOGPREFIX: 'None' } });
+    assert.deepEqual(config.interfaceExclude, []);
+    assert.equal(config.logPrefix, '');
+    assert.deepEqual(resolveFelixConfig({ env: { FELIX_INTERFACEPREFIX: 'cali, tap' } }).config.interfacePrefixes, [
+      'cali',
+      'tap',
+    ]);
+  });
+
   test('durations', () => {
     assert.equal(parseDurationSeconds('90s'), 90);
     assert.equal(parseDurationSeconds('1m30s'), 90);

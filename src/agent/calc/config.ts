@@ -60,7 +60,7 @@ function stringField(name: string, defaultValue: string): Field<string> {
     defaultValue,
     parse(raw) {
       if (typeof raw !== 'string') throw new ConfigValueError('must be a string');
-      return raw;
+      return raw.toLowerCase() === 'none' ? '' : raw;
     },
   };
 }
@@ -93,6 +93,7 @@ function listField(name: string, defaultValue: string[]): Field<string[]> {
     defaultValue,
     parse(raw) {
       if (Array.isArray(raw)) return raw.map(String);
+      if (String(raw).trim().toLowerCase() === 'none') return [];
       return String(raw)
         .split(',')
         .map((s) => s.trim())
@@ -245,7 +246,10 @@ function lowerKeyed(rec: Readonly<Record<string, unknown>> | undefined, prefix =
   return out;
 }
 
-/** Resolves every field: the highest source that sets it wins; an unparsable winning value -> built-in default. */
+/**
+ * Resolves every field: the highest source that sets it wins; an unparsable winning value -> built-in default.
+ * `none` sets a list or text field to empty (Felix's "force the zero value").
+ */
 export function resolveFelixConfig(inputs: FelixConfigInputs): FelixConfigResult {
   const sources: [Source, Map<string, unknown>][] = [
     ['environment', lowerKeyed(inputs.env, 'felix_')],
