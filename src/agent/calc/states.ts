@@ -376,6 +376,123 @@ export const STATES: CalcState[] = [
     },
   },
   {
+    name: 'converted Kubernetes NetworkPolicies: stacked allows, ipBlock except, egress-only isolation',
+    resources: [
+      ...base,
+      np('knp.default.db-from-web', 'ns1', {
+        tier: 'default',
+        order: 1000,
+        selector: "projectcalico.org/orchestrator == 'k8s' && app == 'db'",
+        types: ['Ingress'],
+        ingress: [
+          {
+            action: 'Allow',
+            protocol: 'TCP',
+            source: { selector: "projectcalico.org/orchestrator == 'k8s' && app == 'web'" },
+            destination: { ports: ['5432:5433'] },
+          },
+        ],
+      }),
+      np('knp.default.db-from-block', 'ns1', {
+        tier: 'default',
+        order: 1000,
+        selector: "projectcalico.org/orchestrator == 'k8s' && app == 'db'",
+        types: ['Ingress'],
+        ingress: [{ action: 'Allow', source: { nets: ['10.0.0.0/16'], notNets: ['10.0.5.0/24'] } }],
+      }),
+      np('knp.default.web-egress', 'ns1', {
+        tier: 'default',
+        order: 1000,
+        selector: "projectcalico.org/orchestrator == 'k8s' && app == 'web'",
+        types: ['Egress'],
+        egress: [
+          {
+            action: 'Allow',
+            protocol: 'TCP',
+            destination: { selector: "projectcalico.org/orchestrator == 'k8s' && app == 'db'" },
+          },
+          { action: 'Allow', protocol: 'UDP', destination: { ports: [53] } },
+        ],
+      }),
+    ],
+    expected: {
+      endpoints: {
+        'wep/ns1/a': {
+          ...profilesOnly['wep/ns1/a'],
+          out: ['tier default: np/default/ns1/knp.default.web-egress', 'profile kns.ns1'],
+        },
+        'wep/ns1/b': {
+          ...profilesOnly['wep/ns1/b'],
+          in: [
+            'tier default: np/default/ns1/knp.default.db-from-block np/default/ns1/knp.default.db-from-web',
+            'profile kns.ns1',
+          ],
+        },
+      },
+      policies: {
+        'np/default/ns1/knp.default.db-from-web': {
+          in: [
+            'allow tcp src in {(projectcalico.org/namespace == "ns1" && projectcalico.org/orchestrator == "k8s" && app == "web")} dstport 5432-5433',
+          ],
+          out: [],
+        },
+        'np/default/ns1/knp.default.db-from-block': { in: ['allow src net 10.0.0.0/16 src !net 10.0.5.0/24'], out: [] },
+        'np/default/ns1/knp.default.web-egress': {
+          in: [],
+          out: [
+            'allow tcp dst in {(projectcalico.org/namespace == "ns1" && projectcalico.org/orchestrator == "k8s" && app == "db")}',
+            'allow udp dstport 53',
+          ],
+        },
+      },
+      profiles: { 'kns.ns1': allowAll },
+      ipSets: {
+        ...hosts,
+        '{(projectcalico.org/namespace == "ns1" && projectcalico.org/orchestrator == "k8s" && app == "web")}': [
+          '10.0.0.1/32',
+        ],
+        '{(projectcalico.org/namespace == "ns1" && projectcalico.org/orchestrator == "k8s" && app == "db")}': [
+          '10.0.0.2/32',
+          'fd00::2/128',
+        ],
+      },
+    },
+  },
+  {
+    name: 'IPv6: ICMPv6 type/code, notICMP, v6 nets, protocol numbers',
+    resources: [
+      ...base,
+      gnp('v6', {
+        selector: "app == 'db'",
+        ingress: [
+          { action: 'Allow', protocol: 'ICMPv6', icmp: { type: 128, code: 0 } },
+          { action: 'Deny', protocol: 'ICMP', notICMP: { type: 8 } },
+          { action: 'Allow', protocol: 47, source: { nets: ['fd00:1::/64'] } },
+          { action: 'Allow', ipVersion: 6, notProtocol: 'TCP', destination: { notNets: ['fd00::/120'] } },
+        ],
+      }),
+    ],
+    expected: {
+      endpoints: {
+        ...profilesOnly,
+        'wep/ns1/b': { ...profilesOnly['wep/ns1/b'], in: ['tier default: gnp/default/v6', 'profile kns.ns1'] },
+      },
+      policies: {
+        'gnp/default/v6': {
+          in: [
+            'allow ipv6 icmpv6 type 128 code 0',
+            'deny ipv4 icmp !type 8',
+            'allow 47 src net fd00:1::/64',
+            'allow ipv6 !tcp dst !net fd00::/120',
+          ],
+          out: [],
+        },
+      },
+      profiles: { 'kns.ns1': allowAll },
+      ipSets: hosts,
+    },
+  },
+  {
     name: 'an invalid policy is reported and not programmed; a policy selecting only remote pods is not programmed',
     resources: [
       ...base,
