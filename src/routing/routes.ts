@@ -1,7 +1,7 @@
 // Makes the kernel match a RoutePlan: the VXLAN device, agent-owned routes (IPv4 and IPv6), VXLAN neighbours and FDB
 // entries. Keeps a model of what it applied, diffs each plan against it and applies the difference in one `ip -batch`
 // (and one `bridge -batch`); every refresh interval (and after any failure) it re-reads the kernel with `ip -j` /
-// `bridge -j` and repairs drift. Only routes with the agent's protocol (and workload routes on cali*) are ever removed.
+// `bridge -j` and repairs drift. Only routes with the agent's protocol (and workload routes it planned) are removed.
 import { run, runStatus } from '../common/exec.js';
 import { parseCidr, formatCidr } from '../net/ip.js';
 import {
@@ -151,6 +151,16 @@ export class RouteSync {
 
   /** Brings the kernel in line with the plan. */
   async apply(plan: RoutePlan): Promise<RouteSyncStats> {
+    try {
+      return await this.applyOnce(plan);
+    } catch (err) {
+      // Our model of the kernel was wrong (someone else changed it): re-read it and try once more.
+      this.log(`route sync failed (${err instanceof Error ? err.message : String(err)}); re-reading the kernel`);
+      return await this.applyOnce(plan);
+    }
+  }
+
+  private async applyOnce(plan: RoutePlan): Promise<RouteSyncStats> {
     if (!this.applied || Date.now() - this.appliedAt > this.refreshMs) {
       this.applied = await this.readKernel(plan);
       this.appliedAt = Date.now();
@@ -210,7 +220,8 @@ export class RouteSync {
         if (plan.vxlan.some((d) => d.name === dev)) batch.push(`neigh del ${ip} dev ${dev}`);
         applied.neighbors.delete(key);
       }
-      if (batch.length) await this.ip(['-batch', '-'], batch.join('\n') + '\n');
+      // -force: one bad line (e.g. a route whose device just vanished) does not stop the others
+      if (batch.length) await this.ip(['-force', '-batch', '-'], batch.join('\n') + '\n');
 
       const wantFdb = new Set(plan.fdb.map((f) => `${f.dev} ${f.mac} ${f.dst}`));
       const fdbLines: string[] = [];
@@ -237,13 +248,17 @@ export class RouteSync {
   /** Reads what the kernel holds of ours: owned routes, neighbours and FDB entries of our VXLAN devices. */
   private async readKernel(plan: RoutePlan): Promise<AppliedState> {
     const state: AppliedState = { routes: new Map(), neighbors: new Map(), fdb: new Set(), devices: new Map() };
+    const planned = new Set(plan.routes.map((r) => `${r.family}|${normDst(r.dst, r.family)}`));
     for (const family of [4, 6] as const) {
       const kernel = JSON.parse(await this.ip([`-${family}`, '-j', 'route', 'show', 'table', 'main'])) as KernelRoute[];
       for (const k of kernel) {
         const p = protoNum(k.protocol);
-        const mine = p === AGENT_ROUTE_PROTO || (p === WORKLOAD_ROUTE_PROTO && k.dev?.startsWith('cali'));
-        if (!mine) continue;
-        state.routes.set(`${family}|${normDst(k.dst, family)}`, {
+        // Workload routes count as ours only when planned: the CNI plugin adds a pod's route before its
+        // WorkloadEndpoint reaches us, and that route must not be taken for a stale one.
+        const key = `${family}|${normDst(k.dst, family)}`;
+        const workload = p === WORKLOAD_ROUTE_PROTO && k.dev?.startsWith('cali') && planned.has(key);
+        if (p !== AGENT_ROUTE_PROTO && !workload) continue;
+        state.routes.set(key, {
           sig: kernelSig(k),
           blackhole: k.type === 'blackhole',
           proto: p,
