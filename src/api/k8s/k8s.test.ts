@@ -153,3 +153,10 @@ describe('Kubernetes validation', () => {
     );
   });
 });
+
+describe('Kubernetes required fields', () => {
+  test('a Pod needs containers', () =>
+    assert.deepEqual(paths({ apiVersion: 'v1', kind: 'Pod', metadata: { name: 'p', namespace: 'a' } }), [
+      'spec.containers',
+    ]));
+});

@@ -152,7 +152,7 @@ export function kubernetesObjectProblems(input: unknown, document = 0): ProblemS
     metadata: obj(metadataFields),
     ...info.fields,
   });
-  checkShape(input, top, '', sink);
+  checkShape(kind === 'Pod' ? { ...input, spec: input.spec ?? {} } : input, top, '', sink);
   if (!name) sink.add('metadata.name', 'required');
   else if (kind === 'Namespace' ? !isDns1123Label(name) : !isDns1123Subdomain(name)) {
     sink.add(
