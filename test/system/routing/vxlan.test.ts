@@ -70,12 +70,17 @@ describe('VXLAN mode (vxlanMode Always)', () => {
 
   test('drift is repaired and a deleted Node takes its routes, ARP and FDB entries with it', async () => {
     ipn('tr-vx-n1', 'route', 'del', '10.65.3.0/26');
+    // a pod the CNI plugin is still setting up: veth and route exist, its WorkloadEndpoint is not written yet
+    ipn('tr-vx-n1', 'link', 'add', 'calitrnew', 'type', 'veth', 'peer', 'name', 'trnewpeer');
+    ipn('tr-vx-n1', 'link', 'set', 'calitrnew', 'up');
+    ipn('tr-vx-n1', 'route', 'add', '10.65.1.40/32', 'dev', 'calitrnew', 'scope', 'link');
     await w.ds.delete(resourceKey('Node', 'node2'));
     await w.settle();
     w.nodes[0].controller!.resync(); // the periodic refresh, now
     await w.settle();
     const r1 = routesOf('tr-vx-n1');
     assert.match(r1, /^10\.65\.3\.0\/26 via 10\.65\.3\.1 dev vxlan\.calico/m, 'route removed by hand is back');
+    assert.match(r1, /^10\.65\.1\.40 dev calitrnew scope link/m, 'a pod route without its endpoint yet is left alone');
     assert.doesNotMatch(r1, /10\.65\.2\.1/);
     assert.doesNotMatch(ipn('tr-vx-n1', 'neigh', 'show', 'dev', 'vxlan.calico'), /10\.65\.2\.1/);
     assert.doesNotMatch(sh('bridge', ['-n', 'tr-vx-n1', 'fdb', 'show', 'dev', 'vxlan.calico']), /172\.31\.1\.12/);
