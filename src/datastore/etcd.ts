@@ -255,7 +255,17 @@ export class EtcdDatastore implements Datastore {
   }
 
   async compact(revision: number): Promise<void> {
-    await this.call(() => this.client.kv.compact({ revision, physical: true }));
+    try {
+      await this.call(() => this.client.kv.compact({ revision, physical: true }));
+    } catch (err) {
+      // Same outcomes as the other backends: compacting again is a no-op, a future revision is refused.
+      const message = (err as Error).message;
+      if (/required revision has been compacted/.test(message)) return;
+      if (/future revision/.test(message)) {
+        throw new ConflictError(`compaction revision ${revision} is in the future (${this.description})`);
+      }
+      throw err;
+    }
   }
 
   async close(): Promise<void> {

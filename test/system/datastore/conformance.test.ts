@@ -333,6 +333,8 @@ for (const makeBackend of [memoryBackend, sqliteBackend, etcdBackend]) {
       await ds.put(`${p}a`, '2');
       const now = await ds.currentRevision();
       await ds.compact(now);
+      await ds.compact(now - 1); // already compacted: nothing to do
+      await assert.rejects(ds.compact(now + 100), ConflictError);
       const c = collector();
       const w = other.watch(p, old, c.on);
       try {
