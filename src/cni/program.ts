@@ -1,12 +1,15 @@
 // The process side of the `calico` / `calico-ipam` executable: chooses the plugin by the program's own name (as
-// Calico's one binary does), answers `-v`, wires process stdin/stdout/stderr to the dispatcher and returns the
-// exit code. Handlers are loaded lazily so that VERSION, errors and the agent hand-off never load heavy modules.
-import { readFileSync } from 'node:fs';
+// Calico's one binary does), answers `-v`, wires process stdin/stdout/stderr to the dispatcher and returns the exit
+// code. This file and what it imports stay small: the in-process handlers live in the separately bundled
+// calico-plugin-core (src/cni/core.ts), loaded only when a request is not handed to the calico-node agent.
+import { existsSync, readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import path from 'node:path';
 import { runPlugin, type PluginIo } from './skel/dispatch.js';
-import type { PluginHandlers } from './skel/types.js';
+import { CniError, type PluginHandlers } from './skel/types.js';
 import { CALICO_CNI_VERSION } from './version.js';
 import { handoffHandlers } from './handoff/client.js';
+import type { PluginCore } from './core.js';
 
 /** Wraps a loader so the module behind it is imported only when a command actually runs. */
 export function lazyHandlers(load: () => Promise<PluginHandlers>): PluginHandlers {
@@ -21,13 +24,21 @@ export function lazyHandlers(load: () => Promise<PluginHandlers>): PluginHandler
   };
 }
 
-/** The in-process calico plugin (the same handlers the agent serves). */
-export const inProcessCalicoHandlers = (): PluginHandlers =>
-  lazyHandlers(async () => (await import('./plugin/handlers.js')).calicoPluginHandlers);
+export const CORE_FILE = 'calico-plugin-core';
 
-/** The calico-ipam plugin, in-process. */
-export const inProcessIpamHandlers = (): PluginHandlers =>
-  lazyHandlers(async () => (await import('./ipam-entry.js')).loadIpamHandlers());
+/** The bundled core beside the running executable, or (running from source) src/cni/core.ts. */
+export async function loadPluginCore(argv0: string): Promise<PluginCore> {
+  const bundled = path.join(path.dirname(argv0), CORE_FILE);
+  if (existsSync(bundled)) {
+    const req = createRequire(import.meta.url);
+    return (req(bundled) as { pluginCore: PluginCore }).pluginCore;
+  }
+  if (!/\.[cm]?ts$/.test(argv0)) {
+    throw new CniError(50, `the calico plugin's in-process part ${bundled} is missing (install it beside ${argv0})`);
+  }
+  const fromSource = './core.js'; // a variable, so bundlers leave the core out of this file
+  return ((await import(fromSource)) as { pluginCore: PluginCore }).pluginCore;
+}
 
 export interface ProgramIo {
   argv0: string;
@@ -50,10 +61,10 @@ export async function runCniProgram(io: ProgramIo): Promise<number> {
     stdout: io.stdout,
     stderr: io.stderr,
   };
-  if (ipam) {
-    return runPlugin(inProcessIpamHandlers(), pluginIo, { about: `Calico CNI IPAM plugin ${CALICO_CNI_VERSION}` });
-  }
-  return runPlugin(handoffHandlers(inProcessCalicoHandlers()), pluginIo, {
-    about: `Calico CNI plugin ${CALICO_CNI_VERSION}`,
+  const core = lazyHandlers(async () => {
+    const c = await loadPluginCore(io.argv0);
+    return ipam ? c.ipam : c.calico;
   });
+  if (ipam) return runPlugin(core, pluginIo, { about: `Calico CNI IPAM plugin ${CALICO_CNI_VERSION}` });
+  return runPlugin(handoffHandlers(core), pluginIo, { about: `Calico CNI plugin ${CALICO_CNI_VERSION}` });
 }

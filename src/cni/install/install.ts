@@ -145,10 +145,13 @@ export function planInstall(env: Env, pluginSource: string): InstallPlan {
   );
   const binaries: [string, string][] = [];
   for (const name of ['calico', 'calico-ipam']) if (!skip.has(name)) binaries.push([pluginSource, name]);
+  // The plugin's in-process half (src/cni/core.ts) lives beside it.
+  const core = path.join(path.dirname(pluginSource), 'calico-plugin-core');
+  if (!skip.has('calico') && existsSync(core)) binaries.push([core, 'calico-plugin-core']);
   const extraDir = env.CNI_EXTRA_PLUGINS_DIR;
   if (extraDir && existsSync(extraDir)) {
     for (const f of readdirSync(extraDir).sort()) {
-      if (f === 'install' || f === 'calico' || f === 'calico-ipam' || skip.has(f)) continue;
+      if (['install', 'calico', 'calico-ipam', 'calico-plugin-core'].includes(f) || skip.has(f)) continue;
       if (statSync(path.join(extraDir, f)).isFile()) binaries.push([path.join(extraDir, f), f]);
     }
   }
@@ -192,7 +195,7 @@ export function applyInstall(plan: InstallPlan, env: Env, log: (line: string) =>
       log(`${dest} exists and UPDATE_CNI_BINARIES=false: left as is`);
       continue;
     }
-    const isOurs = name === 'calico' || name === 'calico-ipam';
+    const isOurs = name === 'calico' || name === 'calico-ipam' || name === 'calico-plugin-core';
     writeAtomic(dest, isOurs ? pluginCopy(source) : readFileSync(source), 0o755);
     log(`installed ${dest}`);
   }

@@ -284,6 +284,25 @@ describe('skel: results and handler errors', () => {
     assert.deepEqual(o.json, { cniVersion: '1.0.0', code: 11, msg: 'try later', details: 'datastore busy' });
   });
 
+  test('a CniError from another bundle (same shape, other class) keeps its code', async () => {
+    class ForeignCniError extends Error {
+      constructor(
+        readonly code: number,
+        message: string,
+      ) {
+        super(message);
+        this.name = 'CniError';
+      }
+    }
+    const o = await run(ADD_ENV, CONF, {
+      add: async () => {
+        throw new ForeignCniError(50, 'not available');
+      },
+    });
+    assert.equal(o.json!.code, 50);
+    assert.equal(o.json!.msg, 'not available');
+  });
+
   test('any other error is code 999 with its text', async () => {
     const o = await run(ADD_ENV, CONF, {
       del: async () => {

@@ -141,6 +141,10 @@ export async function invokeHandler(
 /** A typed CNI error passes through; anything else becomes code 999 with its message, as skel. */
 export function asCniError(err: unknown): CniError {
   if (err instanceof CniError) return err;
+  // A CniError from another bundle (the plugin core is bundled apart) is a different class with the same shape.
+  if (err instanceof Error && err.name === 'CniError' && typeof (err as CniError).code === 'number') {
+    return new CniError((err as CniError).code, err.message, (err as CniError).details);
+  }
   if (err && typeof err === 'object' && typeof (err as CniError).code === 'number' && 'msg' in err) {
     const e = err as unknown as { code: number; msg: string; details?: string };
     return new CniError(e.code, e.msg, e.details);

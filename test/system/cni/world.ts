@@ -13,21 +13,23 @@ export const ROOT = path.resolve(path.dirname(new URL(import.meta.url).pathname)
 export async function buildPlugin(dir: string): Promise<string> {
   mkdirSync(dir, { recursive: true });
   const outfile = path.join(dir, 'calico');
-  await build({
-    entryPoints: [path.join(ROOT, 'src/bin/calico.ts')],
-    outfile,
-    bundle: true,
-    platform: 'node',
-    target: 'node20',
-    format: 'cjs',
-    external: ['better-sqlite3', 'etcd3', '@kubernetes/client-node', 'pino', 'prom-client', 'node-forge'],
-    logLevel: 'warning',
-    define: { 'import.meta.url': '__calico_import_meta_url' },
-    banner: {
-      js: '#!/usr/bin/env node\nconst __calico_import_meta_url = require("url").pathToFileURL(__filename).href;',
-    },
-  });
-  chmodSync(outfile, 0o755);
+  for (const program of ['calico', 'calico-plugin-core']) {
+    await build({
+      entryPoints: [path.join(ROOT, `src/bin/${program}.ts`)],
+      outfile: path.join(dir, program),
+      bundle: true,
+      platform: 'node',
+      target: 'node20',
+      format: 'cjs',
+      external: ['better-sqlite3', 'etcd3', '@kubernetes/client-node', 'pino', 'prom-client', 'node-forge'],
+      logLevel: 'warning',
+      define: { 'import.meta.url': '__calico_import_meta_url' },
+      banner: {
+        js: '#!/usr/bin/env node\nconst __calico_import_meta_url = require("url").pathToFileURL(__filename).href;',
+      },
+    });
+    chmodSync(path.join(dir, program), 0o755);
+  }
   copyFileSync(outfile, path.join(dir, 'calico-ipam'));
   chmodSync(path.join(dir, 'calico-ipam'), 0o755);
   // External packages resolve from the repository's node_modules.
