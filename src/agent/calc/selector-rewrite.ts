@@ -107,11 +107,19 @@ function flattenAnd(node: SelectorNode): SelectorNode[] {
 
 /** ANDs the parts (dropping all() terms); undefined when there are none. */
 export function andNodes(parts: readonly (SelectorNode | undefined)[]): SelectorNode | undefined {
-  const present = parts
-    .filter((p): p is SelectorNode => p !== undefined && p.kind !== 'all')
-    .flatMap(flattenAnd)
-    .filter((p) => p.kind !== 'all')
-    .filter((p, i, list) => list.findIndex((q) => canonicalText(q) === canonicalText(p)) === i);
+  const present: SelectorNode[] = [];
+  const seen = new Set<string>();
+  for (const part of parts) {
+    if (part === undefined) continue;
+    for (const term of flattenAnd(part)) {
+      if (term.kind === 'all') continue;
+      // Identical terms (e.g. the same namespace restriction twice) are kept once.
+      const text = canonicalText(term);
+      if (seen.has(text)) continue;
+      seen.add(text);
+      present.push(term);
+    }
+  }
   if (present.length === 0) return parts.some((p) => p !== undefined) ? { kind: 'all' } : undefined;
   if (present.length === 1) return present[0];
   return { kind: 'and', operands: present };
