@@ -1,6 +1,6 @@
 // Named datastore states and the desired dataplane each must produce (Felix's calc-graph test style). Used by
-// graph.test.ts (reached from empty, from the previous state, in reverse, duplicated, batched) and by the golden
-// files of the nftables renderer. Pure data.
+// graph.test.ts (reached from empty, from the previous state, in reverse, duplicated, batched); a renderer's tests
+// can feed the same states through CalcGraph. Pure data.
 import {
   felixConfig,
   gnetset,
