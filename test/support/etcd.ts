@@ -100,8 +100,14 @@ async function startOnce(opts: EtcdOptions): Promise<TestEtcd> {
     if (stderr.length < 20000) stderr += d.toString();
   });
   let exited = false;
+  // If the test process ends without calling stop(), etcd must not outlive it.
+  const killOnExit = (): void => {
+    if (!exited) child.kill('SIGKILL');
+  };
+  process.once('exit', killOnExit);
   child.once('exit', () => {
     exited = true;
+    process.removeListener('exit', killOnExit);
   });
 
   const stop = async (): Promise<void> => {
