@@ -33,6 +33,15 @@ describe('applyCreateDefaults', () => {
     ).spec;
     assert.deepEqual([spec.blockSize, spec.vxlanMode, spec.nodeSelector], [24, 'Always', 'a == "b"']);
   });
+  test('deprecated v1 pool fields become ipipMode and natOutgoing', () => {
+    const spec = applyCreateDefaults(
+      res('IPPool', { cidr: '10.0.0.0/8', ipip: { enabled: true, mode: 'cross-subnet' }, 'nat-outgoing': true }),
+    ).spec;
+    assert.equal(spec.ipipMode, 'CrossSubnet');
+    assert.equal(spec.natOutgoing, true);
+    assert.equal(spec.ipip, undefined);
+    assert.equal(spec['nat-outgoing'], undefined);
+  });
   test('the input is not modified', () => {
     const input = res('IPPool', { cidr: '10.0.0.0/8' });
     applyCreateDefaults(input);

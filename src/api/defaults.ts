@@ -36,6 +36,18 @@ function defaultIPPool(spec: Record<string, any>): void {
       // invalid CIDRs are reported by validation
     }
   }
+  // The deprecated v1 fields become their v3 equivalents (as Calico's client converts them), so readers only
+  // ever look at ipipMode and natOutgoing.
+  if (isPlainObject(spec.ipip)) {
+    if (!spec.ipipMode && spec.ipip.enabled === true) {
+      spec.ipipMode = spec.ipip.mode === 'cross-subnet' ? 'CrossSubnet' : 'Always';
+    }
+    delete spec.ipip;
+  }
+  if (spec['nat-outgoing'] !== undefined) {
+    if (spec.natOutgoing === undefined && spec['nat-outgoing'] === true) spec.natOutgoing = true;
+    delete spec['nat-outgoing'];
+  }
   if ((spec.blockSize === undefined || spec.blockSize === 0) && family) spec.blockSize = family === 4 ? 26 : 122;
   if (!spec.ipipMode) spec.ipipMode = 'Never';
   if (!spec.vxlanMode) spec.vxlanMode = 'Never';
