@@ -1,12 +1,12 @@
 // Parses the label-carrying resources (WorkloadEndpoint, HostEndpoint, NetworkSet, GlobalNetworkSet) and Nodes into
 // what the graph indexes: the labels selectors see (policy.md §1.4: synthesized namespace / orchestrator /
 // service-account labels; parents = profiles), the addresses and named ports IP sets need, and the local-endpoint
-// fields. In: a v3 resource. Out: ParsedEndpoint / ParsedNetworkSet / node addresses, or a RuleError. Pure.
+// fields. In: a v3 resource. Out: ParsedEndpoint / ParsedNetworkSet / node addresses, or a FieldError. Pure.
 import { canonicalCidr, isCidr, isIp, parseCidr, formatIp } from '../../net/ip.js';
 import type { NatMapping } from './model.js';
 import { hostEndpointId, workloadEndpointId } from './model.js';
 import type { NamedPortDecl } from './ipset-members.js';
-import { RuleError } from './rule-parser.js';
+import { FieldError } from './field-error.js';
 import { NAMESPACE_LABEL, ORCHESTRATOR_LABEL, SERVICE_ACCOUNT_LABEL } from './selector-rewrite.js';
 
 interface ResourceLike {
@@ -45,11 +45,12 @@ const V4_HOST = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})(?:\/(\d{1,2}))?$/;
 /** Label values as strings; a label map that is not an object is an error naming the field. */
 function labelsOf(raw: unknown): Record<string, string> {
   if (raw === undefined || raw === null) return {};
-  if (typeof raw !== 'object' || Array.isArray(raw)) throw new RuleError('metadata.labels', 'must be a map of strings');
+  if (typeof raw !== 'object' || Array.isArray(raw))
+    throw new FieldError('metadata.labels', 'must be a map of strings');
   const out: Record<string, string> = {};
   for (const [k, v] of Object.entries(raw as Record<string, unknown>)) {
     if (typeof v !== 'string')
-      throw new RuleError(`metadata.labels.${k}`, `must be a string, not ${JSON.stringify(v)}`);
+      throw new FieldError(`metadata.labels.${k}`, `must be a string, not ${JSON.stringify(v)}`);
     out[k] = v;
   }
   return out;
@@ -59,7 +60,7 @@ const INTERFACE_NAME = /^[a-zA-Z0-9_.-]{1,15}$/;
 
 function strings(raw: unknown, field: string): string[] {
   if (raw === undefined || raw === null) return [];
-  if (!Array.isArray(raw)) throw new RuleError(field, 'must be a list');
+  if (!Array.isArray(raw)) throw new FieldError(field, 'must be a list');
   return raw.map(String);
 }
 
@@ -74,7 +75,7 @@ function hostNets(raw: unknown, field: string): { v4: string[]; v6: string[] } {
         return;
       }
     }
-    if (!isCidr(s)) throw new RuleError(`${field}[${i}]`, `${JSON.stringify(s)} is not an IP address or CIDR`);
+    if (!isCidr(s)) throw new FieldError(`${field}[${i}]`, `${JSON.stringify(s)} is not an IP address or CIDR`);
     const c = parseCidr(s, { keepHostBits: true });
     // An endpoint address: keep the address itself as a host route.
     const host = `${formatIp({ family: c.family, value: c.address })}/${c.family === 4 ? 32 : 128}`;
@@ -88,16 +89,16 @@ function hostNets(raw: unknown, field: string): { v4: string[]; v6: string[] } {
 
 function namedPorts(raw: unknown, field: string): NamedPortDecl[] {
   if (raw === undefined || raw === null) return [];
-  if (!Array.isArray(raw)) throw new RuleError(field, 'must be a list');
+  if (!Array.isArray(raw)) throw new FieldError(field, 'must be a list');
   return raw.map((p: any, i) => {
     const protocol = String(p?.protocol ?? 'TCP').toLowerCase();
     if (protocol !== 'tcp' && protocol !== 'udp' && protocol !== 'sctp') {
-      throw new RuleError(`${field}[${i}].protocol`, `${JSON.stringify(p?.protocol)} must be TCP, UDP or SCTP`);
+      throw new FieldError(`${field}[${i}].protocol`, `${JSON.stringify(p?.protocol)} must be TCP, UDP or SCTP`);
     }
     const port = Number(p?.port);
     if (!Number.isInteger(port) || port < 1 || port > 65535)
-      throw new RuleError(`${field}[${i}].port`, 'must be 1..65535');
-    if (!p?.name) throw new RuleError(`${field}[${i}].name`, 'is required');
+      throw new FieldError(`${field}[${i}].port`, 'must be 1..65535');
+    if (!p?.name) throw new FieldError(`${field}[${i}].name`, 'is required');
     return { name: String(p.name), protocol, port };
   });
 }
@@ -106,16 +107,16 @@ function natMappings(raw: unknown, field: string): { v4: NatMapping[]; v6: NatMa
   const v4: NatMapping[] = [];
   const v6: NatMapping[] = [];
   if (raw === undefined || raw === null) return { v4, v6 };
-  if (!Array.isArray(raw)) throw new RuleError(field, 'must be a list');
+  if (!Array.isArray(raw)) throw new FieldError(field, 'must be a list');
   raw.forEach((n: any, i) => {
     const internalIp = String(n?.internalIP ?? '');
     const externalIp = String(n?.externalIP ?? '');
     if (!isIp(internalIp))
-      throw new RuleError(`${field}[${i}].internalIP`, `${JSON.stringify(internalIp)} is not an IP`);
+      throw new FieldError(`${field}[${i}].internalIP`, `${JSON.stringify(internalIp)} is not an IP`);
     if (!isIp(externalIp))
-      throw new RuleError(`${field}[${i}].externalIP`, `${JSON.stringify(externalIp)} is not an IP`);
+      throw new FieldError(`${field}[${i}].externalIP`, `${JSON.stringify(externalIp)} is not an IP`);
     if (internalIp.includes(':') !== externalIp.includes(':')) {
-      throw new RuleError(`${field}[${i}]`, 'internalIP and externalIP must be of the same family');
+      throw new FieldError(`${field}[${i}]`, 'internalIP and externalIP must be of the same family');
     }
     (internalIp.includes(':') ? v6 : v4).push({ internalIp, externalIp });
   });
@@ -125,7 +126,7 @@ function natMappings(raw: unknown, field: string): { v4: NatMapping[]; v6: NatMa
 export function parseWorkloadEndpoint(res: ResourceLike): ParsedEndpoint {
   const spec = res.spec ?? {};
   const namespace = res.metadata.namespace;
-  if (!namespace) throw new RuleError('metadata.namespace', 'a WorkloadEndpoint needs a namespace');
+  if (!namespace) throw new FieldError('metadata.namespace', 'a WorkloadEndpoint needs a namespace');
   const labels = labelsOf(res.metadata.labels);
   labels[NAMESPACE_LABEL] = namespace;
   if (spec.orchestrator && labels[ORCHESTRATOR_LABEL] === undefined)
@@ -135,11 +136,11 @@ export function parseWorkloadEndpoint(res: ResourceLike): ParsedEndpoint {
   const nets = hostNets(spec.ipNetworks, 'spec.ipNetworks');
   const ifname = String(spec.interfaceName ?? '');
   if (ifname !== '' && !INTERFACE_NAME.test(ifname)) {
-    throw new RuleError('spec.interfaceName', `${JSON.stringify(ifname)} must be 1-15 characters of [a-zA-Z0-9_.-]`);
+    throw new FieldError('spec.interfaceName', `${JSON.stringify(ifname)} must be 1-15 characters of [a-zA-Z0-9_.-]`);
   }
   const nat = natMappings(spec.ipNATs, 'spec.ipNATs');
   const spoof = strings(spec.allowSpoofedSourcePrefixes, 'spec.allowSpoofedSourcePrefixes').map((s, i) => {
-    if (!isCidr(s)) throw new RuleError(`spec.allowSpoofedSourcePrefixes[${i}]`, `${JSON.stringify(s)} is not a CIDR`);
+    if (!isCidr(s)) throw new FieldError(`spec.allowSpoofedSourcePrefixes[${i}]`, `${JSON.stringify(s)} is not a CIDR`);
     return canonicalCidr(s);
   });
   const out: ParsedEndpoint = {
@@ -166,16 +167,16 @@ export function parseHostEndpoint(res: ResourceLike): ParsedEndpoint {
   const spec = res.spec ?? {};
   const ifname = String(spec.interfaceName ?? '');
   if (ifname !== '' && ifname !== '*' && !INTERFACE_NAME.test(ifname)) {
-    throw new RuleError(
+    throw new FieldError(
       'spec.interfaceName',
       `${JSON.stringify(ifname)} must be "*" or 1-15 characters of [a-zA-Z0-9_.-]`,
     );
   }
   const nets = hostNets(spec.expectedIPs, 'spec.expectedIPs');
   if (ifname === '' && nets.v4.length + nets.v6.length === 0) {
-    throw new RuleError('spec.interfaceName', 'either interfaceName or expectedIPs is required');
+    throw new FieldError('spec.interfaceName', 'either interfaceName or expectedIPs is required');
   }
-  if (!spec.node) throw new RuleError('spec.node', 'is required');
+  if (!spec.node) throw new FieldError('spec.node', 'is required');
   return {
     kind: 'host',
     id: hostEndpointId(res.metadata.name),
@@ -197,13 +198,13 @@ export function parseHostEndpoint(res: ResourceLike): ParsedEndpoint {
 export function parseNetworkSet(res: ResourceLike): ParsedNetworkSet {
   const spec = res.spec ?? {};
   const nets = strings(spec.nets, 'spec.nets').map((s, i) => {
-    if (!isCidr(s)) throw new RuleError(`spec.nets[${i}]`, `${JSON.stringify(s)} is not a CIDR`);
+    if (!isCidr(s)) throw new FieldError(`spec.nets[${i}]`, `${JSON.stringify(s)} is not a CIDR`);
     return canonicalCidr(s);
   });
   const labels = labelsOf(res.metadata.labels);
   if (res.kind === 'NetworkSet') {
     const ns = res.metadata.namespace;
-    if (!ns) throw new RuleError('metadata.namespace', 'a NetworkSet needs a namespace');
+    if (!ns) throw new FieldError('metadata.namespace', 'a NetworkSet needs a namespace');
     labels[NAMESPACE_LABEL] = ns;
     return { id: `netset/${ns}/${res.metadata.name}`, labels, parents: [`kns.${ns}`], nets: [...new Set(nets)] };
   }

@@ -41,7 +41,7 @@ import {
   type ParsedTier,
 } from './policy-parser.js';
 import { PolicyResolver } from './policy-resolver.js';
-import { RuleError } from './rule-parser.js';
+import { FieldError } from './field-error.js';
 import { RuleScanner } from './rule-scanner.js';
 
 export const ALL_HOSTS_NET = 'all-hosts-net';
@@ -257,7 +257,7 @@ export class CalcGraph implements CalcGraphApi {
         return v;
       } catch (e) {
         // Malformed input of any shape is reported and treated as absent (Felix's validation filter does the same).
-        const message = e instanceof RuleError ? e.message : `cannot be used: ${(e as Error).message}`;
+        const message = e instanceof FieldError ? e.message : `cannot be used: ${(e as Error).message}`;
         this.#setProblem(problemKey, message);
         return undefined;
       }

@@ -3,7 +3,8 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { implicitTier, parsePolicy, parseProfile, parseTier } from './policy-parser.js';
-import { parseRule, RuleError } from './rule-parser.js';
+import { FieldError } from './field-error.js';
+import { parseRule } from './rule-parser.js';
 
 const ctx = { field: 'spec.ingress[0]', ruleIndex: 0 };
 const nsCtx = { ...ctx, namespace: 'prod' };
@@ -11,7 +12,7 @@ const nsCtx = { ...ctx, namespace: 'prod' };
 function ruleError(raw: unknown, message: string, c: { field: string; ruleIndex: number; namespace?: string } = ctx) {
   assert.throws(
     () => parseRule(raw, c),
-    (e: unknown) => e instanceof RuleError && e.message === message,
+    (e: unknown) => e instanceof FieldError && e.message === message,
     `expected: ${message}`,
   );
 }
@@ -129,7 +130,7 @@ describe('rule parsing', () => {
     );
     assert.throws(
       () => parseRule({ action: 'Allow', source: { selector: 'a ==' } }, ctx),
-      /^RuleError: spec\.ingress\[0\]\.source\.selector: /,
+      /^FieldError: spec\.ingress\[0\]\.source\.selector: /,
     );
   });
 });

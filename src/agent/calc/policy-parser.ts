@@ -1,9 +1,10 @@
 // Parses policy-like resources (NetworkPolicy, GlobalNetworkPolicy, the staged kinds, Profile, Tier) into the
 // calculation graph's internal form: id, tier, order, endpoint selector (rewritten per policy.md §1.4), types with
-// their defaults, host-endpoint flags and parsed rules. In: a v3 resource; out: ParsedPolicy or a RuleError. Pure.
+// their defaults, host-endpoint flags and parsed rules. In: a v3 resource; out: ParsedPolicy or a FieldError. Pure.
 import type { Selector, SelectorNode } from '../../selector/index.js';
 import { policyIdOf, type PolicyId, type PolicyKind, type TierDefaultAction } from './model.js';
-import { parseRule, RuleError, type ParsedRule } from './rule-parser.js';
+import { FieldError } from './field-error.js';
+import { parseRule, type ParsedRule } from './rule-parser.js';
 import {
   andNodes,
   HAS_NAMESPACE,
@@ -68,13 +69,13 @@ const NAMESPACED_KINDS = new Set(['NetworkPolicy', 'StagedNetworkPolicy', 'Stage
 function parseOrder(raw: unknown, field: string): number | undefined {
   if (raw === undefined || raw === null) return undefined;
   const n = typeof raw === 'number' ? raw : Number(raw);
-  if (!Number.isFinite(n)) throw new RuleError(field, `${JSON.stringify(raw)} is not a number`);
+  if (!Number.isFinite(n)) throw new FieldError(field, `${JSON.stringify(raw)} is not a number`);
   return n;
 }
 
 function parseRules(raw: unknown, field: string, namespace: string | undefined): ParsedRule[] {
   if (raw === undefined || raw === null) return [];
-  if (!Array.isArray(raw)) throw new RuleError(field, 'must be a list of rules');
+  if (!Array.isArray(raw)) throw new FieldError(field, 'must be a list of rules');
   return raw.map((r, i) => parseRule(r, { namespace, field: `${field}[${i}]`, ruleIndex: i }));
 }
 
@@ -82,7 +83,7 @@ function withFieldErrors<T>(fn: () => T): T {
   try {
     return fn();
   } catch (e) {
-    if (e instanceof SelectorFieldError) throw new RuleError(e.field, e.message.slice(e.field.length + 2));
+    if (e instanceof SelectorFieldError) throw new FieldError(e.field, e.message.slice(e.field.length + 2));
     throw e;
   }
 }
@@ -108,13 +109,13 @@ function k8sPodSelectorNode(sel: any): SelectorNode {
         terms.push({ kind: 'not', operand: { kind: 'has', label: ex.key } });
         break;
       default:
-        throw new RuleError(`spec.podSelector.matchExpressions[${i}].operator`, `unknown operator ${ex.operator}`);
+        throw new FieldError(`spec.podSelector.matchExpressions[${i}].operator`, `unknown operator ${ex.operator}`);
     }
   }
   return andNodes(terms)!;
 }
 
-/** Parses NetworkPolicy, GlobalNetworkPolicy and the staged kinds. Throws RuleError naming the field. */
+/** Parses NetworkPolicy, GlobalNetworkPolicy and the staged kinds. Throws FieldError naming the field. */
 export function parsePolicy(res: ResourceLike): ParsedPolicy {
   return withFieldErrors(() => {
     const kind = res.kind as PolicyKind;
@@ -122,7 +123,7 @@ export function parsePolicy(res: ResourceLike): ParsedPolicy {
     const staged = STAGED_KINDS.has(kind);
     const namespaced = NAMESPACED_KINDS.has(kind);
     const namespace = namespaced ? res.metadata.namespace : undefined;
-    if (namespaced && !namespace) throw new RuleError('metadata.namespace', `a ${kind} needs a namespace`);
+    if (namespaced && !namespace) throw new FieldError('metadata.namespace', `a ${kind} needs a namespace`);
     const tier = spec.tier ? String(spec.tier) : DEFAULT_TIER;
     const name = res.metadata.name;
     const id = policyIdOf(namespace !== undefined ? { kind, tier, name, namespace } : { kind, tier, name });
@@ -170,19 +171,22 @@ export function parsePolicy(res: ResourceLike): ParsedPolicy {
     }
     types.forEach((t, i) => {
       if (t !== 'Ingress' && t !== 'Egress')
-        throw new RuleError(`spec.types[${i}]`, `${JSON.stringify(t)} must be Ingress or Egress`);
+        throw new FieldError(`spec.types[${i}]`, `${JSON.stringify(t)} must be Ingress or Egress`);
     });
 
     const doNotTrack = spec.doNotTrack === true;
     const preDNAT = spec.preDNAT === true;
     const applyOnForward = spec.applyOnForward === true;
     if (!staged) {
-      if (doNotTrack && preDNAT) throw new RuleError('spec.preDNAT', 'cannot be combined with doNotTrack');
+      if (doNotTrack && preDNAT) throw new FieldError('spec.preDNAT', 'cannot be combined with doNotTrack');
       if ((doNotTrack || preDNAT) && !applyOnForward) {
-        throw new RuleError('spec.applyOnForward', `must be true when ${doNotTrack ? 'doNotTrack' : 'preDNAT'} is set`);
+        throw new FieldError(
+          'spec.applyOnForward',
+          `must be true when ${doNotTrack ? 'doNotTrack' : 'preDNAT'} is set`,
+        );
       }
       if (preDNAT && (types.includes('Egress') || outbound.length > 0)) {
-        throw new RuleError('spec.egress', 'a preDNAT policy may only have ingress rules');
+        throw new FieldError('spec.egress', 'a preDNAT policy may only have ingress rules');
       }
     }
 
@@ -232,7 +236,7 @@ export function parseTier(res: ResourceLike): ParsedTier {
   if (order === undefined && name === DEFAULT_TIER) order = DEFAULT_TIER_ORDER;
   const da = spec.defaultAction ?? 'Deny';
   if (da !== 'Deny' && da !== 'Pass')
-    throw new RuleError('spec.defaultAction', `${JSON.stringify(da)} must be Deny or Pass`);
+    throw new FieldError('spec.defaultAction', `${JSON.stringify(da)} must be Deny or Pass`);
   return order === undefined ? { name, defaultAction: da } : { name, order, defaultAction: da };
 }
 

@@ -1,9 +1,10 @@
 // Parses and validates one projectcalico.org/v3 Rule into a ParsedRule: typed matches, canonical CIDRs, port ranges,
 // named ports, and effective source/destination selectors after the namespace/service-account rewriting of
-// policy.md §1.4. In: raw rule JSON + the policy's namespace. Out: ParsedRule, or RuleError naming field and reason.
+// policy.md §1.4. In: raw rule JSON + the policy's namespace. Out: ParsedRule, or FieldError naming field and reason.
 import { canonicalCidr, isCidr } from '../../net/ip.js';
 import type { Selector } from '../../selector/index.js';
 import type { IpFamily } from '../../net/ip.js';
+import { FieldError } from './field-error.js';
 import { PROTOCOL_NUMBERS, type PortRange, type RuleAction } from './model.js';
 import {
   andNodes,
@@ -14,16 +15,6 @@ import {
   serviceAccountNode,
   toSelector,
 } from './selector-rewrite.js';
-
-export class RuleError extends Error {
-  override name = 'RuleError';
-  constructor(
-    readonly field: string,
-    reason: string,
-  ) {
-    super(`${field}: ${reason}`);
-  }
-}
 
 export interface ParsedSide {
   nets: string[];
@@ -71,12 +62,12 @@ function parseProtocol(raw: unknown, field: string): number | undefined {
   if (raw === undefined || raw === null || raw === '') return undefined;
   if (typeof raw === 'number' || /^\d+$/.test(String(raw))) {
     const n = Number(raw);
-    if (!Number.isInteger(n) || n < 1 || n > 255) throw new RuleError(field, `protocol number ${raw} must be 1..255`);
+    if (!Number.isInteger(n) || n < 1 || n > 255) throw new FieldError(field, `protocol number ${raw} must be 1..255`);
     return n;
   }
   const n = (PROTOCOL_NUMBERS as Record<string, number>)[String(raw).toLowerCase()];
   if (n === undefined) {
-    throw new RuleError(
+    throw new FieldError(
       field,
       `unknown protocol ${JSON.stringify(raw)} (TCP, UDP, ICMP, ICMPv6, SCTP, UDPLite or 1..255)`,
     );
@@ -86,7 +77,7 @@ function parseProtocol(raw: unknown, field: string): number | undefined {
 
 function parsePortNumber(text: string, field: string): number {
   const n = Number(text);
-  if (!/^\d+$/.test(text) || n > 65535) throw new RuleError(field, `port ${JSON.stringify(text)} must be 0..65535`);
+  if (!/^\d+$/.test(text) || n > 65535) throw new FieldError(field, `port ${JSON.stringify(text)} must be 0..65535`);
   return n;
 }
 
@@ -94,11 +85,11 @@ function parsePorts(raw: unknown, field: string): { ranges: PortRange[]; named: 
   const ranges: PortRange[] = [];
   const named: string[] = [];
   if (raw === undefined || raw === null) return { ranges, named };
-  if (!Array.isArray(raw)) throw new RuleError(field, 'must be a list of ports');
+  if (!Array.isArray(raw)) throw new FieldError(field, 'must be a list of ports');
   raw.forEach((p, i) => {
     const f = `${field}[${i}]`;
     if (typeof p === 'number') {
-      if (!Number.isInteger(p) || p < 0 || p > 65535) throw new RuleError(f, `port ${p} must be 0..65535`);
+      if (!Number.isInteger(p) || p < 0 || p > 65535) throw new FieldError(f, `port ${p} must be 0..65535`);
       ranges.push({ first: p, last: p });
       return;
     }
@@ -107,7 +98,7 @@ function parsePorts(raw: unknown, field: string): { ranges: PortRange[]; named: 
     if (colon >= 0) {
       const first = parsePortNumber(s.slice(0, colon), f);
       const last = parsePortNumber(s.slice(colon + 1), f);
-      if (first > last) throw new RuleError(f, `range ${JSON.stringify(s)}: start is greater than end`);
+      if (first > last) throw new FieldError(f, `range ${JSON.stringify(s)}: start is greater than end`);
       ranges.push({ first, last });
     } else if (/^\d+$/.test(s)) {
       const n = parsePortNumber(s, f);
@@ -115,7 +106,7 @@ function parsePorts(raw: unknown, field: string): { ranges: PortRange[]; named: 
     } else if (NAMED_PORT.test(s) && s.length <= 63) {
       if (!named.includes(s)) named.push(s);
     } else {
-      throw new RuleError(f, `${JSON.stringify(p)} is not a port, a "min:max" range or a port name`);
+      throw new FieldError(f, `${JSON.stringify(p)} is not a port, a "min:max" range or a port name`);
     }
   });
   return { ranges, named };
@@ -123,10 +114,10 @@ function parsePorts(raw: unknown, field: string): { ranges: PortRange[]; named: 
 
 function parseNets(raw: unknown, field: string): string[] {
   if (raw === undefined || raw === null) return [];
-  if (!Array.isArray(raw)) throw new RuleError(field, 'must be a list of CIDRs');
+  if (!Array.isArray(raw)) throw new FieldError(field, 'must be a list of CIDRs');
   return raw.map((n, i) => {
     const s = String(n);
-    if (!isCidr(s)) throw new RuleError(`${field}[${i}]`, `${JSON.stringify(n)} is not a CIDR or IP address`);
+    if (!isCidr(s)) throw new FieldError(`${field}[${i}]`, `${JSON.stringify(n)} is not a CIDR or IP address`);
     return canonicalCidr(s);
   });
 }
@@ -134,11 +125,11 @@ function parseNets(raw: unknown, field: string): string[] {
 function parseSide(raw: any, ctx: RuleContext, side: 'source' | 'destination'): ParsedSide {
   const field = `${ctx.field}.${side}`;
   if (raw !== undefined && raw !== null && (typeof raw !== 'object' || Array.isArray(raw))) {
-    throw new RuleError(field, 'must be an object (nets, selector, ports, ...)');
+    throw new FieldError(field, 'must be an object (nets, selector, ports, ...)');
   }
   const e = (raw ?? {}) as Record<string, any>;
   if (e.services !== undefined && e.services !== null) {
-    throw new RuleError(`${field}.services`, 'Kubernetes Service matches are not supported by this agent');
+    throw new FieldError(`${field}.services`, 'Kubernetes Service matches are not supported by this agent');
   }
   try {
     const hasSelectorTerms = !!e.selector || !!e.notSelector || !!e.namespaceSelector || !!e.serviceAccounts;
@@ -168,7 +159,7 @@ function parseSide(raw: any, ctx: RuleContext, side: 'source' | 'destination'): 
       notNamedPorts: notPorts.named,
     };
   } catch (err) {
-    if (err instanceof SelectorFieldError) throw new RuleError(err.field, err.message.slice(err.field.length + 2));
+    if (err instanceof SelectorFieldError) throw new FieldError(err.field, err.message.slice(err.field.length + 2));
     throw err;
   }
 }
@@ -178,13 +169,13 @@ function parseIcmp(raw: any, field: string): { type?: number; code?: number } {
   const out: { type?: number; code?: number } = {};
   if (raw.type !== undefined && raw.type !== null) {
     if (!Number.isInteger(raw.type) || raw.type < 0 || raw.type > 254)
-      throw new RuleError(`${field}.type`, 'must be 0..254');
+      throw new FieldError(`${field}.type`, 'must be 0..254');
     out.type = raw.type;
   }
   if (raw.code !== undefined && raw.code !== null) {
-    if (out.type === undefined) throw new RuleError(`${field}.code`, 'an ICMP code needs an ICMP type');
+    if (out.type === undefined) throw new FieldError(`${field}.code`, 'an ICMP code needs an ICMP type');
     if (!Number.isInteger(raw.code) || raw.code < 0 || raw.code > 255)
-      throw new RuleError(`${field}.code`, 'must be 0..255');
+      throw new FieldError(`${field}.code`, 'must be 0..255');
     out.code = raw.code;
   }
   return out;
@@ -193,11 +184,11 @@ function parseIcmp(raw: any, field: string): { type?: number; code?: number } {
 const familyOf = (cidr: string): IpFamily => (cidr.includes(':') ? 6 : 4);
 
 export function parseRule(raw: unknown, ctx: RuleContext): ParsedRule {
-  if (!raw || typeof raw !== 'object') throw new RuleError(ctx.field, 'must be an object');
+  if (!raw || typeof raw !== 'object') throw new FieldError(ctx.field, 'must be an object');
   const r = raw as Record<string, any>;
   const action = ACTIONS[String(r.action ?? '').toLowerCase()];
   if (!action)
-    throw new RuleError(`${ctx.field}.action`, `${JSON.stringify(r.action)} must be Allow, Deny, Pass or Log`);
+    throw new FieldError(`${ctx.field}.action`, `${JSON.stringify(r.action)} must be Allow, Deny, Pass or Log`);
 
   const protocol = parseProtocol(r.protocol, `${ctx.field}.protocol`);
   const notProtocol = parseProtocol(r.notProtocol, `${ctx.field}.notProtocol`);
@@ -205,18 +196,18 @@ export function parseRule(raw: unknown, ctx: RuleContext): ParsedRule {
   const notIcmp = parseIcmp(r.notICMP, `${ctx.field}.notICMP`);
   const isIcmp = protocol === 1 || protocol === 58;
   if ((icmp.type !== undefined || notIcmp.type !== undefined) && !isIcmp) {
-    throw new RuleError(`${ctx.field}.icmp`, 'ICMP matches need protocol ICMP or ICMPv6');
+    throw new FieldError(`${ctx.field}.icmp`, 'ICMP matches need protocol ICMP or ICMPv6');
   }
 
   let ipVersion: IpFamily | undefined;
   if (r.ipVersion !== undefined && r.ipVersion !== null) {
-    if (r.ipVersion !== 4 && r.ipVersion !== 6) throw new RuleError(`${ctx.field}.ipVersion`, 'must be 4 or 6');
+    if (r.ipVersion !== 4 && r.ipVersion !== 6) throw new FieldError(`${ctx.field}.ipVersion`, 'must be 4 or 6');
     ipVersion = r.ipVersion;
   }
   if (protocol === 1 || protocol === 58) {
     const implied: IpFamily = protocol === 1 ? 4 : 6;
     if (ipVersion !== undefined && ipVersion !== implied) {
-      throw new RuleError(`${ctx.field}.ipVersion`, `ipVersion ${ipVersion} contradicts protocol ${r.protocol}`);
+      throw new FieldError(`${ctx.field}.ipVersion`, `ipVersion ${ipVersion} contradicts protocol ${r.protocol}`);
     }
     ipVersion = implied;
   }
@@ -231,17 +222,17 @@ export function parseRule(raw: unknown, ctx: RuleContext): ParsedRule {
       for (const key of ['nets', 'notNets'] as const) {
         const bad = side[key].find((n) => familyOf(n) !== ipVersion);
         if (bad)
-          throw new RuleError(`${ctx.field}.${name}.${key}`, `${bad} is not an IPv${ipVersion} CIDR (ipVersion)`);
+          throw new FieldError(`${ctx.field}.${name}.${key}`, `${bad} is not an IPv${ipVersion} CIDR (ipVersion)`);
       }
     }
   }
   const numericPorts = src.ports.length + src.notPorts.length + dst.ports.length + dst.notPorts.length > 0;
   if (numericPorts && (protocol === undefined || !PORT_PROTOCOLS.has(protocol))) {
-    throw new RuleError(`${ctx.field}.protocol`, 'numeric ports need protocol TCP, UDP, SCTP or UDPLite');
+    throw new FieldError(`${ctx.field}.protocol`, 'numeric ports need protocol TCP, UDP, SCTP or UDPLite');
   }
   const anyNamed = src.namedPorts.length + src.notNamedPorts.length + dst.namedPorts.length + dst.notNamedPorts.length;
   if (anyNamed > 0 && protocol !== undefined && protocol !== 6 && protocol !== 17 && protocol !== 132) {
-    throw new RuleError(`${ctx.field}.protocol`, 'named ports need protocol TCP, UDP or SCTP (or none)');
+    throw new FieldError(`${ctx.field}.protocol`, 'named ports need protocol TCP, UDP or SCTP (or none)');
   }
   const namedPortProtocol: NamedPortProtocol = protocol === 17 ? 'udp' : protocol === 132 ? 'sctp' : 'tcp';
 
