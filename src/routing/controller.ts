@@ -28,6 +28,8 @@ export interface RoutingControllerOptions {
   /** Directory of BGP password secrets: `<dir>/<secret name>/<key>` (a mounted Secret's layout). */
   secretsDir?: string;
   routerId?: string;
+  /** Called when the pools' encapsulation changes (tunnel addresses and MTU file to update); errors are logged. */
+  onEncapsulationChange?: () => Promise<void>;
   /** Full re-read of kernel routes and host interfaces at least this often (default 90 s, Felix's). */
   refreshIntervalMs?: number;
   log?: (msg: string) => void;
@@ -114,7 +116,21 @@ export class RoutingController {
     }
   }
 
+  private encapSignature?: string;
+
   private async sync(state: RoutingState): Promise<void> {
+    const encap = state.pools
+      .map((p) => `${p.cidr}:${p.vxlanMode}:${p.ipipMode}:${p.disabled}`)
+      .sort()
+      .join(',');
+    if (this.opts.onEncapsulationChange && encap !== this.encapSignature) {
+      try {
+        await this.opts.onEncapsulationChange(); // rewrites our Node: another sync follows
+        this.encapSignature = encap;
+      } catch (err) {
+        this.log(`tunnel address update failed: ${err instanceof Error ? err.message : String(err)}`);
+      }
+    }
     const self = state.nodes.find((n) => n.name === this.opts.nodeName);
     // BIRD first: a new block is announced while the kernel work below runs.
     // A BIRD problem (a missing password secret, a config BIRD refuses) must not hold up the kernel routes.

@@ -3,7 +3,7 @@
 import type { Datastore } from '../datastore/types.js';
 import { DEFAULT_BIRD_CONFIG_DIR, DEFAULT_BIRD_SOCKET } from './bird.js';
 import { DEFAULT_BGP_SECRETS_DIR, RoutingController } from './controller.js';
-import { runStartup, type StartupResult } from './startup.js';
+import { runStartup, syncTunnels, type StartupResult } from './startup.js';
 
 export { StartupError } from './startup.js';
 
@@ -28,6 +28,15 @@ export async function startRouting(
     birdConfigDir: env.CALICO_BIRD_CONFIG_DIR || DEFAULT_BIRD_CONFIG_DIR,
     secretsDir: env.CALICO_BGP_SECRETS_DIR || DEFAULT_BGP_SECRETS_DIR,
     routerId: env.CALICO_ROUTER_ID || undefined,
+    onEncapsulationChange: async () => {
+      await syncTunnels(ds, {
+        env,
+        log,
+        nodeName: startup.nodeName,
+        ipv4Address: startup.ipv4Address,
+        ipv6Address: startup.ipv6Address,
+      });
+    },
     log,
   });
   await controller.start();

@@ -222,20 +222,44 @@ export async function runStartup(ds: Datastore, opts: StartupOptions): Promise<S
     spec.bgp = bgp;
   });
 
-  // Tunnel addresses (ipam.md §5) for each encapsulation some pool uses.
+  const t = await syncTunnels(ds, { ...opts, nodeName, ipv4Address, ipv6Address });
+  node = t.node;
+  const { mtu, underlayMtu } = t;
+
+  return { nodeName, node, backend, ipv4Address, ipv6Address, mtu, underlayMtu };
+}
+
+export interface TunnelSyncOptions extends StartupOptions {
+  nodeName: string;
+  ipv4Address?: string;
+  ipv6Address?: string;
+}
+
+/**
+ * Tunnel addresses (ipam.md §5) for each encapsulation the enabled pools use — allocated, kept, or released and
+ * cleared from the Node — and the MTU file for the CNI plugin (dataplane.md §2). Run at start-up and again by the
+ * routing controller whenever the pools' encapsulation changes (Calico's allocate-tunnel-addrs).
+ */
+export async function syncTunnels(
+  ds: Datastore,
+  opts: TunnelSyncOptions,
+): Promise<{ node: Resource; mtu: number; underlayMtu: number }> {
+  const { env, nodeName, ipv4Address, ipv6Address } = opts;
+  const log = opts.log ?? (() => {});
+  const client = new ResourceClient(ds);
   const ipam = new IpamClient(ds);
   const pools = (await client.list('IPPool')).items.filter((p) => !p.spec?.disabled);
   const famOf = (p: Resource): IpFamily => parseCidr(p.spec.cidr).family;
-  const wantVxlan4 = ipv4Address && pools.some((p) => famOf(p) === 4 && (p.spec.vxlanMode ?? 'Never') !== 'Never');
-  const wantVxlan6 = ipv6Address && pools.some((p) => famOf(p) === 6 && (p.spec.vxlanMode ?? 'Never') !== 'Never');
-  const wantIpip = ipv4Address && pools.some((p) => famOf(p) === 4 && (p.spec.ipipMode ?? 'Never') !== 'Never');
+  const wantVxlan4 = !!ipv4Address && pools.some((p) => famOf(p) === 4 && (p.spec.vxlanMode ?? 'Never') !== 'Never');
+  const wantVxlan6 = !!ipv6Address && pools.some((p) => famOf(p) === 6 && (p.spec.vxlanMode ?? 'Never') !== 'Never');
+  const wantIpip = !!ipv4Address && pools.some((p) => famOf(p) === 4 && (p.spec.ipipMode ?? 'Never') !== 'Never');
   const vx4 = wantVxlan4 ? await ipam.ensureTunnelAddress(nodeName, 'vxlan', 4) : undefined;
   const vx6 = wantVxlan6 ? await ipam.ensureTunnelAddress(nodeName, 'vxlan', 6) : undefined;
   const ipip = wantIpip ? await ipam.ensureTunnelAddress(nodeName, 'ipip', 4) : undefined;
   if (!wantVxlan4) await ipam.releaseTunnelAddress(nodeName, 'vxlan', 4);
   if (!wantVxlan6) await ipam.releaseTunnelAddress(nodeName, 'vxlan', 6);
   if (!wantIpip) await ipam.releaseTunnelAddress(nodeName, 'ipip', 4);
-  node = await updateNode(client, nodeName, (spec) => {
+  const node = await updateNode(client, nodeName, (spec) => {
     const set = (k: string, v: string | undefined): void => {
       if (v) spec[k] = v;
       else delete spec[k];
@@ -250,10 +274,9 @@ export async function runStartup(ds: Datastore, opts: StartupOptions): Promise<S
     spec.bgp = bgp;
   });
 
-  // MTU (dataplane.md §2): smallest matching host MTU minus the largest overhead in use.
-  const mtus = (ifaces as (HostInterface & { mtu: number })[])
-    .filter((i) => MTU_IFACE_PATTERN.test(i.name))
-    .map((i) => i.mtu);
+  // MTU: smallest matching host MTU minus the largest overhead in use.
+  const ifaces = await hostInterfaces(opts.netns);
+  const mtus = ifaces.filter((i) => MTU_IFACE_PATTERN.test(i.name)).map((i) => i.mtu);
   const underlayMtu = mtus.length ? Math.min(...mtus) : 1500;
   const overhead = Math.max(
     0,
@@ -266,8 +289,7 @@ export async function runStartup(ds: Datastore, opts: StartupOptions): Promise<S
   mkdirSync(path.dirname(mtuFile), { recursive: true });
   writeFileSync(mtuFile, `${mtu}\n`);
   log(`MTU: underlay ${underlayMtu}, encapsulation overhead ${overhead}, pod MTU ${mtu} written to ${mtuFile}`);
-
-  return { nodeName, node, backend, ipv4Address, ipv6Address, mtu, underlayMtu };
+  return { node, mtu, underlayMtu };
 }
 
 async function updateNode(

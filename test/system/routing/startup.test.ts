@@ -149,6 +149,26 @@ describe('calico-node start-up', () => {
       assert.equal(readFileSync(path.join(dir, 'nodename'), 'utf8'), 'solo');
       assert.equal(readFileSync(path.join(dir, 'mtu'), 'utf8'), '1400\n');
       assert.match(readFileSync(path.join(dir, 'confd', 'bird.cfg'), 'utf8'), /router id 172\.31\.1\.11;/);
+      // A VXLAN pool added while the node runs: tunnel address allocated, device up, MTU file updated.
+      const sqlite = await openDatastore({ type: 'sqlite', sqlitePath: path.join(dir, 'calico.db') });
+      try {
+        await new ResourceClient(sqlite).create({
+          apiVersion: 'projectcalico.org/v3',
+          kind: 'IPPool',
+          metadata: { name: 'vxlan-pool' },
+          spec: { cidr: '10.72.0.0/16', vxlanMode: 'Always', blockSize: 26 },
+        });
+        await waitFor(
+          'vxlan.calico under calico-node',
+          () => shOk('ip', ['-n', ns, 'link', 'show', 'vxlan.calico']).code === 0,
+          15_000,
+        );
+        const node = await new ResourceClient(sqlite).get('Node', 'solo');
+        assert.ok(node.spec.ipv4VXLANTunnelAddr, 'VTEP address published on the Node');
+        await waitFor('MTU file rewritten', () => readFileSync(path.join(dir, 'mtu'), 'utf8') === '1350\n', 5000);
+      } finally {
+        await sqlite.close();
+      }
       const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
       child.kill('SIGTERM');
       assert.equal(await exited, 0, stderr);
