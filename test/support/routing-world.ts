@@ -2,7 +2,7 @@
 // namespace), pods made by hand with Calico's veth recipe, datastore records in Calico's format, and one
 // RoutingController per node running inside its namespace. teardown() removes everything, also after failures.
 import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { Datastore } from '../../src/datastore/types.js';
@@ -248,8 +248,21 @@ export class RoutingWorld {
       if (pid) shOk('kill', ['-9', String(pid)]);
       shOk('ip', ['-n', n.ns, 'route', 'flush', 'proto', 'bird']);
     }
+    killProcessesMentioning(this.dir); // e.g. a BIRD left behind by a calico-node that was SIGKILLed
     for (const ns of this.namespaces.reverse()) shOk('ip', ['netns', 'del', ns]);
     rmSync(this.dir, { recursive: true, force: true });
+  }
+}
+
+/** Kills (by PID) every process whose command line contains text — a temporary path unique to one world. */
+export function killProcessesMentioning(text: string): void {
+  for (const pid of readdirSync('/proc')) {
+    if (!/^\d+$/.test(pid) || Number(pid) === process.pid) continue;
+    try {
+      if (readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(text)) process.kill(Number(pid), 'SIGKILL');
+    } catch {
+      // gone already
+    }
   }
 }
 
