@@ -214,7 +214,6 @@ export class EtcdDatastore implements Datastore {
   watch(prefix: string, fromRevision: number, onEvent: (event: WatchEvent) => void): Watch {
     if (this.closed) throw new UnreachableError(`${this.description}: datastore is closed`);
     let closed = false;
-    let watcher: EtcdWatcher | undefined;
     const emit = (e: WatchEvent): void => {
       if (!closed) onEvent(e);
     };
@@ -223,27 +222,45 @@ export class EtcdDatastore implements Datastore {
       .inRange({ start: buf(prefix === '' ? '\0' : prefix), end: prefixEnd(prefix) })
       .withPreviousKV();
     if (fromRevision > 0) builder.startRevision(String(fromRevision));
-    const created = builder.create().then(
-      (w) => {
-        watcher = w;
-        if (closed) return void w.cancel().catch(() => undefined);
-        w.on('data', (res) => {
-          for (const ev of res.events) {
-            const key = ev.kv.key.toString('utf8');
-            const revision = Number(ev.kv.mod_revision);
-            if (ev.type === 'Put') emit({ type: 'put', key, value: ev.kv.value.toString('utf8'), revision });
-            else emit({ type: 'delete', key, revision, prevValue: ev.prev_kv?.value.toString('utf8') });
-          }
-        });
-        w.on('error', (err: Error) => void this.watchFailed(err, fromRevision, emit, () => (closed = true)));
-      },
-      (err: Error) => void this.watchFailed(err, fromRevision, emit, () => (closed = true)),
-    );
+    // watcher() attaches at once (create() would only hand the watcher over once connected, so an unreachable etcd
+    // could never be cancelled). After the first connection the client re-attaches by itself after a disconnect,
+    // resuming from the last revision it saw; only the first connection is bounded by the timeout.
+    const w: EtcdWatcher = builder.watcher();
+    const stop = (): void => {
+      closed = true;
+      clearTimeout(connectTimer);
+      void w.cancel().catch(() => undefined);
+    };
+    const connectTimer = setTimeout(() => {
+      emit({
+        type: 'error',
+        error: new UnreachableError(`${this.description}: watch not established within ${this.timeoutMs} ms`),
+      });
+      stop();
+    }, this.timeoutMs);
+    w.once('connected', () => clearTimeout(connectTimer));
+    w.on('data', (res) => {
+      for (const ev of res.events) {
+        const key = ev.kv.key.toString('utf8');
+        const revision = Number(ev.kv.mod_revision);
+        if (ev.type === 'Put') emit({ type: 'put', key, value: ev.kv.value.toString('utf8'), revision });
+        else emit({ type: 'delete', key, revision, prevValue: ev.prev_kv?.value.toString('utf8') });
+      }
+    });
+    w.on('error', (err: Error) => {
+      clearTimeout(connectTimer);
+      void this.watchFailed(err, fromRevision, emit, () => (closed = true));
+    });
     return {
       close: async () => {
         closed = true;
-        await created.catch(() => undefined);
-        await watcher?.cancel().catch(() => undefined);
+        clearTimeout(connectTimer);
+        let timer: NodeJS.Timeout | undefined;
+        await Promise.race([
+          w.cancel().catch(() => undefined),
+          new Promise<void>((r) => (timer = setTimeout(r, this.timeoutMs))),
+        ]);
+        clearTimeout(timer);
       },
     };
   }

@@ -4,7 +4,8 @@ import { describe, test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { createServer, type Server, type Socket } from 'node:net';
-import { openDatastore, UnreachableError, type Datastore } from '../../../src/datastore/index.js';
+import { openDatastore, UnreachableError, type Datastore, type WatchEvent } from '../../../src/datastore/index.js';
+import { EtcdDatastore } from '../../../src/datastore/etcd.js';
 import { startEtcd, freePort, type TestEtcd } from '../../support/etcd.js';
 
 const started: TestEtcd[] = [];
@@ -135,6 +136,23 @@ describe('etcd datastore access', () => {
       await failsNaming(ds.put('/gone/k', 'w'), `etcdv3 ${e.endpoint}`, 3000);
     } finally {
       await ds.close();
+    }
+    // A watch on an unreachable etcd reports an error within the timeout, and close() does not hang.
+    const lost = new EtcdDatastore({ endpoints: [e.endpoint] }, { timeoutMs: 800 });
+    try {
+      const events: WatchEvent[] = [];
+      const t0 = Date.now();
+      const w = lost.watch('/gone/', 0, (ev) => events.push(ev));
+      while (events.length === 0 && Date.now() - t0 < 5000) await new Promise((r) => setTimeout(r, 20));
+      assert.equal(events[0]?.type, 'error');
+      assert.match(
+        (events[0] as { error: Error }).error.message,
+        new RegExp(`etcdv3 ${e.endpoint}: watch not established`),
+      );
+      assert.ok(Date.now() - t0 < 3000, `error after ${Date.now() - t0} ms`);
+      await w.close();
+    } finally {
+      await lost.close();
     }
     // A silent peer: TCP accepted, not one byte answered.
     const sockets: Socket[] = [];
