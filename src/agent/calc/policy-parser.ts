@@ -15,7 +15,6 @@ import {
   parseField,
   prefixLabels,
   replaceNodes,
-  SelectorFieldError,
   SERVICE_ACCOUNT_LABEL_PREFIX,
   toSelector,
 } from './selector-rewrite.js';
@@ -79,15 +78,6 @@ function parseRules(raw: unknown, field: string, namespace: string | undefined):
   return raw.map((r, i) => parseRule(r, { namespace, field: `${field}[${i}]`, ruleIndex: i }));
 }
 
-function withFieldErrors<T>(fn: () => T): T {
-  try {
-    return fn();
-  } catch (e) {
-    if (e instanceof SelectorFieldError) throw new FieldError(e.field, e.message.slice(e.field.length + 2));
-    throw e;
-  }
-}
-
 /** Kubernetes LabelSelector -> Calico selector terms (policy.md §6), for StagedKubernetesNetworkPolicy. */
 function k8sPodSelectorNode(sel: any): SelectorNode {
   const terms: SelectorNode[] = [{ kind: 'eq', label: ORCHESTRATOR_LABEL, value: 'k8s' }];
@@ -117,116 +107,109 @@ function k8sPodSelectorNode(sel: any): SelectorNode {
 
 /** Parses NetworkPolicy, GlobalNetworkPolicy and the staged kinds. Throws FieldError naming the field. */
 export function parsePolicy(res: ResourceLike): ParsedPolicy {
-  return withFieldErrors(() => {
-    const kind = res.kind as PolicyKind;
-    const spec = res.spec ?? {};
-    const staged = STAGED_KINDS.has(kind);
-    const namespaced = NAMESPACED_KINDS.has(kind);
-    const namespace = namespaced ? res.metadata.namespace : undefined;
-    if (namespaced && !namespace) throw new FieldError('metadata.namespace', `a ${kind} needs a namespace`);
-    const tier = spec.tier ? String(spec.tier) : DEFAULT_TIER;
-    const name = res.metadata.name;
-    const id = policyIdOf(namespace !== undefined ? { kind, tier, name, namespace } : { kind, tier, name });
+  const kind = res.kind as PolicyKind;
+  const spec = res.spec ?? {};
+  const staged = STAGED_KINDS.has(kind);
+  const namespaced = NAMESPACED_KINDS.has(kind);
+  const namespace = namespaced ? res.metadata.namespace : undefined;
+  if (namespaced && !namespace) throw new FieldError('metadata.namespace', `a ${kind} needs a namespace`);
+  const tier = spec.tier ? String(spec.tier) : DEFAULT_TIER;
+  const name = res.metadata.name;
+  const id = policyIdOf(namespace !== undefined ? { kind, tier, name, namespace } : { kind, tier, name });
 
-    let selectorNode: SelectorNode;
-    let types: string[];
-    let inbound: ParsedRule[] = [];
-    let outbound: ParsedRule[] = [];
-    if (kind === 'StagedKubernetesNetworkPolicy') {
-      selectorNode = andNodes([k8sPodSelectorNode(spec.podSelector), namespaceIs(namespace!)])!;
-      types = Array.isArray(spec.policyTypes) && spec.policyTypes.length > 0 ? spec.policyTypes : ['Ingress'];
-    } else {
-      let node: SelectorNode = spec.selector ? parseField(String(spec.selector), 'spec.selector').ast : { kind: 'all' };
-      if (namespaced) {
-        node = andNodes([node, namespaceIs(namespace!)])!;
-      } else if (spec.namespaceSelector) {
-        // As Calico's GNP processor: AND the pcns.-prefixed namespaceSelector, then every all() in the result means
-        // "namespaced" (global() keeps its label-selector meaning, true).
-        const nsSel = prefixLabels(
-          parseField(String(spec.namespaceSelector), 'spec.namespaceSelector').ast,
-          NAMESPACE_LABEL_PREFIX,
-        );
-        node = replaceNodes({ kind: 'and', operands: [node, nsSel] }, 'all', HAS_NAMESPACE);
-      }
-      if (spec.serviceAccountSelector) {
-        const saSel = prefixLabels(
-          parseField(String(spec.serviceAccountSelector), 'spec.serviceAccountSelector').ast,
-          SERVICE_ACCOUNT_LABEL_PREFIX,
-        );
-        node = { kind: 'and', operands: [node, saSel] };
-        // GlobalNetworkPolicy only: all() then means "has a service account".
-        if (!namespaced) node = replaceNodes(node, 'all', HAS_SERVICE_ACCOUNT);
-      }
-      selectorNode = andNodes([node])!;
-      if (!staged) {
-        inbound = parseRules(spec.ingress, 'spec.ingress', namespace);
-        outbound = parseRules(spec.egress, 'spec.egress', namespace);
-      }
-      const hasIngress = Array.isArray(spec.ingress) && spec.ingress.length > 0;
-      const hasEgress = Array.isArray(spec.egress) && spec.egress.length > 0;
-      if (Array.isArray(spec.types) && spec.types.length > 0) types = spec.types;
-      else if (hasEgress && !hasIngress) types = ['Egress'];
-      else if (hasEgress && hasIngress) types = ['Ingress', 'Egress'];
-      else types = ['Ingress'];
+  let selectorNode: SelectorNode;
+  let types: string[];
+  let inbound: ParsedRule[] = [];
+  let outbound: ParsedRule[] = [];
+  if (kind === 'StagedKubernetesNetworkPolicy') {
+    selectorNode = andNodes([k8sPodSelectorNode(spec.podSelector), namespaceIs(namespace!)])!;
+    types = Array.isArray(spec.policyTypes) && spec.policyTypes.length > 0 ? spec.policyTypes : ['Ingress'];
+  } else {
+    let node: SelectorNode = spec.selector ? parseField(String(spec.selector), 'spec.selector').ast : { kind: 'all' };
+    if (namespaced) {
+      node = andNodes([node, namespaceIs(namespace!)])!;
+    } else if (spec.namespaceSelector) {
+      // As Calico's GNP processor: AND the pcns.-prefixed namespaceSelector, then every all() in the result means
+      // "namespaced" (global() keeps its label-selector meaning, true).
+      const nsSel = prefixLabels(
+        parseField(String(spec.namespaceSelector), 'spec.namespaceSelector').ast,
+        NAMESPACE_LABEL_PREFIX,
+      );
+      node = replaceNodes({ kind: 'and', operands: [node, nsSel] }, 'all', HAS_NAMESPACE);
     }
-    types.forEach((t, i) => {
-      if (t !== 'Ingress' && t !== 'Egress')
-        throw new FieldError(`spec.types[${i}]`, `${JSON.stringify(t)} must be Ingress or Egress`);
-    });
-
-    const doNotTrack = spec.doNotTrack === true;
-    const preDNAT = spec.preDNAT === true;
-    const applyOnForward = spec.applyOnForward === true;
+    if (spec.serviceAccountSelector) {
+      const saSel = prefixLabels(
+        parseField(String(spec.serviceAccountSelector), 'spec.serviceAccountSelector').ast,
+        SERVICE_ACCOUNT_LABEL_PREFIX,
+      );
+      node = { kind: 'and', operands: [node, saSel] };
+      // GlobalNetworkPolicy only: all() then means "has a service account".
+      if (!namespaced) node = replaceNodes(node, 'all', HAS_SERVICE_ACCOUNT);
+    }
+    selectorNode = andNodes([node])!;
     if (!staged) {
-      if (doNotTrack && preDNAT) throw new FieldError('spec.preDNAT', 'cannot be combined with doNotTrack');
-      if ((doNotTrack || preDNAT) && !applyOnForward) {
-        throw new FieldError(
-          'spec.applyOnForward',
-          `must be true when ${doNotTrack ? 'doNotTrack' : 'preDNAT'} is set`,
-        );
-      }
-      if (preDNAT && (types.includes('Egress') || outbound.length > 0)) {
-        throw new FieldError('spec.egress', 'a preDNAT policy may only have ingress rules');
-      }
+      inbound = parseRules(spec.ingress, 'spec.ingress', namespace);
+      outbound = parseRules(spec.egress, 'spec.egress', namespace);
     }
-
-    const out: ParsedPolicy = {
-      id,
-      kind,
-      tier,
-      name,
-      selector: toSelector(selectorNode),
-      ingress: types.includes('Ingress'),
-      egress: types.includes('Egress'),
-      inbound,
-      outbound,
-      staged,
-      doNotTrack,
-      preDNAT,
-      applyOnForward,
-    };
-    if (namespace !== undefined) out.namespace = namespace;
-    const order = parseOrder(spec.order, 'spec.order');
-    if (order !== undefined) out.order = order;
-    if (staged) out.stagedAction = String(spec.stagedAction ?? 'Set');
-    return out;
+    const hasIngress = Array.isArray(spec.ingress) && spec.ingress.length > 0;
+    const hasEgress = Array.isArray(spec.egress) && spec.egress.length > 0;
+    if (Array.isArray(spec.types) && spec.types.length > 0) types = spec.types;
+    else if (hasEgress && !hasIngress) types = ['Egress'];
+    else if (hasEgress && hasIngress) types = ['Ingress', 'Egress'];
+    else types = ['Ingress'];
+  }
+  types.forEach((t, i) => {
+    if (t !== 'Ingress' && t !== 'Egress')
+      throw new FieldError(`spec.types[${i}]`, `${JSON.stringify(t)} must be Ingress or Egress`);
   });
+
+  const doNotTrack = spec.doNotTrack === true;
+  const preDNAT = spec.preDNAT === true;
+  const applyOnForward = spec.applyOnForward === true;
+  if (!staged) {
+    if (doNotTrack && preDNAT) throw new FieldError('spec.preDNAT', 'cannot be combined with doNotTrack');
+    if ((doNotTrack || preDNAT) && !applyOnForward) {
+      throw new FieldError('spec.applyOnForward', `must be true when ${doNotTrack ? 'doNotTrack' : 'preDNAT'} is set`);
+    }
+    if (preDNAT && (types.includes('Egress') || outbound.length > 0)) {
+      throw new FieldError('spec.egress', 'a preDNAT policy may only have ingress rules');
+    }
+  }
+
+  const out: ParsedPolicy = {
+    id,
+    kind,
+    tier,
+    name,
+    selector: toSelector(selectorNode),
+    ingress: types.includes('Ingress'),
+    egress: types.includes('Egress'),
+    inbound,
+    outbound,
+    staged,
+    doNotTrack,
+    preDNAT,
+    applyOnForward,
+  };
+  if (namespace !== undefined) out.namespace = namespace;
+  const order = parseOrder(spec.order, 'spec.order');
+  if (order !== undefined) out.order = order;
+  if (staged) out.stagedAction = String(spec.stagedAction ?? 'Set');
+  return out;
 }
 
 export function parseProfile(res: ResourceLike): ParsedProfile {
-  return withFieldErrors(() => {
-    const spec = res.spec ?? {};
-    const labelsToApply: Record<string, string> = {};
-    for (const [k, v] of Object.entries((spec.labelsToApply ?? {}) as Record<string, unknown>)) {
-      labelsToApply[k] = String(v);
-    }
-    return {
-      id: res.metadata.name,
-      labelsToApply,
-      inbound: parseRules(spec.ingress, 'spec.ingress', undefined),
-      outbound: parseRules(spec.egress, 'spec.egress', undefined),
-    };
-  });
+  const spec = res.spec ?? {};
+  const labelsToApply: Record<string, string> = {};
+  for (const [k, v] of Object.entries((spec.labelsToApply ?? {}) as Record<string, unknown>)) {
+    labelsToApply[k] = String(v);
+  }
+  return {
+    id: res.metadata.name,
+    labelsToApply,
+    inbound: parseRules(spec.ingress, 'spec.ingress', undefined),
+    outbound: parseRules(spec.egress, 'spec.egress', undefined),
+  };
 }
 
 export function parseTier(res: ResourceLike): ParsedTier {

@@ -11,7 +11,6 @@ import {
   namespaceIs,
   namespaceSelectorNode,
   parseField,
-  SelectorFieldError,
   serviceAccountNode,
   toSelector,
 } from './selector-rewrite.js';
@@ -131,37 +130,32 @@ function parseSide(raw: any, ctx: RuleContext, side: 'source' | 'destination'): 
   if (e.services !== undefined && e.services !== null) {
     throw new FieldError(`${field}.services`, 'Kubernetes Service matches are not supported by this agent');
   }
-  try {
-    const hasSelectorTerms = !!e.selector || !!e.notSelector || !!e.namespaceSelector || !!e.serviceAccounts;
-    let selector: Selector | undefined;
-    if (hasSelectorTerms) {
-      const nsPart = e.namespaceSelector
-        ? namespaceSelectorNode(String(e.namespaceSelector), `${field}.namespaceSelector`)
-        : ctx.namespace !== undefined
-          ? namespaceIs(ctx.namespace)
-          : undefined;
-      const saPart = serviceAccountNode(e.serviceAccounts, `${field}.serviceAccounts`);
-      const selPart = e.selector ? parseField(String(e.selector), `${field}.selector`).ast : undefined;
-      const node = andNodes([nsPart, saPart, selPart]);
-      if (node) selector = toSelector(node);
-    }
-    const notSelector = e.notSelector ? parseField(String(e.notSelector), `${field}.notSelector`) : undefined;
-    const ports = parsePorts(e.ports, `${field}.ports`);
-    const notPorts = parsePorts(e.notPorts, `${field}.notPorts`);
-    return {
-      nets: parseNets(e.nets, `${field}.nets`),
-      notNets: parseNets(e.notNets, `${field}.notNets`),
-      selector,
-      notSelector,
-      ports: ports.ranges,
-      notPorts: notPorts.ranges,
-      namedPorts: ports.named,
-      notNamedPorts: notPorts.named,
-    };
-  } catch (err) {
-    if (err instanceof SelectorFieldError) throw new FieldError(err.field, err.message.slice(err.field.length + 2));
-    throw err;
+  const hasSelectorTerms = !!e.selector || !!e.notSelector || !!e.namespaceSelector || !!e.serviceAccounts;
+  let selector: Selector | undefined;
+  if (hasSelectorTerms) {
+    const nsPart = e.namespaceSelector
+      ? namespaceSelectorNode(String(e.namespaceSelector), `${field}.namespaceSelector`)
+      : ctx.namespace !== undefined
+        ? namespaceIs(ctx.namespace)
+        : undefined;
+    const saPart = serviceAccountNode(e.serviceAccounts, `${field}.serviceAccounts`);
+    const selPart = e.selector ? parseField(String(e.selector), `${field}.selector`).ast : undefined;
+    const node = andNodes([nsPart, saPart, selPart]);
+    if (node) selector = toSelector(node);
   }
+  const notSelector = e.notSelector ? parseField(String(e.notSelector), `${field}.notSelector`) : undefined;
+  const ports = parsePorts(e.ports, `${field}.ports`);
+  const notPorts = parsePorts(e.notPorts, `${field}.notPorts`);
+  return {
+    nets: parseNets(e.nets, `${field}.nets`),
+    notNets: parseNets(e.notNets, `${field}.notNets`),
+    selector,
+    notSelector,
+    ports: ports.ranges,
+    notPorts: notPorts.ranges,
+    namedPorts: ports.named,
+    notNamedPorts: notPorts.named,
+  };
 }
 
 function parseIcmp(raw: any, field: string): { type?: number; code?: number } {

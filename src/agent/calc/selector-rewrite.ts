@@ -2,6 +2,7 @@
 // namespaceSelector keys get `pcns.`, serviceAccounts become `pcsa.`/`projectcalico.org/serviceaccount` terms, and
 // namespaced policies are restricted to their namespace. In: selector text; out: compiled Selectors. Pure.
 import { parseSelector, type Selector, type SelectorNode } from '../../selector/index.js';
+import { FieldError } from './field-error.js';
 import { canonicalText } from '../../selector/canonical.js';
 import { CompiledSelector } from '../../selector/selector.js';
 
@@ -11,21 +12,11 @@ export const ORCHESTRATOR_LABEL = 'projectcalico.org/orchestrator';
 export const NAMESPACE_LABEL_PREFIX = 'pcns.';
 export const SERVICE_ACCOUNT_LABEL_PREFIX = 'pcsa.';
 
-/** Thrown for selector text that does not parse; `field` names the resource field (e.g. `ingress[0].source.selector`). */
-export class SelectorFieldError extends Error {
-  constructor(
-    readonly field: string,
-    message: string,
-  ) {
-    super(`${field}: ${message}`);
-  }
-}
-
 export function parseField(text: string, field: string): Selector {
   try {
     return parseSelector(text);
   } catch (e) {
-    throw new SelectorFieldError(field, (e as Error).message);
+    throw new FieldError(field, (e as Error).message);
   }
 }
 
