@@ -29,6 +29,7 @@ import {
 } from './core/block.js';
 import {
   adjustHandle,
+  decodeHandle,
   encodeAffinity,
   encodeHandle,
   encodeIpamConfig,
@@ -62,7 +63,7 @@ import {
   type IpAddress,
   type IpFamily,
 } from '../net/ip.js';
-import { IpamStore, type Versioned } from './store.js';
+import { IpamStore, type AffinityRecord, type HandleRecord, type Versioned } from './store.js';
 import {
   AddressNotInPoolError,
   AffinityNotEmptyError,
@@ -146,6 +147,11 @@ export class IpamClient {
   readonly store: IpamStore;
   private readonly matcher: SelectorMatcher;
   private readonly now: () => Date;
+  /**
+   * Blocks and handles as this client last wrote them. Only a first guess for the next compare-and-swap (saving a
+   * read per allocation); the transaction's revision conditions reject a stale guess, and the retry reads afresh.
+   */
+  private readonly written = new Map<string, Versioned<AllocationBlock> | HandleRecord>();
 
   constructor(
     readonly ds: Datastore,
@@ -222,11 +228,13 @@ export class IpamClient {
     taken: Assigned[],
   ): Promise<Assigned[]> {
     const host = req.hostname;
-    const [cfg, reservations, pools, labels] = await Promise.all([
+    // Everything the decision needs, read in one round of parallel reads.
+    const [cfg, reservations, pools, labels, affinities] = await Promise.all([
       this.store.getConfig(),
       this.store.listReservations(),
       this.store.listPools(),
       this.nodeLabels(host),
+      this.store.listAffinities(host, family),
     ]);
     const config = cfg.value;
     const chosen = choosePools(
@@ -249,7 +257,7 @@ export class IpamClient {
       taken.push(...a);
     };
 
-    let affine = await this.prepareAffineBlocks(host, family, chosen, pools, labels);
+    let affine = await this.prepareAffineBlocks(host, affinities, chosen, pools, labels);
     for (let round = 0; need() > 0; round++) {
       if (round > DATASTORE_RETRIES) throw new MaxRetriesError(`claiming a block for ${host}`);
       // (a) the node's own blocks first.
@@ -296,13 +304,13 @@ export class IpamClient {
    */
   private async prepareAffineBlocks(
     host: string,
-    family: IpFamily,
+    affinities: AffinityRecord[],
     chosen: IpamPool[],
     pools: IpamPool[],
     labels: Record<string, string>,
   ): Promise<string[]> {
     const out: string[] = [];
-    for (const aff of await this.store.listAffinities(host, family)) {
+    for (const aff of affinities) {
       const c = parseCidr(aff.cidr);
       if (chosen.some((p) => cidrContainsCidr(p.cidr, c))) {
         out.push(aff.cidr);
@@ -327,15 +335,27 @@ export class IpamClient {
     reservations: ReservationSet,
   ): Promise<Assigned[] | 'not-ours'> {
     for (let attempt = 0; attempt < DATASTORE_RETRIES; attempt++) {
-      const cur = await this.store.getBlock(cidr);
+      const guessBlock = attempt === 0 ? (this.written.get(blockKey(cidr)) as Versioned<AllocationBlock>) : undefined;
+      const guessHandle =
+        attempt === 0 ? ((this.written.get(handleKey(req.handleId)) as HandleRecord) ?? null) : undefined;
+      const [cur, handle] = await Promise.all([
+        guessBlock ?? this.store.getBlock(cidr),
+        // A new container's handle does not exist yet: assume so first (the txn condition checks it).
+        guessHandle !== undefined ? guessHandle : this.store.getHandle(req.handleId),
+      ]);
       if (!cur) {
         if (!(await this.store.getAffinity(host, cidr))) return 'not-ours';
         if (!(await this.claimAffineBlock(host, cidr))) return 'not-ours';
         continue;
       }
-      if (cur.value.affinity !== hostAffinity(host)) return 'not-ours';
-      const r = await this.tryAssign(cur, num, req, reservations);
-      if (r !== 'conflict') return r;
+      // A guess only ever feeds a compare-and-swap; every other conclusion is drawn from a fresh read.
+      if (cur.value.affinity !== hostAffinity(host)) {
+        if (guessBlock) continue;
+        return 'not-ours';
+      }
+      const r = await this.tryAssign(cur, num, req, reservations, handle ?? null);
+      if (r === 'conflict' || (r.length === 0 && guessBlock)) continue;
+      return r;
     }
     throw new MaxRetriesError(`assigning from block ${cidr}`);
   }
@@ -346,11 +366,13 @@ export class IpamClient {
     num: number,
     req: { handleId: string; attrs: Record<string, string> },
     reservations: ReservationSet,
+    handle?: HandleRecord | null,
   ): Promise<Assigned[] | 'conflict'> {
     const next = cloneBlock(cur.value);
     const ips = assignFromBlock(next, num, req.handleId, req.attrs, reservations.isReserved);
     if (ips.length === 0) return [];
-    const ok = await this.commitBlock(cur, next, { [req.handleId]: ips.length });
+    const prefetched = handle === undefined ? undefined : { [req.handleId]: handle };
+    const ok = await this.commitBlock(cur, next, { [req.handleId]: ips.length }, prefetched);
     if (!ok) return 'conflict';
     const block = blockCidr(next);
     return ips.map((ip) => ({ ip, block }));
@@ -364,6 +386,8 @@ export class IpamClient {
     cur: Versioned<AllocationBlock>,
     next: AllocationBlock | 'delete',
     handleDeltas: Record<string, number>,
+    /** Handle records read together with the block (null = known absent); others are read here. */
+    prefetched: Record<string, HandleRecord | null> = {},
   ): Promise<boolean> {
     const conditions: TxnCondition[] = [{ key: blockKey(cur.value.cidr), kind: 'revision', revision: cur.revision }];
     const ops: TxnOperation[] = [];
@@ -374,7 +398,7 @@ export class IpamClient {
     }
     for (const [id, delta] of Object.entries(handleDeltas)) {
       if (delta === 0) continue;
-      const h = await this.store.getHandle(id);
+      const h = id in prefetched ? prefetched[id] : await this.store.getHandle(id);
       const base: IpamHandle = h?.value ?? { block: {}, deleted: false };
       const updated = adjustHandle(base, cur.value.cidr, delta);
       conditions.push(
@@ -385,9 +409,18 @@ export class IpamClient {
       } else ops.push({ kind: 'put', key: handleKey(id), value: encodeHandle(updated) });
     }
     try {
-      await this.ds.txn(conditions, ops);
+      const { revision } = await this.ds.txn(conditions, ops);
+      if (this.written.size > 1000) this.written.clear();
+      for (const op of ops) {
+        if (op.kind === 'delete') this.written.delete(op.key);
+        else if (op.key.startsWith(`${IPAM_PREFIX}handle/`)) {
+          const id = op.key.slice(`${IPAM_PREFIX}handle/`.length);
+          this.written.set(op.key, { id, value: decodeHandle(op.value), revision });
+        } else this.written.set(op.key, { value: next as AllocationBlock, revision });
+      }
       return true;
     } catch (e) {
+      for (const c of conditions) this.written.delete(c.key);
       if (e instanceof ConflictError) return false;
       throw e;
     }

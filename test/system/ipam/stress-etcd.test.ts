@@ -1,6 +1,7 @@
 // IPAM stress through the calico-ipam executable on a real etcd: borrowing on, then strict affinity with
-// maxBlocksPerHost 2. Scale: IPAM_STRESS_ETCD_ADDS (default 200 to fit the suite budget: every request starts a plugin process that loads the etcd client;
-// the acceptance scale is IPAM_STRESS_ETCD_ADDS=2000), strict round at most 150.
+// maxBlocksPerHost 2. Scale: IPAM_STRESS_ETCD_ADDS (default 200 to fit the suite budget, since every request starts
+// a plugin process that loads the etcd client; the acceptance scale is IPAM_STRESS_ETCD_ADDS=2000); strict round
+// at most 150 requests.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startEtcd, type TestEtcd } from '../../support/etcd.js';
