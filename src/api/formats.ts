@@ -46,15 +46,36 @@ export function checkDuration(v: string | number): string | undefined {
 
 export const GLOBAL_ONLY_IN_NAMESPACE_SELECTOR = "global() can only be used in a rule's namespaceSelector";
 
+interface SelectorFacts {
+  /** Why the selector does not parse (with the position), or undefined. */
+  syntax?: string;
+  usesGlobal: boolean;
+}
+
+// Policies repeat the same selectors many times (all(), the orchestrator term...): parse each text once.
+const selectorFacts = new Map<string, SelectorFacts>();
+const SELECTOR_CACHE_LIMIT = 4096;
+
+export function selectorFactsOf(text: string): SelectorFacts {
+  let facts = selectorFacts.get(text);
+  if (!facts) {
+    try {
+      facts = { usesGlobal: parseSelector(text).usesGlobal() };
+    } catch (e) {
+      if (!(e instanceof SelectorParseError)) throw e;
+      facts = { syntax: `invalid selector: ${e.reason} at position ${e.position}`, usesGlobal: false };
+    }
+    if (selectorFacts.size >= SELECTOR_CACHE_LIMIT) selectorFacts.clear();
+    selectorFacts.set(text, facts);
+  }
+  return facts;
+}
+
 /** Selector syntax; global() is refused unless allowGlobal (a rule's namespaceSelector). */
 export function checkSelector(v: string | number, allowGlobal = false): string | undefined {
-  try {
-    const sel = parseSelector(String(v));
-    return !allowGlobal && sel.usesGlobal() ? GLOBAL_ONLY_IN_NAMESPACE_SELECTOR : undefined;
-  } catch (e) {
-    if (e instanceof SelectorParseError) return `invalid selector: ${e.reason} at position ${e.position}`;
-    throw e;
-  }
+  const facts = selectorFactsOf(String(v));
+  if (facts.syntax) return facts.syntax;
+  return !allowGlobal && facts.usesGlobal ? GLOBAL_ONLY_IN_NAMESPACE_SELECTOR : undefined;
 }
 
 /** Port name rules (IANA service name, as Kubernetes container port names): 1-15 chars, a-z 0-9 '-', a letter. */

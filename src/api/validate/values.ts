@@ -1,6 +1,6 @@
 // Defensive readers for already shape-checked input: the field-table walk reports wrong types, so kind
 // validators read values through these and simply skip what has the wrong type.
-import { parseSelector } from '../../selector/index.js';
+import { selectorFactsOf } from '../formats.js';
 import { isPlainObject } from '../schema.js';
 
 export const asString = (v: unknown): string | undefined => (typeof v === 'string' && v !== '' ? v : undefined);
@@ -12,9 +12,6 @@ export const isSet = (v: unknown): boolean =>
 
 /** True/false when the selector parses and does/doesn't use global(); undefined when it does not parse. */
 export function selectorUsesGlobal(text: string): boolean | undefined {
-  try {
-    return parseSelector(text).usesGlobal();
-  } catch {
-    return undefined;
-  }
+  const facts = selectorFactsOf(text);
+  return facts.syntax ? undefined : facts.usesGlobal;
 }
