@@ -19,7 +19,8 @@ spec:
   cidr: 10.48.0.0/24
   blockSize: 28
   natOutgoing: true
-  nodeSelector: all()
+  # Only pods that name it in cni.projectcalico.org/ipv4pools get addresses from it.
+  nodeSelector: "!all()"
 `,
   workloads: `apiVersion: v1
 kind: Namespace

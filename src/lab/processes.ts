@@ -9,6 +9,8 @@ export interface StartOptions {
   labDir: string;
   role: string;
   netns?: string;
+  /** Enter only the network namespace and keep the host's mount namespace (see startProcess). */
+  hostMounts?: boolean;
   program: string;
   args: string[];
   env?: Record<string, string>;
@@ -19,10 +21,15 @@ export interface StartOptions {
 export function startProcess(opts: StartOptions): number {
   mkdirSync(path.dirname(opts.logFile), { recursive: true });
   const log = openSync(opts.logFile, 'a');
-  // `ip netns exec` enters the namespace and execs the program, so the PID we get is the program's own.
-  const [cmd, args] = opts.netns
-    ? ['ip', ['netns', 'exec', opts.netns, opts.program, ...opts.args]]
-    : [opts.program, opts.args];
+  // Both enter the namespace and exec the program, so the PID we get is the program's own. `ip netns exec` also gives
+  // the process a private mount namespace with the namespace's /sys; `nsenter` keeps the host's mount namespace,
+  // which a process needs when it creates network namespaces others must see (the lab kubelet's pod namespaces:
+  // mounts made under /run/netns from a private mount namespace would be invisible to calico-node).
+  const [cmd, args] = !opts.netns
+    ? [opts.program, opts.args]
+    : opts.hostMounts
+      ? ['nsenter', [`--net=/var/run/netns/${opts.netns}`, '--', opts.program, ...opts.args]]
+      : ['ip', ['netns', 'exec', opts.netns, opts.program, ...opts.args]];
   const child = spawn(cmd, args, {
     detached: true,
     stdio: ['ignore', log, log],

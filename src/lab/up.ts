@@ -2,7 +2,7 @@
 // kube-controllers on the underlay, and on every node install-cni, calico-node (agent, BIRD, CNI hand-off) and the
 // lab kubelet — then waits until every agent is ready. Idempotent: a lab that is already up is left as it is; a lab
 // left half-built by a crash is taken down first.
-import { existsSync, mkdirSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { run, runStatus } from '../common/exec.js';
 import { labDown } from './down.js';
@@ -50,11 +50,13 @@ export async function labUp(options: LabOptions, programs: Programs): Promise<La
   if (options.datastore === 'etcd') await startLabEtcd(layout);
   const k8sDir = path.join(options.labDir, 'k8s');
   await startApiServer(layout, programs, k8sDir);
+  const controllers = path.join(programs.binDir, 'calico-kube-controllers');
+  if (!existsSync(controllers)) throw new Error(`${controllers} is missing: run "npm run build"`);
   startProcess({
     labDir: options.labDir,
     role: 'calico-kube-controllers',
     netns: layout.underlayNetns,
-    program: path.join(programs.binDir, 'calico-kube-controllers'),
+    program: controllers,
     args: [],
     env: { ...datastoreEnv(layout), KUBECONFIG: path.join(k8sDir, 'admin.kubeconfig'), LOG_LEVEL: 'info' },
     logFile: path.join(options.labDir, 'log', 'kube-controllers.log'),
@@ -131,6 +133,25 @@ async function startApiServer(layout: LabLayout, programs: Programs, k8sDir: str
     ]);
     return r.code === 0;
   });
+  await writeNodeServiceAccount(layout, k8sDir, kubeconfig);
+}
+
+/**
+ * The service-account mount calico-node has in a real cluster (token, ca.crt, namespace): a ServiceAccount
+ * kube-system/calico-node and a token issued for it by the API server's TokenRequest, as kubelet would project it.
+ */
+async function writeNodeServiceAccount(layout: LabLayout, k8sDir: string, kubeconfig: string): Promise<void> {
+  const kubectl = (args: string[]) =>
+    runStatus('ip', ['netns', 'exec', layout.underlayNetns, 'kubectl', '--kubeconfig', kubeconfig, ...args]);
+  await kubectl(['create', 'namespace', 'kube-system']);
+  await kubectl(['-n', 'kube-system', 'create', 'serviceaccount', 'calico-node']);
+  const token = await kubectl(['-n', 'kube-system', 'create', 'token', 'calico-node', '--duration=24h']);
+  if (token.code !== 0) throw new Error(`could not issue a token for kube-system/calico-node: ${token.stderr.trim()}`);
+  const dir = path.join(k8sDir, 'serviceaccount');
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(path.join(dir, 'token'), token.stdout.trim(), { mode: 0o600 });
+  writeFileSync(path.join(dir, 'namespace'), 'kube-system');
+  copyFileSync(path.join(k8sDir, 'ca.crt'), path.join(dir, 'ca.crt'));
 }
 
 /** Environment of every Calico process on a node: the datastore, the node's name and its host-path overrides. */
@@ -207,6 +228,7 @@ async function startNode(layout: LabLayout, node: LabNode, programs: Programs, k
     labDir: layout.options.labDir,
     role: `kubelet ${node.name}`,
     netns: node.netns,
+    hostMounts: true,
     program: path.join(programs.binDir, 'calico-lab'),
     args: ['kubelet', '--node', node.name, '--lab-dir', layout.options.labDir],
     env,
