@@ -113,10 +113,23 @@ export class EtcdDatastore implements Datastore {
   }
 
   async list(prefix: string): Promise<ListResult> {
-    const res = await this.call(() =>
-      this.client.kv.range({ key: buf(prefix === '' ? '\0' : prefix), range_end: prefixEnd(prefix) }),
-    );
-    return { items: res.kvs.map(toPair), revision: Number(res.header.revision) };
+    // Paged: one gRPC response is limited to 4 MiB (a cluster's WorkloadEndpoints exceed it). Every page is read at
+    // the first page's revision, so the result is one consistent snapshot.
+    const end = prefixEnd(prefix);
+    let start = buf(prefix === '' ? '\0' : prefix);
+    const items: KVPair[] = [];
+    let revision: number | undefined;
+    for (;;) {
+      const at = revision;
+      const res = await this.call(() =>
+        this.client.kv.range({ key: start, range_end: end, limit: 1000, ...(at ? { revision: at } : {}) }),
+      );
+      items.push(...res.kvs.map(toPair));
+      revision ??= Number(res.header.revision);
+      if (!res.more || res.kvs.length === 0) break;
+      start = Buffer.concat([res.kvs[res.kvs.length - 1]!.key, Buffer.from([0])]);
+    }
+    return { items, revision };
   }
 
   async create(key: string, value: string, opts?: WriteOptions): Promise<KVPair> {
