@@ -55,6 +55,18 @@ describe('Felix configuration', () => {
     });
   });
 
+  test('the config file sits between the environment and the datastore', () => {
+    const { config } = resolveFelixConfig({
+      env: { FELIX_LOGPREFIX: 'env' },
+      file: { LogPrefix: 'file', ChainInsertMode: 'append', VXLANPort: '4800' },
+      nodeSpec: { chainInsertMode: 'insert', vxlanPort: 4790 },
+    });
+    assert.equal(config.logPrefix, 'env');
+    assert.equal(config.chainInsertMode, 'append');
+    assert.equal(config.vxlanPort, 4800);
+    assert.equal(config.sources.chainInsertMode, 'config file');
+  });
+
   test('an unparsable winning value takes the built-in default (not a lower source) and is reported', () => {
     const { config, problems } = resolveFelixConfig({
       env: { FELIX_VXLANPORT: 'seventy' },

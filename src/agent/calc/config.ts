@@ -1,10 +1,10 @@
-// Felix configuration: merges the environment (FELIX_*), FelixConfiguration `node.<name>`, FelixConfiguration
-// `default` and the built-in defaults, field by field, highest first (Felix's precedence), into DataplaneConfig.
-// In: env record + the two FelixConfiguration specs. Out: typed values plus the problems found. Pure.
+// Felix configuration: merges the environment (FELIX_*), the config file, FelixConfiguration `node.<name>`,
+// FelixConfiguration `default` and the built-in defaults, field by field, highest first (Felix's precedence).
+// In: env record, file values, the two FelixConfiguration specs. Out: typed values plus the problems found. Pure.
 import { isCidr } from '../../net/ip.js';
 import type { DataplaneConfig, HostPort, MarkBits } from './model.js';
 
-type Source = 'environment' | 'FelixConfiguration node' | 'FelixConfiguration default';
+type Source = 'environment' | 'config file' | 'FelixConfiguration node' | 'FelixConfiguration default';
 
 interface Field<T> {
   /** Felix's parameter name; env is FELIX_<name> (case-insensitive), the spec key is the same name, camelCase. */
@@ -221,6 +221,8 @@ export type FelixConfig = DataplaneConfig &
 
 export interface FelixConfigInputs {
   env?: Readonly<Record<string, string | undefined>>;
+  /** Parameters from Felix's config file (`[global]` of felix.cfg: name = value), read by the caller. */
+  file?: Readonly<Record<string, string>>;
   /** spec of FelixConfiguration `node.<nodeName>`. */
   nodeSpec?: Record<string, unknown>;
   /** spec of FelixConfiguration `default`. */
@@ -253,6 +255,7 @@ function lowerKeyed(rec: Readonly<Record<string, unknown>> | undefined, prefix =
 export function resolveFelixConfig(inputs: FelixConfigInputs): FelixConfigResult {
   const sources: [Source, Map<string, unknown>][] = [
     ['environment', lowerKeyed(inputs.env, 'felix_')],
+    ['config file', lowerKeyed(inputs.file)],
     ['FelixConfiguration node', lowerKeyed(inputs.nodeSpec)],
     ['FelixConfiguration default', lowerKeyed(inputs.defaultSpec)],
   ];

@@ -102,6 +102,7 @@ function sameIpSet(a: IpSetSpec, b: IpSetSpec): boolean {
 export class CalcGraph implements CalcGraphApi {
   readonly #nodeName: string;
   readonly #env: Readonly<Record<string, string | undefined>>;
+  readonly #file: Readonly<Record<string, string>>;
 
   // Inputs, parsed.
   readonly #policiesByResource = new Map<string, ParsedPolicy>();
@@ -161,7 +162,8 @@ export class CalcGraph implements CalcGraphApi {
   constructor(opts: CalcGraphOptions) {
     this.#nodeName = opts.nodeName;
     this.#env = opts.env ?? {};
-    const r = resolveFelixConfig({ env: this.#env });
+    this.#file = opts.configFile ?? {};
+    const r = resolveFelixConfig({ env: this.#env, file: this.#file });
     this.#config = r.config;
     this.#configProblems = r.problems;
     this.#pubConfig = dataplaneConfigOf(r.config);
@@ -384,6 +386,7 @@ export class CalcGraph implements CalcGraphApi {
   #recomputeConfig(): void {
     const r = resolveFelixConfig({
       env: this.#env,
+      file: this.#file,
       nodeSpec: this.#felixSpecs.node,
       defaultSpec: this.#felixSpecs.default,
     });

@@ -430,4 +430,6 @@ export interface CalcGraphOptions {
   nodeName: string;
   /** Environment variables (FELIX_* are read; highest configuration precedence). Pass process.env from the edge. */
   env?: Readonly<Record<string, string | undefined>>;
+  /** Felix config-file parameters (name = value), between the environment and the datastore in precedence. */
+  configFile?: Readonly<Record<string, string>>;
 }
