@@ -78,6 +78,12 @@ describe('staged policies', () => {
       'spec.selector',
       /must be empty when stagedAction is Delete/,
     ));
+  test('Delete with types set is refused', () =>
+    expectProblem(
+      resource('StagedGlobalNetworkPolicy', { stagedAction: 'Delete', types: ['Ingress'] }, { name: 'p1' }),
+      'spec.types',
+      /must be empty/,
+    ));
   test('Delete with only the tier is valid', () =>
     expectValid(
       resource('StagedNetworkPolicy', { stagedAction: 'Delete', tier: 'default' }, { name: 'p1', namespace: 'a' }),

@@ -53,11 +53,11 @@ export function validateGlobalNetworkPolicy(spec: Record<string, unknown>, sink:
 }
 
 export function validateStagedNetworkPolicy(spec: Record<string, unknown>, sink: ProblemSink): void {
-  if (!checkStagedDelete(spec, ['stagedAction', 'tier', 'types'], sink)) validatePolicySpec(spec, sink, 'namespaced');
+  if (!checkStagedDelete(spec, ['stagedAction', 'tier'], sink)) validatePolicySpec(spec, sink, 'namespaced');
 }
 
 export function validateStagedGlobalNetworkPolicy(spec: Record<string, unknown>, sink: ProblemSink): void {
-  if (!checkStagedDelete(spec, ['stagedAction', 'tier', 'types'], sink)) validatePolicySpec(spec, sink, 'global');
+  if (!checkStagedDelete(spec, ['stagedAction', 'tier'], sink)) validatePolicySpec(spec, sink, 'global');
 }
 
 export function validateStagedKubernetesNetworkPolicy(spec: Record<string, unknown>, sink: ProblemSink): void {
