@@ -7,7 +7,7 @@ import type { CniResult, CniRoute } from '../skel/result.js';
 import { CniError, type CniRequest } from '../skel/types.js';
 import { podInfo, annotationList, ANNOTATION, type PodInfo } from '../k8s/pod.js';
 import { parseCalicoConfig, requireNodenameFile, resolveMtu, resolveNodename, type CalicoConfig } from './config.js';
-import { createPodInterface, hostLinkExists, removePodInterface } from './dataplane.js';
+import { createPodInterface, hostLinkExists, randomPodMac, removePodInterface } from './dataplane.js';
 import type { PluginDeps } from './deps.js';
 import { EndpointStore, type WorkloadEndpoint } from './endpoints.js';
 import { waitForPolicy } from './policy-wait.js';
@@ -174,41 +174,48 @@ export async function cmdAdd(req: CniRequest, deps: PluginDeps): Promise<CniResu
         return { internalIP: internal.split('/')[0]!, externalIP: ext };
       });
     }
-    const mac = info?.annotations[ANNOTATION.hwAddr];
-    if (mac !== undefined && !/^([0-9a-fA-F]{2}:){5}[0-9a-fA-F]{2}$/.test(mac)) {
-      throw new CniError(999, `annotation ${ANNOTATION.hwAddr}: "${mac}" is not a MAC address`);
+    const annotatedMac = info?.annotations[ANNOTATION.hwAddr];
+    if (annotatedMac !== undefined && !/^([0-9a-fA-F]{2}:){5}[0-9a-fA-F]{2}$/.test(annotatedMac)) {
+      throw new CniError(999, `annotation ${ANNOTATION.hwAddr}: "${annotatedMac}" is not a MAC address`);
     }
+    const mac = annotatedMac?.toLowerCase() ?? randomPodMac();
 
-    // Dataplane.
+    // Dataplane and WorkloadEndpoint are independent once the addresses and MAC are known: both run at once, and
+    // both are awaited before any rollback so nothing is left half-done.
+    const wep = buildEndpoint(conf, id, req, info, addresses, mac, ipNATs);
+    let written: Awaited<ReturnType<EndpointStore['write']>> | undefined;
     undo.push({
       what: `delete ${id.hostVeth}`,
       run: () => removePodInterface({ netns: req.netns, ifName: req.ifName, hostVeth: id.hostVeth }),
     });
-    const link = await createPodInterface({
-      netns: req.netns,
-      ifName: req.ifName,
-      hostVeth: id.hostVeth,
-      mtu,
-      numQueues: conf.numQueues,
-      addresses,
-      mac: mac?.toLowerCase(),
-      allowIpForwarding: conf.allowIpForwarding,
-      hostRoutes: true,
-    });
-    mark('dataplane');
-    faultPoint(req, 'after-veth');
-
-    // WorkloadEndpoint.
-    const wep = buildEndpoint(conf, id, req, info, addresses, link.mac, ipNATs);
-    if (conf.policyType !== 'k8s') await store.ensureNetworkProfile(conf.name, id.orchestrator);
-    const written = await store.write(wep);
     undo.push({
       what: `remove endpoint ${id.wepName}`,
-      run: () =>
-        written.previous
-          ? store.restore(written.previous)
-          : store.deleteOwned(id.namespace, id.wepName, req.containerId),
+      run: async () => {
+        if (!written) return;
+        if (written.previous) await store.restore(written.previous);
+        else await store.deleteOwned(id.namespace, id.wepName, req.containerId);
+      },
     });
+    const [linkDone, wepDone] = await Promise.allSettled([
+      createPodInterface({
+        netns: req.netns,
+        ifName: req.ifName,
+        hostVeth: id.hostVeth,
+        mtu,
+        numQueues: conf.numQueues,
+        addresses,
+        mac,
+        allowIpForwarding: conf.allowIpForwarding,
+        hostRoutes: true,
+      }).then(() => mark('dataplane')),
+      (async () => {
+        if (conf.policyType !== 'k8s') await store.ensureNetworkProfile(conf.name, id.orchestrator);
+        written = await store.write(wep);
+      })(),
+    ]);
+    if (linkDone.status === 'rejected') throw linkDone.reason;
+    faultPoint(req, 'after-veth');
+    if (wepDone.status === 'rejected') throw wepDone.reason;
     mark('endpoint');
     faultPoint(req, 'after-endpoint');
 
@@ -221,7 +228,7 @@ export async function cmdAdd(req: CniRequest, deps: PluginDeps): Promise<CniResu
     }
 
     return {
-      interfaces: [{ name: id.hostVeth }, { name: req.ifName, mac: link.mac, mtu, sandbox: req.netns }],
+      interfaces: [{ name: id.hostVeth }, { name: req.ifName, mac, mtu, sandbox: req.netns }],
       ips: addresses.map((address) => ({ address, interface: 1 })),
       // The pod's real routes (default via the link-local gateway), so a repeated ADD can rebuild the same result.
       routes: defaultRoutes(addresses),

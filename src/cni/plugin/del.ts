@@ -13,26 +13,40 @@ export async function cmdDel(req: CniRequest, deps: PluginDeps): Promise<void> {
   requireNodenameFile(conf);
   const node = resolveNodename(conf);
   const id = workloadIdentity(req, node, conf.name);
+  const t0 = performance.now();
+  const marks: string[] = [];
+  const mark = (what: string) => marks.push(`${what} ${(performance.now() - t0).toFixed(1)}`);
   const { ds, release } = await deps.datastore(req);
   try {
     const store = new EndpointStore(ds);
     await store.requireReady();
     const current = await store.get(id.namespace, id.wepName);
     const ownedByOther = !!current?.spec.containerID && current.spec.containerID !== req.containerId;
-    if (!ownedByOther) await store.deleteOwned(id.namespace, id.wepName, req.containerId);
-    else
+    if (ownedByOther) {
       deps.log(
         `DEL ${req.containerId}: endpoint ${id.wepName} belongs to container ${current!.spec.containerID}; kept`,
       );
+    }
     // The host veth name is shared by every sandbox of a pod: only remove it when no newer sandbox owns it.
     const hostVeth = ownedByOther ? undefined : (current?.spec.interfaceName ?? id.hostVeth);
-    await removePodInterface({
-      netns: req.netns,
-      ifName: req.ifName,
-      hostVeth: hostVeth && hostLinkExists(hostVeth) ? hostVeth : undefined,
-    });
+    // Endpoint and interface go at once; the addresses are released only after the interface (and its host routes)
+    // is gone, so a new pod given the same address never meets a stale route.
+    const [wepDone, linkDone] = await Promise.allSettled([
+      ownedByOther ? Promise.resolve(undefined) : store.deleteOwned(id.namespace, id.wepName, req.containerId),
+      removePodInterface({
+        netns: req.netns,
+        ifName: req.ifName,
+        hostVeth: hostVeth && hostLinkExists(hostVeth) ? hostVeth : undefined,
+      }),
+    ]);
+    if (wepDone.status === 'rejected') throw wepDone.reason;
+    if (linkDone.status === 'rejected') throw linkDone.reason;
+    mark('dataplane');
     await deps.ipam.invoke(req, { command: 'DEL', config: req.config });
+    mark('ipam');
   } finally {
     await release();
+    if (req.env.CALICO_CNI_TIMING === '1')
+      deps.log(`DEL ${req.containerId} timing (ms, cumulative): ${marks.join(', ')}`);
   }
 }
