@@ -47,28 +47,49 @@ export class BirdDaemon {
   async apply(text: string): Promise<boolean> {
     if (text === this.applied) return false;
     mkdirSync(this.opts.configDir, { recursive: true });
-    if (this.applied === undefined && existsSync(this.configFile) && readFileSync(this.configFile, 'utf8') === text) {
-      this.applied = text;
-      if (!this.child) this.spawnBird();
-      return false;
+    const onDisk =
+      this.applied === undefined && existsSync(this.configFile) && readFileSync(this.configFile, 'utf8') === text;
+    if (!onDisk) {
+      const candidate = `${this.configFile}.new`;
+      writeFileSync(candidate, text);
+      const check = await runStatus('bird', ['-p', '-c', candidate]);
+      if (check.code !== 0) {
+        rmSync(candidate, { force: true });
+        throw new BirdConfigError(`rendered BIRD config rejected by bird -p: ${(check.stderr || check.stdout).trim()}`);
+      }
+      renameSync(candidate, this.configFile);
     }
-    const candidate = `${this.configFile}.new`;
-    writeFileSync(candidate, text);
-    const check = await runStatus('bird', ['-p', '-c', candidate]);
-    if (check.code !== 0) {
-      rmSync(candidate, { force: true });
-      throw new BirdConfigError(`rendered BIRD config rejected by bird -p: ${(check.stderr || check.stdout).trim()}`);
-    }
-    renameSync(candidate, this.configFile);
-    this.applied = text;
     if (!this.child) {
-      this.spawnBird();
-      return true;
+      await this.start();
+    } else {
+      const reply = await birdCommand(this.opts.socketPath, 'configure', 10_000);
+      const err = birdReplyError(reply);
+      if (err) throw new BirdConfigError(`birdc configure failed: ${err}`);
     }
-    const reply = await birdCommand(this.opts.socketPath, 'configure', 10_000);
-    const err = birdReplyError(reply);
-    if (err) throw new BirdConfigError(`birdc configure failed: ${err}`);
-    return true;
+    this.applied = text; // only once BIRD runs it, so a failed reload is retried by the next apply
+    return !onDisk;
+  }
+
+  /** First start: ends a BIRD left on our socket by an earlier calico-node, then starts ours and waits for it. */
+  private async start(): Promise<void> {
+    try {
+      await birdCommand(this.opts.socketPath, 'down', 1000);
+      this.opts.log?.(`stopped a BIRD left running on ${this.opts.socketPath}`);
+      for (let i = 0; i < 100; i++) {
+        await new Promise((r) => setTimeout(r, 50));
+        if (
+          !(await birdCommand(this.opts.socketPath, 'show status', 500).then(
+            () => true,
+            () => false,
+          ))
+        )
+          break;
+      }
+    } catch {
+      // nothing answered: no BIRD of ours is running
+    }
+    this.spawnBird();
+    await this.waitReady();
   }
 
   /** Resolves when the control socket answers (BIRD started and parsed its config). */

@@ -3,7 +3,8 @@
 // against the kernel's capabilities.
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { readdirSync, readFileSync, mkdtempSync, rmSync } from 'node:fs';
+import { readdirSync, readFileSync, mkdtempSync, rmSync, mkdirSync, writeFileSync, existsSync } from 'node:fs';
+import { spawn } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { sh, shOk } from '../../support/routing-world.js';
@@ -61,6 +62,29 @@ describe('golden artefacts against the real tools', () => {
       const status = await birdCommand(path.join(dir, 'bird.ctl'), 'show status');
       assert.ok(status.some((l) => /Router ID is 192\.0\.2\.1/.test(l.text)));
     } finally {
+      await bird.stop();
+    }
+  });
+
+  test('a BIRD left on the socket by an earlier calico-node is ended before ours starts', async () => {
+    const cfgDir = path.join(dir, 'orphan');
+    const socket = path.join(dir, 'orphan.ctl');
+    const text = 'router id 192.0.2.2;\nprotocol device {}\n';
+    mkdirSync(cfgDir, { recursive: true });
+    writeFileSync(path.join(cfgDir, 'bird.cfg'), text);
+    const orphan = spawn('ip', ['netns', 'exec', NS, 'bird', '-f', '-c', path.join(cfgDir, 'bird.cfg'), '-s', socket], {
+      stdio: 'ignore',
+    });
+    const orphanExit = new Promise((r) => orphan.once('exit', r));
+    const bird = new BirdDaemon({ configDir: cfgDir, socketPath: socket, netns: NS });
+    try {
+      for (let i = 0; i < 100 && !existsSync(socket); i++) await new Promise((r) => setTimeout(r, 50));
+      assert.equal(await bird.apply(text), false, 'same text on disk: nothing to reload');
+      await orphanExit;
+      assert.notEqual(bird.pid, orphan.pid);
+      await bird.waitReady();
+    } finally {
+      if (orphan.exitCode === null) orphan.kill('SIGKILL');
       await bird.stop();
     }
   });
