@@ -2,7 +2,8 @@
 // calico-ipam in-process and host-local by exec, every command for every version, rollback, both hand-off paths.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
 import { SqliteDatastore } from '../../../src/datastore/sqlite.js';
 import { resourceKey, resourcePrefix, handleKey } from '../../../src/datastore/keys.js';
 import { IpamClient } from '../../../src/ipam/client.js';
@@ -351,6 +352,41 @@ describe('endpoint, idempotency and cleanup', () => {
       );
       w.removePod(pods[i]!.name);
     }
+  });
+});
+
+describe('policy before traffic', () => {
+  test('ADD waits for the agent to report the endpoint programmed (policy_setup_timeout_seconds)', async () => {
+    const statusDir = path.join(w.dir, 'endpoint-status');
+    mkdirSync(statusDir, { recursive: true });
+    const pod = w.addPod();
+    const id = cid();
+    const conf = w.netconf({ ipam: calicoIpam(), policy_setup_timeout_seconds: 10, endpoint_status_dir: statusDir });
+    const file = path.join(statusDir, encodeURIComponent(`default/tc--node--1-cni-${id}-eth0`));
+    const writer = setTimeout(() => writeFileSync(file, JSON.stringify({ status: 'up' })), 1500);
+    const t0 = Date.now();
+    try {
+      ok(await w.run({ command: 'ADD', containerId: id, netns: pod.netns, ifName: 'eth0', config: conf }), 'ADD');
+    } finally {
+      clearTimeout(writer);
+    }
+    assert.ok(Date.now() - t0 >= 1500, `ADD returned after ${Date.now() - t0} ms, before the status file said up`);
+    ok(await w.run({ command: 'DEL', containerId: id, netns: pod.netns, ifName: 'eth0', config: conf }), 'DEL');
+    // Without a report, ADD still succeeds once the timeout passes (Calico only warns).
+    const id2 = cid();
+    const t1 = Date.now();
+    const late = await w.run({
+      command: 'ADD',
+      containerId: id2,
+      netns: pod.netns,
+      ifName: 'eth0',
+      config: { ...conf, policy_setup_timeout_seconds: 1 },
+    });
+    ok(late, 'ADD after timeout');
+    assert.ok(Date.now() - t1 >= 1000);
+    assert.match(late.stderr, /not reported programmed within 1s/);
+    ok(await w.run({ command: 'DEL', containerId: id2, netns: pod.netns, ifName: 'eth0', config: conf }), 'DEL');
+    w.removePod(pod.name);
   });
 });
 
