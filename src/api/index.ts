@@ -22,3 +22,4 @@ export * from './v3/index.js';
 export * from './k8s/types.js';
 export { defaultKubernetesObject, NAMESPACE_NAME_LABEL } from './k8s/defaults.js';
 export { validateKubernetesObject, kubernetesObjectProblems, isKubernetesKind } from './k8s/validate.js';
+export { updateProblems, validateUpdate } from './validate/update.js';
