@@ -300,7 +300,11 @@ describe('malformed input never throws out of the graph', () => {
       put(gnp('weird', { selector: 'all()', ingress: [{ action: 'Allow', source: 'nowhere' }] })),
       { type: 'put', resource: { kind: 'HostEndpoint', metadata: { name: 'h' }, spec: { node: NODE } } },
     ]);
+    assert.doesNotThrow(() => g.onUpdate({ type: 'put', resource: { kind: 'Profile' } as any }));
+    assert.equal(g.snapshot().problems.at(0)?.resource, '(unnamed resource)');
+    g.onUpdate({ type: 'delete', kind: 'Profile', name: 'never-seen' });
     assert.deepEqual(view(g.snapshot()).problems, [
+      '(unnamed resource): kind and metadata.name are required; update ignored',
       'GlobalNetworkPolicy shape: spec.ingress: must be a list of rules',
       'GlobalNetworkPolicy weird: spec.ingress[0].source: must be an object (nets, selector, ports, ...)',
       'HostEndpoint h: spec.interfaceName: either interfaceName or expectedIPs is required',
@@ -311,6 +315,7 @@ describe('malformed input never throws out of the graph', () => {
     g.onUpdate(put(wep('n', { labels: { app: 'web' }, ips: ['10.0.0.7/32'] })));
     g.onUpdate(put(gnp('shape', { selector: 'all()', ingress: [] })));
     assert.deepEqual(view(g.snapshot()).problems, [
+      '(unnamed resource): kind and metadata.name are required; update ignored',
       'GlobalNetworkPolicy weird: spec.ingress[0].source: must be an object (nets, selector, ports, ...)',
       'HostEndpoint h: spec.interfaceName: either interfaceName or expectedIPs is required',
     ]);

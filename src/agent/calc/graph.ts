@@ -246,6 +246,10 @@ export class CalcGraph implements CalcGraphApi {
   // ---- dispatch ------------------------------------------------------------------------------------------------
 
   #apply(u: CalcUpdate): void {
+    if (u.type === 'put' && (typeof u.resource?.metadata?.name !== 'string' || typeof u.resource.kind !== 'string')) {
+      this.#setProblem('(unnamed resource)', 'kind and metadata.name are required; update ignored');
+      return;
+    }
     const kind = u.type === 'put' ? u.resource.kind : u.kind;
     const name = u.type === 'put' ? u.resource.metadata.name : u.name;
     const namespace = u.type === 'put' ? u.resource.metadata.namespace : u.namespace;
