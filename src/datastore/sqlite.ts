@@ -1,6 +1,7 @@
 // SQLite Datastore (better-sqlite3): one file shared by every process on the machine. WAL journal, BEGIN IMMEDIATE
 // writes with a global revision and a change log; watchers in any process follow the log, woken by inotify on the
-// database directory (the -wal file grows on every commit) with a slow safety poll; old history is compacted.
+// database directory (writers touch the db file once a commit is visible; the -wal file changes too), with a slow
+// safety poll; old history is compacted.
 //
 // Durability: the default is synchronous=FULL — every commit fsyncs the WAL before it returns, so an acknowledged
 // write (an IPAM allocation, a policy) survives power loss, as an etcd commit (fsync'd raft log) does. That costs one
