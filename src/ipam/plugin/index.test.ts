@@ -1,0 +1,169 @@
+import { test, describe, beforeEach, afterEach } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { MemoryDatastore } from '../../datastore/memory.js';
+import type { Datastore } from '../../datastore/types.js';
+import type { CniRequest, NetConf } from '../../cni/skel/types.js';
+import { IpamClient } from '../client.js';
+import { createIpamPluginHandlers, goUtcTimestamp, type KubernetesLookup } from './index.js';
+import { putNode, putPool } from '../../../test/support/ipam.js';
+
+describe('calico-ipam handlers', () => {
+  let mem: MemoryDatastore;
+  let dir: string;
+  let pods: Record<string, Record<string, string>>;
+  let namespaces: Record<string, { labels: Record<string, string>; annotations: Record<string, string> }>;
+
+  // The plugin closes its datastore after each call; the shared in-memory one must survive that.
+  const shared = (): Datastore => Object.assign(Object.create(mem), { close: async () => undefined });
+  const kubernetes: KubernetesLookup = {
+    pod: async (ns, name) => (pods[`${ns}/${name}`] ? { annotations: pods[`${ns}/${name}`] } : undefined),
+    namespace: async (name) => namespaces[name],
+  };
+  const handlers = () =>
+    createIpamPluginHandlers({
+      openDatastore: async () => shared(),
+      kubernetes,
+      now: () => new Date('2026-01-02T03:04:05.678Z'),
+    });
+
+  const request = (
+    command: CniRequest['command'],
+    cid: string,
+    ipam: Record<string, unknown> = {},
+    pod = 'web-0',
+  ): CniRequest => {
+    const config: NetConf = {
+      cniVersion: '1.0.0',
+      name: 'k8s-pod-network',
+      type: 'calico',
+      nodename: 'node-a',
+      ipam: { type: 'calico-ipam', ipam_lock_file: path.join(dir, 'ipam.lock'), ...ipam },
+    };
+    return {
+      command,
+      containerId: cid,
+      netns: '/var/run/netns/never-opened',
+      ifName: 'eth0',
+      args: { K8S_POD_NAMESPACE: 'prod', K8S_POD_NAME: pod },
+      path: [],
+      config,
+      stdin: JSON.stringify(config),
+      env: {},
+    };
+  };
+
+  beforeEach(async () => {
+    mem = new MemoryDatastore();
+    dir = mkdtempSync(path.join(tmpdir(), 'ti-plugin-'));
+    pods = { 'prod/web-0': {} };
+    namespaces = { prod: { labels: { team: 'a' }, annotations: {} } };
+    await putNode(mem, 'node-a');
+    await putPool(mem, 'default-v4', '10.0.0.0/16');
+    await putPool(mem, 'special', '10.99.0.0/24', { assignmentMode: 'Manual' });
+    await putPool(mem, 'v6', 'fd00:1::/64');
+  });
+  afterEach(async () => {
+    await mem.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  test('ADD returns <ip>/<block prefix> under handle <network>.<containerID> with the pod attributes', async () => {
+    const r = await handlers().add(request('ADD', 'cid1'));
+    const ips = r.ips as { address: string }[];
+    assert.equal(ips.length, 1);
+    assert.match(ips[0].address, /^10\.0\.\d+\.\d+\/26$/);
+    assert.deepEqual(r.routes, [{ dst: ips[0].address }]);
+    const a = await new IpamClient(mem).getAllocation(ips[0].address.split('/')[0]);
+    assert.equal(a?.handleId, 'k8s-pod-network.cid1');
+    assert.deepEqual(a?.attrs, {
+      node: 'node-a',
+      namespace: 'prod',
+      pod: 'web-0',
+      timestamp: '2026-01-02 03:04:05.678 +0000 UTC',
+    });
+  });
+
+  test('assign_ipv6 adds an IPv6 address; assign_ipv4 "false" leaves IPv4 out', async () => {
+    const r = await handlers().add(request('ADD', 'cid1', { assign_ipv6: 'true', assign_ipv4: 'false' }));
+    const ips = r.ips as { address: string }[];
+    assert.equal(ips.length, 1);
+    assert.match(ips[0].address, /^fd00:1::.*\/122$/);
+  });
+
+  test('pool annotations: the pod over the namespace over the CNI config', async () => {
+    namespaces.prod.annotations['cni.projectcalico.org/ipv4pools'] = '["special"]';
+    let r = await handlers().add(request('ADD', 'c1', { ipv4_pools: ['default-v4'] }));
+    assert.match((r.ips as { address: string }[])[0].address, /^10\.99\.0\./, 'namespace annotation beats CNI config');
+    pods['prod/web-0']['cni.projectcalico.org/ipv4pools'] = '["10.0.0.0/16"]';
+    r = await handlers().add(request('ADD', 'c2'));
+    assert.match((r.ips as { address: string }[])[0].address, /^10\.0\./, 'pod annotation beats namespace annotation');
+  });
+
+  test('ipAddrs annotation and CNI_ARGS IP give that exact address; a taken one fails and writes nothing', async () => {
+    pods['prod/web-0']['cni.projectcalico.org/ipAddrs'] = '["10.0.5.5"]';
+    const r = await handlers().add(request('ADD', 'c1'));
+    assert.deepEqual(r.ips, [{ address: '10.0.5.5/26' }]);
+    const rev = await mem.currentRevision();
+    await assert.rejects(
+      handlers().add(request('ADD', 'c2')),
+      /10\.0\.5\.5 is already allocated \(handle k8s-pod-network\.c1\)/,
+    );
+    assert.equal(await mem.currentRevision(), rev);
+    pods['prod/web-0'] = {};
+    const req = request('ADD', 'c3');
+    req.args.IP = '10.0.7.7';
+    assert.deepEqual((await handlers().add(req)).ips, [{ address: '10.0.7.7/26' }]);
+  });
+
+  test('a malformed annotation or one naming a missing pool fails with its own error and writes nothing', async () => {
+    const rev = await mem.currentRevision();
+    pods['prod/web-0']['cni.projectcalico.org/ipv4pools'] = 'special';
+    await assert.rejects(
+      handlers().add(request('ADD', 'c1')),
+      /annotation cni\.projectcalico\.org\/ipv4pools on pod prod\/web-0: must be a JSON list/,
+    );
+    pods['prod/web-0']['cni.projectcalico.org/ipv4pools'] = '["missing-pool"]';
+    await assert.rejects(
+      handlers().add(request('ADD', 'c1')),
+      /the given pool \(missing-pool\) does not exist, or is not enabled/,
+    );
+    pods['prod/web-0'] = { 'cni.projectcalico.org/ipAddrs': '["10.0.0.300"]' };
+    await assert.rejects(
+      handlers().add(request('ADD', 'c1')),
+      /ipAddrs on pod prod\/web-0: "10\.0\.0\.300" is not an IP address/,
+    );
+    assert.equal(await mem.currentRevision(), rev);
+  });
+
+  test('DEL releases by handle and by the legacy <namespace>.<pod> handle, and is idempotent', async () => {
+    const h = handlers();
+    const r = await h.add(request('ADD', 'c1'));
+    const ipam = new IpamClient(mem);
+    const legacy = await ipam.autoAssign({ num4: 1, num6: 0, handleId: 'prod.web-0', attrs: {}, hostname: 'node-a' });
+    await h.del(request('DEL', 'c1'));
+    assert.equal(await ipam.getAllocation((r.ips as { address: string }[])[0].address.split('/')[0]), undefined);
+    assert.equal(await ipam.getAllocation(legacy.ipv4[0].split('/')[0]), undefined);
+    await h.del(request('DEL', 'c1'));
+    await h.del(request('DEL', 'never-added'));
+  });
+
+  test('CHECK passes for the held addresses and fails for others', async () => {
+    const h = handlers();
+    const r = await h.add(request('ADD', 'c1'));
+    const check = request('CHECK', 'c1');
+    check.config.prevResult = { cniVersion: '1.0.0', ips: r.ips };
+    await h.check!(check);
+    check.config.prevResult = { cniVersion: '1.0.0', ips: [{ address: '10.0.200.1/26' }] };
+    await assert.rejects(
+      h.check!(check),
+      /10\.0\.200\.1 from prevResult is not allocated to handle k8s-pod-network\.c1/,
+    );
+  });
+
+  test('timestamps are recorded in Go time.Time String() form, as Calico', () => {
+    assert.equal(goUtcTimestamp(new Date('2026-05-06T07:08:09.010Z')), '2026-05-06 07:08:09.010 +0000 UTC');
+  });
+});
