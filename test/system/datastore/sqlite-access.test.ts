@@ -73,6 +73,37 @@ describe('sqlite datastore access', () => {
     assert.match(res.stdout, new RegExp(`^UnreachableError: sqlite ${file}: `), res.stdout + res.stderr);
   });
 
+  test('a writer killed mid-transaction (SIGKILL) leaves a consistent store that others keep using', async () => {
+    const file = path.join(dir, 'crash.db');
+    const settings: DatastoreSettings = { type: 'sqlite', sqlitePath: file };
+    const ds = await openDatastore(settings);
+    try {
+      const from = (await ds.currentRevision()) + 1;
+      const events: WatchEvent[] = [];
+      const w = ds.watch('/crash/', from, (e) => events.push(e));
+      const writer = startWorker(settings, { job: 'cas-loop', key: '/crash/counter', ms: 20000 });
+      workers.push(writer);
+      await writer.waitFor((l) => l.ready === true);
+      while (events.length < 50) await new Promise((r) => setTimeout(r, 5));
+      writer.child.kill('SIGKILL');
+      await writer.exited;
+      const db = new Database(file, { readonly: true });
+      assert.equal(db.pragma('integrity_check', { simple: true }), 'ok');
+      db.close();
+      // The counter's value equals the number of committed increments, and the watcher saw each one.
+      const kv = await ds.get('/crash/counter');
+      await new Promise((r) => setTimeout(r, 100));
+      await w.close();
+      const puts = events.filter((e) => e.type === 'put');
+      assert.equal(puts.length, Number(kv!.value));
+      assert.equal(puts[puts.length - 1]!.revision, kv!.revision);
+      const next = await ds.update('/crash/counter', String(Number(kv!.value) + 1), kv!.revision);
+      assert.equal(next.revision, await ds.currentRevision());
+    } finally {
+      await ds.close();
+    }
+  });
+
   test('the default durability is synchronous=FULL in WAL mode', async () => {
     const file = path.join(dir, 'durable.db');
     const ds = await openDatastore({ type: 'sqlite', sqlitePath: file });
