@@ -332,6 +332,34 @@ for (const backend of backends) {
       assert.deepEqual(await ipam.store.listAffinities('node-a'), []);
     });
 
+    test('at the next assignment, empty affine blocks of pools that no longer select the node are released', async () => {
+      await putPool(ds, 'zoned', '10.160.0.0/24', { nodeSelector: 'zone == "a"' });
+      await putPool(ds, 'all', '10.161.0.0/24');
+      await assign('node-a', 'h1', { ipv4Pools: ['zoned'] });
+      await ipam.releaseByHandle('h1');
+      assert.equal((await ipam.store.listAffinities('node-a')).length, 1, 'an empty affine block keeps its affinity');
+      await putNode(ds, 'node-a', { zone: 'elsewhere' });
+      await assign('node-a', 'h3');
+      assert.deepEqual(
+        (await ipam.store.listAffinities('node-a')).map((a) => a.cidr.startsWith('10.161.')),
+        [true],
+        'the zoned block went at the next assignment',
+      );
+      assert.equal((await ipam.store.listBlocks()).length, 1);
+    });
+
+    test('pool deletion releases every affinity in the pool; blocks in use stay without affinity', async () => {
+      await putPool(ds, 'doomed', '10.170.0.0/24');
+      const kept = (await assign('node-a', 'h1')).ipv4[0].split('/')[0];
+      await assign('node-b', 'h2');
+      await ipam.releaseByHandle('h2');
+      await ipam.releasePoolAffinities('10.170.0.0/24');
+      assert.deepEqual(await ipam.store.listAffinities(), []);
+      const blocks = await ipam.store.listBlocks();
+      assert.equal(blocks.length, 1, "node-b's empty block is gone");
+      assert.equal((await ipam.getAllocation(kept))?.blockAffinity, null);
+    });
+
     test('block JSON keeps 64-bit sequence numbers exactly', async () => {
       await putPool(ds, 'p', '10.150.0.0/24');
       const ip = (await assign('node-a', 'h')).ipv4[0].split('/')[0];
