@@ -78,6 +78,10 @@ describe('parseResources', () => {
     const err = catchError(() => parseResources('kind: IPPool\n---\n- a\n'));
     assert.match(err.message, /^ {2}document 2: a resource must be a mapping/m);
   });
+  test('an object without a name is named by its document', () => {
+    const err = catchError(() => parseResources('kind: Tier\napiVersion: projectcalico.org/v3\nmetadata: {}\n'));
+    assert.equal(err.message, 'Tier (document 1): metadata.name: required');
+  });
   test('unknown fields are refused at any depth, with their path', () => {
     const err = catchError(() =>
       parseResources(

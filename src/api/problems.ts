@@ -14,11 +14,8 @@ export interface Problem {
 
 /** One line per problem: `IPPool "p1": spec.blockSize: must be 20..32 for an IPv4 pool, got 33`. */
 export function formatProblem(p: Problem): string {
-  const who = p.kind
-    ? `${p.kind}${p.name ? ` "${p.name}"` : ''}`
-    : p.document > 0
-      ? `document ${p.document}`
-      : 'resource';
+  const doc = p.document > 0 ? `document ${p.document}` : 'resource';
+  const who = !p.kind ? doc : p.name ? `${p.kind} "${p.name}"` : p.document > 0 ? `${p.kind} (${doc})` : p.kind;
   return `${who}: ${p.path ? `${p.path}: ` : ''}${p.reason}`;
 }
 
