@@ -53,6 +53,16 @@ describe('IP sets are reference-counted', () => {
     assert.deepEqual(g.flush().ipSets, { updated: [], removed: [setId(client)] });
   });
 
+  test('AssumeNeededOnEveryNode programs a policy (and its sets) before any local endpoint needs it', () => {
+    const g = fresh();
+    g.onUpdate(
+      put(fromClients('warm', { selector: "app == 'nothing-here'", performanceHints: ['AssumeNeededOnEveryNode'] })),
+    );
+    assert.ok(g.snapshot().policies.has('gnp/default/warm'));
+    assert.deepEqual(members(g, 'role == "client"'), ['10.0.1.1/32']);
+    assert.deepEqual(view(g.snapshot()).endpoints['wep/ns1/a']!.in, ['profile kns.ns1'], 'yet it selects no endpoint');
+  });
+
   test('a policy that stops selecting any local endpoint is withdrawn with its sets', () => {
     const g = fresh();
     g.onUpdate(put(fromClients('p1')));

@@ -426,7 +426,7 @@ export class CalcGraph implements CalcGraphApi {
     for (const id of policies) {
       const p = this.#policies.get(id);
       const matched = this.#active.endpointsOf(id).size > 0;
-      const shouldBeActive = p !== undefined && !p.staged && matched;
+      const shouldBeActive = p !== undefined && !p.staged && (matched || p.assumeNeeded);
       const isActive = this.#compiledPolicies.has(id);
       if (shouldBeActive && (!isActive || touched.has(id))) {
         const compiled = this.#scanner.setRules(id, p, logPrefix)!;

@@ -338,7 +338,7 @@ export interface ResourceProblem {
 export interface DataplaneSnapshot {
   nodeName: string;
   endpoints: ReadonlyMap<EndpointId, LocalEndpoint>;
-  /** Only active policies: enforced policies that apply to at least one local endpoint. */
+  /** Only active policies: enforced policies that apply to a local endpoint (or carry AssumeNeededOnEveryNode). */
   policies: ReadonlyMap<PolicyId, CompiledPolicy>;
   /** Only profiles some local endpoint references; a referenced profile that does not exist is here with no rules. */
   profiles: ReadonlyMap<ProfileId, CompiledPolicy>;

@@ -41,6 +41,8 @@ export interface ParsedPolicy {
   doNotTrack: boolean;
   preDNAT: boolean;
   applyOnForward: boolean;
+  /** performanceHints AssumeNeededOnEveryNode: program the policy even before a local endpoint needs it. */
+  assumeNeeded: boolean;
 }
 
 export interface ParsedProfile {
@@ -190,6 +192,7 @@ export function parsePolicy(res: ResourceLike): ParsedPolicy {
     doNotTrack,
     preDNAT,
     applyOnForward,
+    assumeNeeded: Array.isArray(spec.performanceHints) && spec.performanceHints.includes('AssumeNeededOnEveryNode'),
   };
   if (namespace !== undefined) out.namespace = namespace;
   const order = parseOrder(spec.order, 'spec.order');
