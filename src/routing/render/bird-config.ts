@@ -18,6 +18,8 @@ export interface BirdRenderOptions {
 export const NORMAL_ROUTE_PRIORITY = 1024;
 /** Name of the static protocol that originates this node's affine blocks. */
 export const BLOCKS_PROTOCOL = 'calico_blocks';
+/** Name of the static protocol that originates advertised service ranges. */
+export const SERVICES_PROTOCOL = 'calico_services';
 
 /** Router id from a node name (Calico's `hash` mode for IPv6-only nodes): FNV-1a 32-bit as dotted quad. */
 export function routerIdFromName(name: string): string {
@@ -103,6 +105,17 @@ export function renderBirdConfig(state: RoutingState, nodeName: string, opts: Bi
     w();
   }
 
+  for (const f of [4, 6] as const) {
+    const svc = state.bgp.serviceCidrs.filter((c) => parseCidr(c).family === f);
+    if (svc.length === 0) continue;
+    w(`# Service address ranges from BGPConfiguration, announced by every node (never programmed here).`);
+    w(`protocol static ${SERVICES_PROTOCOL}_${fam(f)} {`);
+    w(`  ipv${f};`);
+    for (const c of svc) w(`  route ${c} blackhole;`);
+    w('}');
+    w();
+  }
+
   if (sessions.length === 0) {
     w('# No BGP peers configured for this node.');
   } else {
@@ -148,12 +161,27 @@ function renderFilters(w: (s?: string) => void, state: RoutingState, nodeName: s
   }
   w('}');
   w();
-  w(`# What goes to BGP peers: own blocks, borrowed addresses and nothing else from the pools.`);
+  w(`# Communities from BGPConfiguration prefixAdvertisements.`);
+  w(`function apply_communities_${fam(f)}() {`);
+  for (const pa of state.bgp.prefixCommunities.filter((x) => parseCidr(x.cidr).family === f)) {
+    const adds = pa.communities.map((c) => {
+      const parts = c.split(':');
+      return parts.length === 3
+        ? `bgp_large_community.add((${parts.join(', ')}));`
+        : `bgp_community.add((${parts.join(', ')}));`;
+    });
+    w(`  if ( net ~ ${pa.cidr} ) then { ${adds.join(' ')} }`);
+  }
+  w('}');
+  w();
+  w(`# What goes to BGP peers: own blocks, borrowed addresses, service ranges; nothing else from the pools.`);
   w(`function calico_export_to_bgp_peers_${fam(f)}(bool internal_peer) {`);
   for (const p of pools.filter((p) => p.disableBGPExport)) {
     w(`  if ( net ~ ${p.cidr} ) then { reject; }  # ${p.name}: disableBGPExport`);
   }
   w('  if ( internal_peer && ( ifname ~ "vxlan*.calico" || ifname ~ "*.cali" || ifname = "tunl0" ) ) then { reject; }');
+  w(`  apply_communities_${fam(f)}();`);
+  w(`  if ( proto = "${SERVICES_PROTOCOL}_${fam(f)}" ) then { accept; }`);
   w(`  calico_aggr_${fam(f)}();`);
   for (const p of pools.filter((p) => !p.disableBGPExport && !p.disabled)) {
     w(`  if ( net ~ ${p.cidr} ) then { accept; }`);
@@ -164,6 +192,7 @@ function renderFilters(w: (s?: string) => void, state: RoutingState, nodeName: s
   w(`# VXLAN and IPIP pool routes and this node's blocks belong to the agent.`);
   w(`filter calico_kernel_programming_${fam(f)} {`);
   w(`  if ( proto = "${BLOCKS_PROTOCOL}_${fam(f)}" ) then reject;`);
+  w(`  if ( proto = "${SERVICES_PROTOCOL}_${fam(f)}" ) then reject;`);
   w('  if ( source = RTS_DEVICE ) then reject;');
   w(`  krt_metric = ${NORMAL_ROUTE_PRIORITY};`);
   for (const p of pools) {
@@ -183,6 +212,7 @@ function renderSession(w: (s?: string) => void, s: BgpSession, state: RoutingSta
     .join(' ');
   w(`  local ${local};`);
   w(`  neighbor ${s.peerIP}${s.port ? ` port ${s.port}` : ''} as ${s.peerAS};`);
+  if (state.bgp.bindNodeIP && s.sourceAddress) w('  strict bind on;');
   if (s.ttlSecurity !== undefined) {
     w('  ttl security on;');
     w(`  multihop ${s.ttlSecurity};`);

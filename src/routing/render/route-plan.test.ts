@@ -65,7 +65,15 @@ const state = (
     },
     { cidr: '10.65.3.0/26', affinityHost: 'c', allocations: [] },
   ],
-  bgp: { nodeToNodeMeshEnabled: true, asNumber: 64512, logSeverityScreen: 'Info', ignoredInterfaces: [] },
+  bgp: {
+    nodeToNodeMeshEnabled: true,
+    asNumber: 64512,
+    logSeverityScreen: 'Info',
+    ignoredInterfaces: [],
+    bindNodeIP: false,
+    serviceCidrs: [],
+    prefixCommunities: [],
+  },
   peers: [],
   workloads: [
     { name: 'w1', interfaceName: 'cali1', ipNetworks: ['10.65.1.2/32'] },

@@ -46,6 +46,9 @@ test('BGPConfiguration: defaults, default + node.<name> merge', () => {
     nodeMeshMaxRestartTime: undefined,
     nodeMeshPassword: undefined,
     ignoredInterfaces: [],
+    bindNodeIP: false,
+    serviceCidrs: [],
+    prefixCommunities: [],
   });
   const merged = bgpConfigFrom(
     res('BGPConfiguration', 'default', { nodeToNodeMeshEnabled: false, asNumber: 65001, logSeverityScreen: 'Debug' }),
@@ -85,4 +88,28 @@ test('Go durations', () => {
   assert.equal(durationSeconds('1m30s', 'f'), 90);
   assert.equal(durationSeconds('2h', 'f'), 7200);
   assert.throws(() => durationSeconds('10', 'spec.keepaliveTime'), /spec.keepaliveTime: "10" is not a duration/);
+});
+
+test('service ranges and prefix communities (names resolved, literals kept); bad ones named', () => {
+  const cfg = bgpConfigFrom(
+    res('BGPConfiguration', 'default', {
+      serviceClusterIPs: [{ cidr: '10.96.0.0/12' }],
+      serviceExternalIPs: [{ cidr: '192.0.2.0/24' }],
+      communities: [{ name: 'gold', value: '65000:100' }],
+      prefixAdvertisements: [{ cidr: '10.65.0.0/16', communities: ['gold', '65000:1:2'] }],
+    }),
+  );
+  assert.deepEqual(cfg.serviceCidrs, ['10.96.0.0/12', '192.0.2.0/24']);
+  assert.deepEqual(cfg.prefixCommunities, [{ cidr: '10.65.0.0/16', communities: ['65000:100', '65000:1:2'] }]);
+  assert.throws(
+    () =>
+      bgpConfigFrom(
+        res('BGPConfiguration', 'default', { prefixAdvertisements: [{ cidr: '10.0.0.0/8', communities: ['silver'] }] }),
+      ),
+    /prefixAdvertisements\[0\].communities: "silver" is neither a defined community name nor aa:nn/,
+  );
+  assert.throws(
+    () => bgpConfigFrom(res('BGPConfiguration', 'default', { serviceClusterIPs: [{ cidr: 'nope' }] })),
+    /BGPConfiguration.spec.serviceClusterIPs\[0\].cidr: "nope" is not a CIDR/,
+  );
 });

@@ -50,6 +50,12 @@ export interface BgpConfig {
   /** Secret holding the TCP-MD5 password of every mesh session. */
   nodeMeshPassword?: { name: string; key: string };
   ignoredInterfaces: string[];
+  /** bindMode NodeIP: BGP sessions bind strictly to the node address. */
+  bindNodeIP: boolean;
+  /** serviceClusterIPs, serviceExternalIPs and serviceLoadBalancerIPs CIDRs every node announces. */
+  serviceCidrs: string[];
+  /** prefixAdvertisements resolved to community values ("aa:nn" or "aa:nn:mm"). */
+  prefixCommunities: { cidr: string; communities: string[] }[];
 }
 
 export interface BgpPeer {
@@ -164,7 +170,41 @@ export function bgpConfigFrom(defaultCfg?: Resource, nodeCfg?: Resource): BgpCon
     nodeMeshMaxRestartTime: d.nodeMeshMaxRestartTime,
     nodeMeshPassword: secretRef(d.nodeMeshPassword),
     ignoredInterfaces: pick('ignoredInterfaces') ?? [],
+    bindNodeIP: pick('bindMode') === 'NodeIP',
+    serviceCidrs: ['serviceClusterIPs', 'serviceExternalIPs', 'serviceLoadBalancerIPs'].flatMap((f) =>
+      (Array.isArray(d[f]) ? d[f] : []).map((x: any, i: number) =>
+        checkedCidr(x?.cidr, `BGPConfiguration.spec.${f}[${i}].cidr`),
+      ),
+    ),
+    prefixCommunities: prefixCommunities(d),
   };
+}
+
+function checkedCidr(v: unknown, field: string): string {
+  try {
+    return formatCidr(parseCidr(String(v)));
+  } catch {
+    throw new RoutingInputError(`${field}: "${String(v)}" is not a CIDR`);
+  }
+}
+
+/** prefixAdvertisements with community names resolved through spec.communities (Calico's apply_communities). */
+function prefixCommunities(spec: any): { cidr: string; communities: string[] }[] {
+  const named = new Map<string, string>();
+  for (const c of Array.isArray(spec.communities) ? spec.communities : []) named.set(c?.name, c?.value);
+  return (Array.isArray(spec.prefixAdvertisements) ? spec.prefixAdvertisements : []).map((pa: any, i: number) => {
+    const where = `BGPConfiguration.spec.prefixAdvertisements[${i}]`;
+    const communities = (Array.isArray(pa?.communities) ? pa.communities : []).map((c: string) => {
+      const value = named.get(c) ?? c;
+      if (!/^\d+:\d+(:\d+)?$/.test(String(value))) {
+        throw new RoutingInputError(
+          `${where}.communities: "${c}" is neither a defined community name nor aa:nn / aa:nn:mm`,
+        );
+      }
+      return String(value);
+    });
+    return { cidr: checkedCidr(pa?.cidr, `${where}.cidr`), communities };
+  });
 }
 
 export function peerFromResource(r: Resource): BgpPeer {

@@ -72,6 +72,11 @@ describe('external peer: gobgpd as a top-of-rack router', () => {
     });
     mkdirSync(path.join(w.dir, 'secrets', 'bgp-secrets'), { recursive: true });
     writeFileSync(path.join(w.dir, 'secrets', 'bgp-secrets', 'tor'), 'tor-s3cret\n');
+    await w.putResource('BGPConfiguration', 'default', {
+      serviceClusterIPs: [{ cidr: '10.96.0.0/12' }],
+      communities: [{ name: 'rack-a', value: '65000:100' }],
+      prefixAdvertisements: [{ cidr: '10.65.1.0/26', communities: ['rack-a', '65000:1:2'] }],
+    });
     await w.putResource('BGPPeer', 'tor', {
       peerIP: TOR_IP,
       asNumber: 65000,
@@ -91,6 +96,16 @@ describe('external peer: gobgpd as a top-of-rack router', () => {
     const rib = gobgp('global', 'rib');
     assert.doesNotMatch(rib, /10\.65\.1\.2\/32|10\.65\.4\.1\/32/);
     assert.match(gobgp('neighbor'), /172\.31\.1\.11\s+64512\s+\S+\s+Establ/);
+  });
+
+  test('service ranges are announced; prefixAdvertisements set communities (standard and large)', async () => {
+    await waitFor('service range in gobgp', () => gobgp('global', 'rib').includes('10.96.0.0/12'), 10_000);
+    const block = gobgp('global', 'rib', '10.65.1.0/26');
+    assert.match(block, /65000:100/);
+    assert.match(block, /65000:1:2/);
+    assert.doesNotMatch(gobgp('global', 'rib', '10.65.2.0/26'), /65000:100/);
+    for (const n of w.nodes)
+      assert.doesNotMatch(routesOf(n.ns), /10\.96\.0\.0\/12/, 'service ranges are never programmed');
   });
 
   test('a route gobgp announces is learnt by every node', async () => {

@@ -65,6 +65,9 @@ const bgp: RoutingState['bgp'] = {
   logSeverityScreen: 'Info',
   nodeMeshMaxRestartTime: '30s',
   ignoredInterfaces: [],
+  bindNodeIP: false,
+  serviceCidrs: [],
+  prefixCommunities: [],
 };
 
 export const meshState: RoutingState = {
@@ -100,7 +103,16 @@ export const externalPeerState: RoutingState = {
   nodes: [node(1), node(2)],
   pools: pools.filter((p) => p.family === 4),
   blocks,
-  bgp: { ...bgp, nodeMeshPassword: { name: 'bgp-secrets', key: 'mesh' } },
+  bgp: {
+    ...bgp,
+    nodeMeshPassword: { name: 'bgp-secrets', key: 'mesh' },
+    bindNodeIP: true,
+    serviceCidrs: ['10.96.0.0/12'],
+    prefixCommunities: [
+      { cidr: '10.65.1.0/26', communities: ['65000:100', '65000:1:2'] },
+      { cidr: '10.96.0.0/12', communities: ['65000:300'] },
+    ],
+  },
   peers: [
     {
       name: 'tor',
