@@ -1,7 +1,8 @@
 // The calico CNI plugin's handlers (ADD, DEL, CHECK, GC, STATUS) over real dependencies: the datastore the netconf
 // names, IPAM by delegation, the Kubernetes API from the kubeconfig. `calicoPluginHandlers` opens and closes per call
 // (the in-process path); `agentPluginHandlers()` keeps connections warm for calico-node's CNI server.
-import { appendFileSync } from 'node:fs';
+import { appendFileSync, mkdirSync } from 'node:fs';
+import path from 'node:path';
 import type { Datastore } from '../../datastore/types.js';
 import type { CniRequest, PluginHandlers } from '../skel/types.js';
 import { KubeApiError, KubeReader } from '../k8s/client.js';
@@ -32,6 +33,7 @@ export function logToFile(req: CniRequest, line: string): void {
   const file = req.config.log_file_path;
   if (typeof file !== 'string' || !file) return;
   try {
+    mkdirSync(path.dirname(file), { recursive: true });
     appendFileSync(file, `${new Date().toISOString()} ${line}\n`);
   } catch {
     // logging must never fail a CNI call
@@ -112,12 +114,29 @@ function kubernetesLookup(req: CniRequest, deps: PluginDeps): KubernetesLookup |
 }
 
 export function handlersWith(deps: PluginDeps): PluginHandlers {
+  // Each request logs to stderr and, when its netconf names one, to log_file_path; never to stdout.
+  const withLog = (req: CniRequest): PluginDeps => ({
+    ...deps,
+    log: (line) => {
+      deps.log(line);
+      logToFile(req, line);
+    },
+  });
+  const run = async <T>(req: CniRequest, fn: (d: PluginDeps) => Promise<T>): Promise<T> => {
+    const d = withLog(req);
+    try {
+      return await fn(d);
+    } catch (err) {
+      logToFile(req, `${req.command} ${req.containerId} failed: ${(err as Error).message}`);
+      throw err;
+    }
+  };
   return {
-    add: async (req) => (await cmdAdd(req, deps)) as Record<string, unknown>,
-    del: (req) => cmdDel(req, deps),
-    check: (req) => cmdCheck(req, deps),
-    gc: (req) => cmdGc(req, deps),
-    status: (req) => cmdStatus(req, deps),
+    add: (req) => run(req, async (d) => (await cmdAdd(req, d)) as Record<string, unknown>),
+    del: (req) => run(req, (d) => cmdDel(req, d)),
+    check: (req) => run(req, (d) => cmdCheck(req, d)),
+    gc: (req) => run(req, (d) => cmdGc(req, d)),
+    status: (req) => run(req, (d) => cmdStatus(req, d)),
   };
 }
 

@@ -2,8 +2,9 @@
 // calico-ipam in-process and host-local by exec, every command for every version, rollback, both hand-off paths.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { spawnSync } from 'node:child_process';
 import { SqliteDatastore } from '../../../src/datastore/sqlite.js';
 import { resourceKey, resourcePrefix, handleKey } from '../../../src/datastore/keys.js';
 import { IpamClient } from '../../../src/ipam/client.js';
@@ -106,6 +107,37 @@ describe('every command for each version', () => {
     const r = await w.run({ command: 'VERSION', config: {} });
     ok(r, 'VERSION');
     assert.deepEqual(r.json.supportedVersions, ['0.1.0', '0.2.0', '0.3.0', '0.3.1', '0.4.0', '1.0.0', '1.1.0']);
+  });
+
+  test('the same executable under the name calico-ipam is the IPAM plugin; -v prints the version', async () => {
+    const id = cid();
+    const conf = {
+      cniVersion: '1.0.0',
+      name: 'tc-net',
+      type: 'calico-ipam',
+      datastore_type: 'sqlite',
+      sqlite_path: w.sqlitePath,
+      nodename_file: w.nodenameFile,
+      ipam: { type: 'calico-ipam' },
+    };
+    const add = await w.run(
+      { command: 'ADD', containerId: id, netns: '/var/run/netns/none', ifName: 'eth0', config: conf },
+      'calico-ipam',
+    );
+    ok(add, 'calico-ipam ADD');
+    assert.match(add.json.ips[0].address, /^10\.125\.\d+\.\d+\/26$/, 'IPAM result carries the block prefix');
+    assert.equal(add.json.interfaces, undefined);
+    ok(
+      await w.run({ command: 'DEL', containerId: id, ifName: 'eth0', config: conf }, 'calico-ipam'),
+      'calico-ipam DEL',
+    );
+    assert.deepEqual(await allocationsOf(id), []);
+    const about = await w.run({ command: '', config: {} }, 'calico-ipam');
+    assert.equal(about.code, 0);
+    assert.match(about.stderr, /^Calico CNI IPAM plugin v.*\nCNI protocol versions supported: 0\.1\.0, /);
+    const v = spawnSync(path.join(w.binDir, 'calico'), ['-v'], { encoding: 'utf8' });
+    assert.equal(v.status, 0);
+    assert.match(v.stdout, /^v\d+\.\d+\.\d+/);
   });
 
   test('protocol errors through the binary: missing env (4) and bad stdin (6)', async () => {
@@ -261,6 +293,7 @@ describe('endpoint, idempotency and cleanup', () => {
       });
       assert.equal(r.code, 1);
       assert.match(r.json.msg, new RegExp(`fault injected at ${point}`));
+      assert.match(readFileSync(path.join(w.dir, 'cni.log'), 'utf8'), new RegExp(`ADD ${id} failed: fault injected`));
       assert.deepEqual(w.hostVeths(), [], 'no host link');
       assert.deepEqual(w.hostRoutes(), [], 'no host route');
       assert.doesNotMatch(inNs(pod.name, ['ip', 'link']), /eth0/, 'no pod link');
