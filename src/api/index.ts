@@ -5,12 +5,13 @@ export * from './kinds.js';
 export * from './problems.js';
 export { decodeDocuments, type DecodedDocument } from './decode.js';
 export { parseResources, type ParseOptions } from './parse.js';
-export { validateResource, resourceProblems } from './validate/index.js';
+export { validateResource, resourceProblems, type ValidateOptions } from './validate/index.js';
 export { applyCreateDefaults, defaultPolicyTypes, DEFAULT_TIER, TIER_LABEL } from './defaults.js';
 export { parseASNumber, splitPeerIP, checkDuration, PROTOCOL_NAMES } from './formats.js';
 export { protocolSupportsPorts } from './validate/rules.js';
 export {
   nameProblem,
+  userReservedNameProblem,
   labelKeyProblem,
   labelValueProblem,
   workloadEndpointName,

@@ -47,6 +47,19 @@ export function nameProblem(kind: string, name: string): string | undefined {
   }
 }
 
+export const K8S_POLICY_PREFIX = 'knp.default.';
+
+/**
+ * Names a user may not write (calicoctl refuses them): converted Kubernetes policies are managed through the
+ * Kubernetes API, by kube-controllers.
+ */
+export function userReservedNameProblem(kind: string, name: string): string | undefined {
+  if ((kind === 'NetworkPolicy' || kind === 'StagedNetworkPolicy') && name.startsWith(K8S_POLICY_PREFIX)) {
+    return `names starting "${K8S_POLICY_PREFIX}" are reserved: Kubernetes network policies must be managed through the Kubernetes API`;
+  }
+  return undefined;
+}
+
 /** Kubernetes qualified name (label and annotation keys): `[prefix/]name`, prefix a DNS subdomain, name <= 63. */
 export function labelKeyProblem(key: string): string | undefined {
   const slash = key.indexOf('/');

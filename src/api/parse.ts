@@ -14,6 +14,8 @@ import { resourceProblems } from './validate/index.js';
 export interface ParseOptions {
   /** Also accept Namespace, Pod, ServiceAccount, Node and networking.k8s.io/v1 NetworkPolicy (default false). */
   kubernetes?: boolean;
+  /** Written by a user (calicoctl): refuse names reserved for Calico's controllers, e.g. `knp.default.*`. */
+  userWrite?: boolean;
 }
 
 export function parseResources(text: string): CalicoResource[];
@@ -35,7 +37,7 @@ export function parseResources(text: string, opts: ParseOptions = {}): (CalicoRe
       problems.push(...sink.problems);
       out.push(defaulted);
     } else {
-      const sink = resourceProblems(value, document);
+      const sink = resourceProblems(value, document, { userWrite: opts.userWrite });
       problems.push(...sink.problems);
       out.push(value as unknown as CalicoResource);
     }

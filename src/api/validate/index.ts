@@ -11,6 +11,7 @@ import { validateFelixConfiguration, validateNode } from './config.js';
 import { validateHostEndpoint, validateProfile, validateWorkloadEndpoint } from './endpoints.js';
 import { validateBlockAffinity, validateIPPool } from './ipam.js';
 import { validateMetadata } from './metadata.js';
+import { userReservedNameProblem } from '../names.js';
 import {
   validateGlobalNetworkPolicy,
   validateNetworkPolicy,
@@ -69,8 +70,13 @@ function envelopeOf(kind: CalicoKind): FieldType {
   return t;
 }
 
+export interface ValidateOptions {
+  /** The object is written by a user (calicoctl), not by Calico's own components: reserved names are refused. */
+  userWrite?: boolean;
+}
+
 /** Collects every problem of one object. document is its 1-based position in the input (0 = single object). */
-export function resourceProblems(input: unknown, document = 0): ProblemSink {
+export function resourceProblems(input: unknown, document = 0, opts: ValidateOptions = {}): ProblemSink {
   const sink = new ProblemSink(document, '', '');
   if (!isPlainObject(input)) {
     sink.add('', 'a resource must be a mapping with apiVersion, kind, metadata and spec');
@@ -91,6 +97,8 @@ export function resourceProblems(input: unknown, document = 0): ProblemSink {
 
   checkShape({ ...input, spec: input.spec ?? {} }, envelopeOf(kind), '', sink);
   validateMetadata(kind, meta, sink);
+  const reserved = opts.userWrite && name ? userReservedNameProblem(kind, name) : undefined;
+  if (reserved) sink.add('metadata.name', reserved);
 
   const defaulted = applyCreateDefaults(input as unknown as Resource);
   KIND_RULES[kind]?.(asObject(defaulted.spec), sink, name, asObject(input.spec));
@@ -98,8 +106,8 @@ export function resourceProblems(input: unknown, document = 0): ProblemSink {
 }
 
 /** Validates one object; returns it typed, or throws ResourceValidationError listing every problem. */
-export function validateResource<T extends Resource = CalicoResource>(input: unknown): T {
-  const sink = resourceProblems(input);
+export function validateResource<T extends Resource = CalicoResource>(input: unknown, opts: ValidateOptions = {}): T {
+  const sink = resourceProblems(input, 0, opts);
   if (!sink.ok) throw new ResourceValidationError(sink.problems);
   return input as T;
 }

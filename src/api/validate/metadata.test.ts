@@ -1,5 +1,7 @@
 import { describe, test } from 'node:test';
+import assert from 'node:assert/strict';
 import { expectProblem, expectValid, resource } from '../testing/expect.js';
+import { resourceProblems } from './index.js';
 
 describe('names', () => {
   test('name is required', () =>
@@ -23,6 +25,11 @@ describe('names', () => {
   });
   test('knp.default. prefix allows a subdomain', () =>
     expectValid(resource('NetworkPolicy', {}, { name: 'knp.default.allow.web', namespace: 'a' })));
+  test('knp.default. names are reserved when a user writes them', () => {
+    const obj = resource('NetworkPolicy', {}, { name: 'knp.default.allow', namespace: 'a' });
+    assert.equal(resourceProblems(obj, 0, { userWrite: true }).problems[0]?.path, 'metadata.name');
+    assert.match(resourceProblems(obj, 0, { userWrite: true }).problems[0]?.reason ?? '', /Kubernetes API/);
+  });
   test('GlobalNetworkPolicy names take at most one dot', () =>
     expectProblem(
       resource('GlobalNetworkPolicy', {}, { name: 'knp.default.x' }),
