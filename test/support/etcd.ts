@@ -23,7 +23,10 @@ export interface TestEtcd {
   keyFile?: string;
   /** Data and certificate directory (removed on stop). */
   dir: string;
-  pid: number;
+  /** PID of the running etcd (changes on restart). */
+  readonly pid: number;
+  /** Kills etcd (SIGKILL) and starts it again on the same ports and data after downMs; waits until healthy. */
+  restart(downMs?: number): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -94,32 +97,33 @@ async function startOnce(opts: EtcdOptions): Promise<TestEtcd> {
     args.push('--cert-file', serverCert, '--key-file', serverKey, '--trusted-ca-file', caFile, '--client-cert-auth');
   }
 
-  const child: ChildProcess = spawn('etcd', args, { stdio: ['ignore', 'ignore', 'pipe'] });
+  let child!: ChildProcess;
+  let exited = true;
   let stderr = '';
-  child.stderr?.on('data', (d: Buffer) => {
-    if (stderr.length < 20000) stderr += d.toString();
-  });
-  let exited = false;
   // If the test process ends without calling stop(), etcd must not outlive it.
   const killOnExit = (): void => {
     if (!exited) child.kill('SIGKILL');
   };
   process.once('exit', killOnExit);
-  child.once('exit', () => {
-    exited = true;
-    process.removeListener('exit', killOnExit);
-  });
 
-  const stop = async (): Promise<void> => {
+  const kill = async (): Promise<void> => {
     if (!exited && child.pid) {
       const gone = new Promise<void>((r) => child.once('exit', () => r()));
       child.kill('SIGKILL');
       await gone;
     }
-    rmSync(dir, { recursive: true, force: true });
   };
-
-  try {
+  const launch = async (): Promise<void> => {
+    child = spawn('etcd', args, { stdio: ['ignore', 'ignore', 'pipe'] });
+    exited = false;
+    stderr = '';
+    child.stderr?.on('data', (d: Buffer) => {
+      if (stderr.length < 20000) stderr += d.toString();
+    });
+    const me = child;
+    me.once('exit', () => {
+      if (me === child) exited = true;
+    });
     const deadline = Date.now() + 15000;
     while (!(await healthy(clientUrl, tlsFiles))) {
       if (exited) throw new Error(`etcd exited during start-up: ${stderr.trim().slice(-2000)}`);
@@ -127,11 +131,33 @@ async function startOnce(opts: EtcdOptions): Promise<TestEtcd> {
         throw new Error(`etcd at ${clientUrl} not healthy within 15 s: ${stderr.slice(-2000)}`);
       await new Promise((r) => setTimeout(r, 50));
     }
+  };
+  const stop = async (): Promise<void> => {
+    await kill();
+    process.removeListener('exit', killOnExit);
+    rmSync(dir, { recursive: true, force: true });
+  };
+
+  try {
+    await launch();
   } catch (err) {
     await stop();
     throw err;
   }
-  return { endpoint: clientUrl, dir, pid: child.pid!, stop, ...tlsFiles };
+  return {
+    endpoint: clientUrl,
+    dir,
+    get pid() {
+      return child.pid!;
+    },
+    restart: async (downMs = 0) => {
+      await kill();
+      if (downMs > 0) await new Promise((r) => setTimeout(r, downMs));
+      await launch();
+    },
+    stop,
+    ...tlsFiles,
+  };
 }
 
 function healthy(url: string, tls?: { caFile: string; certFile: string; keyFile: string }): Promise<boolean> {

@@ -126,6 +126,39 @@ describe('etcd datastore access', () => {
     assert.match(msg, /authentication failed|invalid/i);
   });
 
+  test('an open watch resumes after etcd restarts, missing nothing and repeating nothing', async () => {
+    const e = await etcd();
+    const ds = await openDatastore({ type: 'etcdv3', etcdEndpoints: [e.endpoint] }, { timeoutMs: 2000 });
+    try {
+      const events: WatchEvent[] = [];
+      const w = ds.watch('/restart/', (await ds.currentRevision()) + 1, (ev) => events.push(ev));
+      for (let i = 0; i < 10; i++) await ds.put(`/restart/${i}`, String(i));
+      while (events.length < 10) await new Promise((r) => setTimeout(r, 10));
+      await e.restart(500);
+      for (let i = 10; i < 20; i++) {
+        for (let attempt = 0; ; attempt++) {
+          try {
+            await ds.put(`/restart/${i}`, String(i));
+            break;
+          } catch (err) {
+            if (!(err instanceof UnreachableError) || attempt > 20) throw err;
+            await new Promise((r) => setTimeout(r, 200));
+          }
+        }
+      }
+      const end = Date.now() + 20000;
+      while (events.length < 20 && Date.now() < end) await new Promise((r) => setTimeout(r, 20));
+      await new Promise((r) => setTimeout(r, 200));
+      await w.close();
+      assert.deepEqual(
+        events.map((ev) => (ev.type === 'put' ? ev.value : ev.type)),
+        Array.from({ length: 20 }, (_, i) => String(i)),
+      );
+    } finally {
+      await ds.close();
+    }
+  });
+
   test('calls fail within the timeout once etcd is gone, and when an endpoint accepts but never answers', async () => {
     const e = await etcd();
     const ds = await openDatastore({ type: 'etcdv3', etcdEndpoints: [e.endpoint] }, { timeoutMs: 1000 });
