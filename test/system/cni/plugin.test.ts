@@ -314,6 +314,47 @@ describe('endpoint, idempotency and cleanup', () => {
     });
   }
 
+  test('CHECK names what differs: a missing host route and a missing pod address', async () => {
+    const pod = w.addPod();
+    const id = cid();
+    const conf = w.netconf({ cniVersion: '0.4.0', ipam: calicoIpam() });
+    const base = { containerId: id, netns: pod.netns, ifName: 'eth0' };
+    const add = await w.run({ ...base, command: 'ADD', config: conf });
+    ok(add, 'ADD');
+    ok(await w.run({ ...base, command: 'CHECK', config: { ...conf, prevResult: add.json } }), 'CHECK of an intact pod');
+    const addr = add.json.ips[0].address as string;
+    inNs(w.nodeNs, ['ip', 'route', 'del', addr]);
+    inNs(pod.name, ['ip', 'addr', 'del', addr, 'dev', 'eth0']);
+    const check = await w.run({ ...base, command: 'CHECK', config: { ...conf, prevResult: add.json } });
+    assert.equal(check.code, 1);
+    assert.match(check.json.msg, new RegExp(`host route ${addr.replace(/\./g, '\\.')} via cali\\w+ is missing`));
+    assert.match(check.json.msg, /eth0 has addresses \[\], expected/);
+    ok(await w.run({ ...base, command: 'DEL', config: conf }), 'DEL');
+    w.removePod(pod.name);
+  });
+
+  test('ADD fails when the interface already exists in the pod, and leaves nothing', async () => {
+    const pod = w.addPod();
+    inNs(pod.name, ['ip', 'link', 'add', 'eth0', 'type', 'veth', 'peer', 'name', 'tcx0']);
+    const id = cid();
+    const r = await w.run({
+      command: 'ADD',
+      containerId: id,
+      netns: pod.netns,
+      ifName: 'eth0',
+      config: w.netconf({ ipam: calicoIpam() }),
+    });
+    assert.equal(r.code, 1);
+    assert.match(r.json.msg, /interface "eth0" already exists/);
+    assert.deepEqual(w.hostVeths(), []);
+    assert.deepEqual(await allocationsOf(id), []);
+    assert.equal(
+      (await weps()).some((x) => x.spec.containerID === id),
+      false,
+    );
+    w.removePod(pod.name);
+  });
+
   test('host-local by exec from CNI_PATH', async () => {
     const pod = w.addPod();
     const id = cid();
