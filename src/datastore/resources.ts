@@ -95,9 +95,10 @@ export class ResourceClient {
   async list(kind: string, namespace?: string): Promise<{ items: Resource[]; revision: number }> {
     const info = this.info(kind);
     if (info.kind === 'IPAMConfiguration') {
-      const kv = await this.datastore.get(IPAM_CONFIG_KEY);
-      const revision = await this.datastore.currentRevision();
-      return { items: kv ? [this.decode(info, kv)] : [], revision };
+      // One read, so the revision matches the item (watching from revision + 1 then misses nothing).
+      const res = await this.datastore.list(IPAM_CONFIG_KEY);
+      const kv = res.items.find((x) => x.key === IPAM_CONFIG_KEY);
+      return { items: kv ? [this.decode(info, kv)] : [], revision: res.revision };
     }
     const res = await this.datastore.list(resourcePrefix(info.kind, namespace));
     const items: Resource[] = [];
