@@ -96,6 +96,19 @@ test('the agent re-validates the request as skel would', async () => {
   assert.equal(agentCalls.length, before, 'handler not called');
 });
 
+test('a caller from another network namespace is declined (it then runs in-process)', async () => {
+  const { sendToAgent } = await import('./client.js');
+  const before = agentCalls.length;
+  const out = await sendToAgent(
+    server.socketPath,
+    { env: { CNI_COMMAND: 'ADD' }, stdin: '{}', netnsInode: 1 },
+    { acceptMs: 1000, replyMs: 5000 },
+  );
+  assert.equal(out.kind, 'unavailable');
+  assert.match((out as { why: string }).why, /another network namespace/);
+  assert.equal(agentCalls.length, before);
+});
+
 test('agent errors come back with their code', async () => {
   const r = await call(
     { CNI_CONTAINERID: 'fail' },

@@ -131,6 +131,7 @@ export class CniWorld {
       sqlite_path: this.sqlitePath,
       nodename_file: this.nodenameFile,
       agent_socket: this.socketPath,
+      ipam_lock_file: path.join(this.dir, 'ipam.lock'),
       mtu: 1400,
       ipam: { type: 'host-local', ranges: [[{ subnet: '10.124.0.0/24' }]], dataDir: path.join(this.dir, 'host-local') },
       log_file_path: path.join(this.dir, 'cni.log'),
