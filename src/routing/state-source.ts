@@ -7,6 +7,7 @@ import type { Resource } from '../api/resource.js';
 import {
   bgpConfigFrom,
   blockFromRecord,
+  filterFromResource,
   nodeFromResource,
   peerFromResource,
   poolFromResource,
@@ -99,6 +100,7 @@ export class RoutingStateSource {
         res(`${P('bgpconfigurations')}node.${this.nodeName}`),
       ),
       peers: decode(P('bgppeers'), peerFromResource),
+      filters: decode(P('bgpfilters'), filterFromResource),
       workloads: decode(P('workloadendpoints'), (r: Resource) =>
         r.spec?.node === this.nodeName ? workloadFromResource(r) : undefined,
       ),

@@ -61,6 +61,7 @@ export function renderBirdConfig(state: RoutingState, nodeName: string, opts: Bi
   w('timeformat protocol iso short;');
   w();
   for (const f of [4, 6] as const) renderFilters(w, state, nodeName, f);
+  renderBgpFilters(w, state, sessions);
 
   w('protocol device {');
   w('  scan time 2;');
@@ -204,6 +205,42 @@ function renderFilters(w: (s?: string) => void, state: RoutingState, nodeName: s
   w();
 }
 
+/** BIRD function name of one direction and family of a BGPFilter. */
+export const bgpFilterFunction = (name: string, dir: 'import' | 'export', f: IpFamily): string =>
+  `calico_filter_${name.replace(/[^A-Za-z0-9]/g, '_')}_${dir}_${fam(f)}`;
+
+function renderBgpFilters(w: (s?: string) => void, state: RoutingState, sessions: BgpSession[]): void {
+  const used = new Set(sessions.flatMap((s) => s.filters ?? []));
+  for (const filter of (state.filters ?? [])
+    .filter((x) => used.has(x.name))
+    .sort((a, b) => a.name.localeCompare(b.name))) {
+    for (const f of [4, 6] as const) {
+      for (const dir of ['import', 'export'] as const) {
+        const rules = filter[`${dir}V${f}` as const];
+        w(`# BGPFilter ${filter.name}, ${dir}V${f}: the first matching rule decides; no match falls through.`);
+        w(`function ${bgpFilterFunction(filter.name, dir, f)}() {`);
+        for (const r of rules) {
+          const conds: string[] = [];
+          if (r.cidr) {
+            const op = { Equal: '=', NotEqual: '!=', In: '~', NotIn: '!~' }[r.matchOperator!];
+            conds.push(`net ${op} ${r.cidr}`);
+          }
+          if (r.prefixLength?.min !== undefined) conds.push(`net.len >= ${r.prefixLength.min}`);
+          if (r.prefixLength?.max !== undefined) conds.push(`net.len <= ${r.prefixLength.max}`);
+          if (r.source === 'RemotePeers') conds.push('source = RTS_BGP');
+          if (r.interface) conds.push(`ifname ~ "${r.interface}"`);
+          const verdict = r.action === 'Accept' ? 'accept' : 'reject';
+          w(
+            conds.length ? `  if ( ${conds.map((c) => `(${c})`).join(' && ')} ) then { ${verdict}; }` : `  ${verdict};`,
+          );
+        }
+        w('}');
+        w();
+      }
+    }
+  }
+}
+
 function renderSession(w: (s?: string) => void, s: BgpSession, state: RoutingState, opts: BirdRenderOptions): void {
   const ibgp = s.peerAS === s.localAS;
   w(`protocol bgp ${s.name} from bgp_template {`);
@@ -238,8 +275,14 @@ function renderSession(w: (s?: string) => void, s: BgpSession, state: RoutingSta
   }
   w(`  ipv${s.family} {`);
   w(`    gateway ${s.sameSubnet && s.ttlSecurity === undefined ? 'direct' : 'recursive'};`);
-  w('    import all;');
-  w(`    export filter { calico_export_to_bgp_peers_${fam(s.family)}(${ibgp}); reject; };`);
+  const known = new Set((state.filters ?? []).map((x) => x.name));
+  const filters = (s.filters ?? []).filter((n) => known.has(n));
+  for (const missing of (s.filters ?? []).filter((n) => !known.has(n)))
+    w(`    # BGPFilter ${missing} does not exist: skipped`);
+  const calls = (dir: 'import' | 'export'): string =>
+    filters.map((n) => `${bgpFilterFunction(n, dir, s.family)}(); `).join('');
+  w(filters.length ? `    import filter { ${calls('import')}accept; };` : '    import all;');
+  w(`    export filter { ${calls('export')}calico_export_to_bgp_peers_${fam(s.family)}(${ibgp}); reject; };`);
   if (s.nextHopMode === 'Self') w('    next hop self;');
   else if (s.nextHopMode === 'Keep') w('    next hop keep;');
   else if (!ibgp) w('    next hop self;');

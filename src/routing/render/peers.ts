@@ -35,6 +35,8 @@ export interface BgpSession {
   routeReflectorClient?: string;
   nextHopMode?: 'Auto' | 'Self' | 'Keep';
   allowLocalAS?: number;
+  /** BGPFilter names of the BGPPeer, in order. */
+  filters?: string[];
 }
 
 /** Protocol name as Calico's: `<prefix>_<ip with . and : as _>[_port_<n>]`. */
@@ -223,5 +225,6 @@ function peerOptions(peer: BgpPeer, where: string): Partial<BgpSession> {
     passwordSecret: peer.passwordSecret,
     nextHopMode: peer.nextHopMode,
     allowLocalAS: peer.numAllowedLocalASNumbers,
+    filters: peer.filters,
   };
 }

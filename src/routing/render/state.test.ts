@@ -4,6 +4,7 @@ import {
   bgpConfigFrom,
   blockFromRecord,
   durationSeconds,
+  filterFromResource,
   nodeFromResource,
   peerFromResource,
   poolFromResource,
@@ -111,5 +112,46 @@ test('service ranges and prefix communities (names resolved, literals kept); bad
   assert.throws(
     () => bgpConfigFrom(res('BGPConfiguration', 'default', { serviceClusterIPs: [{ cidr: 'nope' }] })),
     /BGPConfiguration.spec.serviceClusterIPs\[0\].cidr: "nope" is not a CIDR/,
+  );
+});
+
+test('BGPFilter rules decode; bad rules name the filter, the rule and the reason', () => {
+  const f = filterFromResource(
+    res('BGPFilter', 'f', {
+      exportV4: [
+        { action: 'Reject', matchOperator: 'In', cidr: '10.0.0.0/8', prefixLength: { min: 24 }, source: 'RemotePeers' },
+      ],
+      importV6: [{ action: 'Accept', interface: '*.calico' }],
+    }),
+  );
+  assert.deepEqual(f.exportV4, [
+    {
+      action: 'Reject',
+      matchOperator: 'In',
+      cidr: '10.0.0.0/8',
+      prefixLength: { min: 24, max: undefined },
+      source: 'RemotePeers',
+    },
+  ]);
+  assert.deepEqual(f.importV6, [{ action: 'Accept', interface: '*.calico' }]);
+  const bad =
+    (spec: Record<string, unknown>): (() => unknown) =>
+    () =>
+      filterFromResource(res('BGPFilter', 'b', spec));
+  assert.throws(
+    bad({ importV4: [{ action: 'Drop' }] }),
+    /BGPFilter b: spec.importV4\[0\].action must be Accept or Reject/,
+  );
+  assert.throws(
+    bad({ importV4: [{ action: 'Accept', cidr: '10.0.0.0/8' }] }),
+    /matchOperator must be Equal, NotEqual, In or NotIn/,
+  );
+  assert.throws(
+    bad({ exportV6: [{ action: 'Accept', matchOperator: 'In', cidr: '10.0.0.0/8' }] }),
+    /spec.exportV6\[0\].cidr: "10.0.0.0\/8" is not an IPv6 CIDR/,
+  );
+  assert.throws(
+    bad({ exportV4: [{ action: 'Accept', prefixLength: { max: 33 } }] }),
+    /prefixLength.max must be from 0 to 32/,
   );
 });

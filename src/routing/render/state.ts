@@ -74,6 +74,27 @@ export interface BgpPeer {
   nextHopMode?: 'Auto' | 'Self' | 'Keep';
   localASNumber?: number;
   numAllowedLocalASNumbers?: number;
+  /** BGPFilter names, applied in order before Calico's own filters. */
+  filters: string[];
+}
+
+export interface BgpFilterRule {
+  action: 'Accept' | 'Reject';
+  matchOperator?: 'Equal' | 'NotEqual' | 'In' | 'NotIn';
+  cidr?: string;
+  prefixLength?: { min?: number; max?: number };
+  /** RemotePeers: only routes learnt from BGP peers. */
+  source?: 'RemotePeers';
+  /** Interface glob, e.g. `*.calico`. */
+  interface?: string;
+}
+
+export interface BgpFilter {
+  name: string;
+  exportV4: BgpFilterRule[];
+  importV4: BgpFilterRule[];
+  exportV6: BgpFilterRule[];
+  importV6: BgpFilterRule[];
 }
 
 export interface LocalWorkload {
@@ -90,6 +111,8 @@ export interface RoutingState {
   /** `default` merged with `node.<this node>` (node-level fields win). */
   bgp: BgpConfig;
   peers: BgpPeer[];
+  /** BGPFilter resources, applied to the BGPPeers that name them. */
+  filters?: BgpFilter[];
   /** Workload endpoints on this node. */
   workloads: LocalWorkload[];
 }
@@ -231,6 +254,58 @@ export function peerFromResource(r: Resource): BgpPeer {
     nextHopMode: s.nextHopMode ?? (s.keepOriginalNextHop ? 'Keep' : undefined),
     localASNumber: asInt(s.localASNumber),
     numAllowedLocalASNumbers: s.numAllowedLocalASNumbers ? Number(s.numAllowedLocalASNumbers) : undefined,
+    filters: Array.isArray(s.filters) ? s.filters.map(String) : [],
+  };
+}
+
+/** Decodes a BGPFilter; each rule is checked against its family, the error names the rule. */
+export function filterFromResource(r: Resource): BgpFilter {
+  const s = r.spec ?? {};
+  const rules = (field: 'exportV4' | 'importV4' | 'exportV6' | 'importV6'): BgpFilterRule[] =>
+    (Array.isArray(s[field]) ? s[field] : []).map((x: any, i: number) => {
+      const where = `BGPFilter ${r.metadata.name}: spec.${field}[${i}]`;
+      if (x?.action !== 'Accept' && x?.action !== 'Reject')
+        throw new RoutingInputError(`${where}.action must be Accept or Reject`);
+      const rule: BgpFilterRule = { action: x.action };
+      if (x.cidr !== undefined || x.matchOperator !== undefined) {
+        if (!['Equal', 'NotEqual', 'In', 'NotIn'].includes(x.matchOperator)) {
+          throw new RoutingInputError(`${where}.matchOperator must be Equal, NotEqual, In or NotIn when cidr is set`);
+        }
+        const c = checkedCidr(x.cidr, `${where}.cidr`);
+        if (parseCidr(c).family !== (field.endsWith('V4') ? 4 : 6)) {
+          throw new RoutingInputError(`${where}.cidr: "${x.cidr}" is not an IPv${field.endsWith('V4') ? 4 : 6} CIDR`);
+        }
+        rule.matchOperator = x.matchOperator;
+        rule.cidr = c;
+      }
+      if (x.prefixLength) {
+        const bits = field.endsWith('V4') ? 32 : 128;
+        for (const k of ['min', 'max'] as const) {
+          const v = x.prefixLength[k];
+          if (v !== undefined && (!Number.isInteger(v) || v < 0 || v > bits)) {
+            throw new RoutingInputError(`${where}.prefixLength.${k} must be from 0 to ${bits}`);
+          }
+        }
+        rule.prefixLength = { min: x.prefixLength.min, max: x.prefixLength.max };
+      }
+      if (x.source !== undefined) {
+        if (x.source !== 'RemotePeers') throw new RoutingInputError(`${where}.source must be RemotePeers`);
+        rule.source = 'RemotePeers';
+      }
+      if (x.interface !== undefined) {
+        if (!/^[A-Za-z0-9_.*?-]+$/.test(String(x.interface))) {
+          throw new RoutingInputError(`${where}.interface: "${x.interface}" is not an interface name or glob`);
+        }
+        rule.interface = String(x.interface);
+      }
+      return rule;
+    });
+  return {
+    name: r.metadata.name,
+    exportV4: rules('exportV4'),
+    importV4: rules('importV4'),
+    exportV6: rules('exportV6'),
+    importV6: rules('importV6'),
   };
 }
 

@@ -77,7 +77,12 @@ describe('external peer: gobgpd as a top-of-rack router', () => {
       communities: [{ name: 'rack-a', value: '65000:100' }],
       prefixAdvertisements: [{ cidr: '10.65.1.0/26', communities: ['rack-a', '65000:1:2'] }],
     });
+    await w.putResource('BGPFilter', 'tor-filter', {
+      exportV4: [{ action: 'Reject', matchOperator: 'Equal', cidr: '10.65.3.0/26' }],
+      importV4: [{ action: 'Reject', matchOperator: 'In', cidr: '203.0.113.0/24' }],
+    });
     await w.putResource('BGPPeer', 'tor', {
+      filters: ['tor-filter'],
       peerIP: TOR_IP,
       asNumber: 65000,
       password: { secretKeyRef: { name: 'bgp-secrets', key: 'tor' } },
@@ -90,11 +95,12 @@ describe('external peer: gobgpd as a top-of-rack router', () => {
     shOk('ip', ['netns', 'del', torNs]);
   });
 
-  test('gobgp RIB holds every node block and the borrowed /32s, never a /32 inside its owner block', async () => {
-    const want = ['10.65.1.0/26', '10.65.2.0/26', '10.65.3.0/26', '10.65.4.0/26', '10.65.4.2/32', '10.65.4.3/32'];
+  test('gobgp RIB holds the node blocks and the borrowed /32s, never a /32 inside its owner block', async () => {
+    const want = ['10.65.1.0/26', '10.65.2.0/26', '10.65.4.0/26', '10.65.4.2/32', '10.65.4.3/32'];
     await waitFor('gobgp RIB', () => want.every((p) => gobgp('global', 'rib').includes(p)), 20_000);
     const rib = gobgp('global', 'rib');
     assert.doesNotMatch(rib, /10\.65\.1\.2\/32|10\.65\.4\.1\/32/);
+    assert.doesNotMatch(rib, /10\.65\.3\.0\/26/, 'BGPFilter tor-filter rejects this block on export');
     assert.match(gobgp('neighbor'), /172\.31\.1\.11\s+64512\s+\S+\s+Establ/);
   });
 
@@ -108,7 +114,8 @@ describe('external peer: gobgpd as a top-of-rack router', () => {
       assert.doesNotMatch(routesOf(n.ns), /10\.96\.0\.0\/12/, 'service ranges are never programmed');
   });
 
-  test('a route gobgp announces is learnt by every node', async () => {
+  test('a route gobgp announces is learnt by every node; one the BGPFilter rejects is not', async () => {
+    gobgp('global', 'rib', 'add', '203.0.113.0/24', '-a', 'ipv4');
     gobgp('global', 'rib', 'add', '198.51.100.0/24', '-a', 'ipv4');
     for (const n of w.nodes) {
       await waitFor(
@@ -116,6 +123,7 @@ describe('external peer: gobgpd as a top-of-rack router', () => {
         () => /198\.51\.100\.0\/24 via 172\.31\.1\.250 dev eth0 proto bird/.test(routesOf(n.ns)),
         10_000,
       );
+      assert.doesNotMatch(routesOf(n.ns), /203\.0\.113\.0/, 'BGPFilter tor-filter rejects this route on import');
     }
   });
 

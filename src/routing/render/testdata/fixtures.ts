@@ -94,6 +94,7 @@ export const routeReflectorState: RoutingState = {
       nodeSelector: 'all()',
       peerSelector: "route-reflector == 'true'",
       sourceAddress: 'UseNodeIP',
+      filters: [],
     },
   ],
   workloads: [],
@@ -124,6 +125,7 @@ export const externalPeerState: RoutingState = {
       sourceAddress: 'UseNodeIP',
       passwordSecret: { name: 'bgp-secrets', key: 'tor' },
       numAllowedLocalASNumbers: 2,
+      filters: ['tor-filter', 'missing-filter'],
     },
     {
       name: 'node1-ttl',
@@ -132,6 +134,23 @@ export const externalPeerState: RoutingState = {
       asNumber: 65001,
       ttlSecurity: 1,
       sourceAddress: 'None',
+      filters: [],
+    },
+  ],
+  filters: [
+    {
+      name: 'tor-filter',
+      exportV4: [
+        { action: 'Reject', matchOperator: 'Equal', cidr: '10.65.2.0/26' },
+        { action: 'Accept', matchOperator: 'In', cidr: '10.65.0.0/16', prefixLength: { min: 26, max: 32 } },
+        { action: 'Reject', interface: '*.calico' },
+      ],
+      importV4: [
+        { action: 'Reject', matchOperator: 'In', cidr: '203.0.113.0/24', source: 'RemotePeers' },
+        { action: 'Reject', matchOperator: 'NotIn', cidr: '0.0.0.0/0', prefixLength: { max: 8 } },
+      ],
+      exportV6: [],
+      importV6: [{ action: 'Reject' }],
     },
   ],
   workloads: [],
