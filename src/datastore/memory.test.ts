@@ -108,3 +108,19 @@ describe('MemoryDatastore', () => {
     }
   });
 });
+
+test('old history is compacted automatically beyond retainRevisions', async () => {
+  const ds = new MemoryDatastore('retain', { retainRevisions: 20 });
+  try {
+    for (let i = 0; i < 100; i++) await ds.put('/k', String(i));
+    const events: WatchEvent[] = [];
+    ds.watch('/k', 2, (e) => events.push(e));
+    await until(() => events.length === 1);
+    assert.equal(events[0]!.type, 'resync-required');
+    const recent: WatchEvent[] = [];
+    ds.watch('/k', (await ds.currentRevision()) - 5, (e) => recent.push(e));
+    await until(() => recent.length === 6);
+  } finally {
+    await ds.close();
+  }
+});

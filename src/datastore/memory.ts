@@ -38,8 +38,12 @@ export class MemoryDatastore implements Datastore {
   private closed = false;
   private readonly sweepTimer: NodeJS.Timeout;
 
-  constructor(name = 'memory') {
+  /** History kept for watchers; older revisions are compacted automatically, as the SQLite backend does. */
+  private readonly retain: number;
+
+  constructor(name = 'memory', opts: { retainRevisions?: number } = {}) {
     this.description = `memory ${name}`;
+    this.retain = opts.retainRevisions ?? 100_000;
     // Expired TTL keys are removed (with a delete event) by a sweep, as etcd revokes an expired lease.
     this.sweepTimer = setInterval(() => this.sweepExpired(), 250);
     this.sweepTimer.unref();
@@ -181,6 +185,9 @@ export class MemoryDatastore implements Datastore {
         this.data.delete(op.key);
         if (prev) this.history.push({ type: 'delete', key: op.key, revision, prevValue: prev.value });
       }
+    }
+    if (revision % Math.min(1000, this.retain) === 0 && revision - this.retain > this.compactedRevision) {
+      void this.compact(revision - this.retain);
     }
     this.scheduleDelivery();
     return written;
