@@ -5,9 +5,17 @@ import type { PluginHandlers } from './skel/types.js';
 import { calicoPluginHandlers } from './plugin/handlers.js';
 import { ipamPluginHandlers } from '../ipam/plugin/index.js';
 
+import { testDatastoreConnection } from './plugin/connection.js';
+
 export interface PluginCore {
   calico: PluginHandlers;
   ipam: PluginHandlers;
+  /** `calico -t`. */
+  testConnection(stdin: string, env: Record<string, string | undefined>): Promise<string>;
 }
 
-export const pluginCore: PluginCore = { calico: calicoPluginHandlers, ipam: ipamPluginHandlers };
+export const pluginCore: PluginCore = {
+  calico: calicoPluginHandlers,
+  ipam: ipamPluginHandlers,
+  testConnection: testDatastoreConnection,
+};

@@ -5,7 +5,8 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
-import { runPlugin, type PluginIo } from './skel/dispatch.js';
+import { asCniError, printJson, runPlugin, type PluginIo } from './skel/dispatch.js';
+import { CURRENT_VERSION } from './skel/versions.js';
 import { CniError, type PluginHandlers } from './skel/types.js';
 import { CALICO_CNI_VERSION } from './version.js';
 import { handoffHandlers } from './handoff/client.js';
@@ -54,6 +55,18 @@ export async function runCniProgram(io: ProgramIo): Promise<number> {
   if (io.args.includes('-v') || io.args.includes('--version')) {
     io.stdout(`${CALICO_CNI_VERSION}\n`);
     return 0;
+  }
+  if (io.args.includes('-t')) {
+    // Calico's connection test: netconf on stdin, datastore reachable -> exit 0, else a code-100 error.
+    try {
+      const core = await loadPluginCore(io.argv0);
+      io.stderr(`${await core.testConnection(readFileSync(0, 'utf8'), io.env)}\n`);
+      return 0;
+    } catch (err) {
+      const e = asCniError(err);
+      io.stdout(printJson(e.toJSON(CURRENT_VERSION)));
+      return 1;
+    }
   }
   const pluginIo: PluginIo = {
     env: io.env,

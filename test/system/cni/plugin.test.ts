@@ -140,6 +140,21 @@ describe('every command for each version', () => {
     assert.match(v.stdout, /^v\d+\.\d+\.\d+/);
   });
 
+  test('calico -t tests the datastore connection (code 100 when unreachable)', async () => {
+    const good = spawnSync(path.join(w.binDir, 'calico'), ['-t'], {
+      input: JSON.stringify(w.netconf()),
+      encoding: 'utf8',
+    });
+    assert.equal(good.status, 0, good.stdout + good.stderr);
+    assert.match(good.stderr, /reachable/);
+    const bad = spawnSync(path.join(w.binDir, 'calico'), ['-t'], {
+      input: JSON.stringify({ ...w.netconf(), sqlite_path: '/nonexistent/dir/calico.db' }),
+      encoding: 'utf8',
+    });
+    assert.equal(bad.status, 1);
+    assert.equal(JSON.parse(bad.stdout).code, 100);
+  });
+
   test('protocol errors through the binary: missing env (4) and bad stdin (6)', async () => {
     const r = await w.run({ command: 'ADD', config: w.netconf() });
     assert.equal(r.code, 1);
