@@ -87,6 +87,9 @@ async function applyKubernetes(api: k8s.KubernetesObjectApi, obj: k8s.Kubernetes
   }
   const current = await api.read(obj as k8s.KubernetesObject & { metadata: { name: string } });
   obj.metadata = { ...obj.metadata, resourceVersion: current.metadata?.resourceVersion };
+  // A pod stays on the node it was scheduled to (spec.nodeName is immutable in Kubernetes).
+  const currentNode = (current as { spec?: { nodeName?: string } }).spec?.nodeName;
+  if (obj.kind === 'Pod' && currentNode) (obj as { spec?: { nodeName?: string } }).spec!.nodeName = currentNode;
   await api.replace(obj);
   return `${name} configured`;
 }
