@@ -117,6 +117,17 @@ export function renderBirdConfig(state: RoutingState, nodeName: string, opts: Bi
     w();
   }
 
+  for (const f of [4, 6] as const) {
+    const via = sessions.filter((x) => x.family === f && x.reachableBy && families.includes(f));
+    if (via.length === 0) continue;
+    w(`# Peers reached through a gateway (BGPPeer reachableBy).`);
+    w(`protocol static calico_peers_${fam(f)} {`);
+    w(`  ipv${f};`);
+    for (const x of via) w(`  route ${x.peerIP}/${f === 4 ? 32 : 128} via ${x.reachableBy};`);
+    w('}');
+    w();
+  }
+
   if (sessions.length === 0) {
     w('# No BGP peers configured for this node.');
   } else {

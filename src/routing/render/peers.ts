@@ -37,6 +37,8 @@ export interface BgpSession {
   allowLocalAS?: number;
   /** BGPFilter names of the BGPPeer, in order. */
   filters?: string[];
+  /** Gateway for a static route to the peer (BGPPeer reachableBy). */
+  reachableBy?: string;
 }
 
 /** Protocol name as Calico's: `<prefix>_<ip with . and : as _>[_port_<n>]`. */
@@ -226,5 +228,6 @@ function peerOptions(peer: BgpPeer, where: string): Partial<BgpSession> {
     nextHopMode: peer.nextHopMode,
     allowLocalAS: peer.numAllowedLocalASNumbers,
     filters: peer.filters,
+    reachableBy: peer.reachableBy,
   };
 }

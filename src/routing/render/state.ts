@@ -2,7 +2,7 @@
 // configuration and peers, and local workload endpoints, decoded from projectcalico.org/v3 resources and IPAM
 // records. In: raw resource/IPAM JSON. Out: plain typed records every routing renderer reads. Pure.
 import type { Resource } from '../../api/resource.js';
-import { parseCidr, formatCidr, formatIp, addressAt, type Cidr } from '../../net/ip.js';
+import { parseCidr, parseIp, formatCidr, formatIp, addressAt, type Cidr } from '../../net/ip.js';
 
 export type EncapMode = 'Never' | 'Always' | 'CrossSubnet';
 
@@ -76,6 +76,8 @@ export interface BgpPeer {
   numAllowedLocalASNumbers?: number;
   /** BGPFilter names, applied in order before Calico's own filters. */
   filters: string[];
+  /** Gateway through which the peer is reached (a static /32 or /128 route to the peer). */
+  reachableBy?: string;
 }
 
 export interface BgpFilterRule {
@@ -255,7 +257,16 @@ export function peerFromResource(r: Resource): BgpPeer {
     localASNumber: asInt(s.localASNumber),
     numAllowedLocalASNumbers: s.numAllowedLocalASNumbers ? Number(s.numAllowedLocalASNumbers) : undefined,
     filters: Array.isArray(s.filters) ? s.filters.map(String) : [],
+    reachableBy: s.reachableBy ? checkedIp(s.reachableBy, `${where}: spec.reachableBy`) : undefined,
   };
+}
+
+function checkedIp(v: unknown, field: string): string {
+  try {
+    return formatIp(parseIp(String(v)));
+  } catch {
+    throw new RoutingInputError(`${field}: "${String(v)}" is not an IP address`);
+  }
 }
 
 /** Decodes a BGPFilter; each rule is checked against its family, the error names the rule. */

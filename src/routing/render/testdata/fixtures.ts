@@ -126,6 +126,7 @@ export const externalPeerState: RoutingState = {
       passwordSecret: { name: 'bgp-secrets', key: 'tor' },
       numAllowedLocalASNumbers: 2,
       filters: ['tor-filter', 'missing-filter'],
+      reachableBy: '172.31.255.1',
     },
     {
       name: 'node1-ttl',
