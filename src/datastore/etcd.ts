@@ -370,7 +370,11 @@ export class EtcdDatastore implements Datastore {
   }
 
   private unreachable(err: Error): UnreachableError {
-    const detail = err.message || err.constructor.name;
+    // gRPC messages span lines and end in an empty "Resolution note:"; keep one readable line.
+    const detail = (err.message || err.constructor.name)
+      .replace(/\s+/g, ' ')
+      .replace(/\s*Resolution note:\s*$/, '')
+      .trim();
     return new UnreachableError(`${this.description}: ${detail}`);
   }
 }

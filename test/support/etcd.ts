@@ -174,6 +174,7 @@ function healthy(url: string, tls?: { caFile: string; certFile: string; keyFile:
             ca: readText(tls.caFile),
             cert: readText(tls.certFile),
             key: readText(tls.keyFile),
+            servername: 'localhost', // the certificate names both; an IP as TLS server name is deprecated
             timeout: 1000,
           },
           onResponse,
