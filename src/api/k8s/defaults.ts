@@ -22,10 +22,14 @@ export function defaultKubernetesObject<T extends KubernetesObject>(input: T): T
 
   switch (out.kind) {
     case 'Namespace':
-      meta.labels = { ...(meta.labels ?? {}), [NAMESPACE_NAME_LABEL]: meta.name };
+      if (meta.labels === undefined || isPlainObject(meta.labels)) {
+        meta.labels = { ...(meta.labels ?? {}), [NAMESPACE_NAME_LABEL]: meta.name };
+      }
       break;
     case 'NetworkPolicy': {
-      const spec = (out.spec ??= {}) as Record<string, any>;
+      out.spec ??= {};
+      if (!isPlainObject(out.spec)) break; // validation reports it
+      const spec = out.spec as Record<string, any>;
       spec.podSelector ??= {};
       const egress = Array.isArray(spec.egress) ? spec.egress : [];
       if (!Array.isArray(spec.policyTypes) || spec.policyTypes.length === 0) {
@@ -38,7 +42,9 @@ export function defaultKubernetesObject<T extends KubernetesObject>(input: T): T
       break;
     }
     case 'Pod': {
-      const spec = (out.spec ??= {}) as Record<string, any>;
+      out.spec ??= {};
+      if (!isPlainObject(out.spec)) break; // validation reports it
+      const spec = out.spec as Record<string, any>;
       const mirror = Object.hasOwn(meta.annotations ?? {}, MIRROR_POD_ANNOTATION);
       if (!spec.serviceAccountName) {
         if (spec.serviceAccount) spec.serviceAccountName = spec.serviceAccount;

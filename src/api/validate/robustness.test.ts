@@ -2,6 +2,9 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import fc from 'fast-check';
 import { KINDS } from '../kinds.js';
+import { defaultKubernetesObject } from '../k8s/defaults.js';
+import type { KubernetesObject } from '../k8s/types.js';
+import { kubernetesObjectProblems } from '../k8s/validate.js';
 import { resourceProblems } from './index.js';
 
 // Values of the shapes that appear in resources, mixed freely so every validator meets wrong types.
@@ -64,6 +67,29 @@ describe('robustness', () => {
         for (const p of sink.problems) assert.equal(typeof p.reason, 'string');
       }),
       { numRuns: 1500 },
+    );
+  });
+});
+
+describe('robustness of the Kubernetes input path', () => {
+  test('defaulting and validation never throw, whatever the input', () => {
+    fc.assert(
+      fc.property(
+        fc.constantFrom('Namespace', 'Pod', 'ServiceAccount', 'Node', 'NetworkPolicy'),
+        value,
+        value,
+        (kind, spec, meta) => {
+          const obj = {
+            apiVersion: kind === 'NetworkPolicy' ? 'networking.k8s.io/v1' : 'v1',
+            kind,
+            metadata: meta,
+            spec,
+          };
+          const defaulted = defaultKubernetesObject(obj as unknown as KubernetesObject);
+          for (const p of kubernetesObjectProblems(defaulted).problems) assert.equal(typeof p.reason, 'string');
+        },
+      ),
+      { numRuns: 1000 },
     );
   });
 });
