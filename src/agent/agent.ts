@@ -128,8 +128,10 @@ export async function startAgent(ctx: AgentContext): Promise<Agent> {
     pending = false;
     const revision = fedRevision;
     applying = (async () => {
+      const ts = performance.now();
       const snap = graph.snapshot();
       graph.flush();
+      const snapshotMs = performance.now() - ts;
       const end = metrics.applyTime.startTimer();
       try {
         const res = await dataplane.apply(snap);
@@ -140,7 +142,16 @@ export async function startAgent(ctx: AgentContext): Promise<Agent> {
         updateGauges(snap);
         if (res.changedObjects) {
           log.info(
-            { changedObjects: res.changedObjects, ms: Math.round(res.durationMs), revision },
+            {
+              changedObjects: res.changedObjects,
+              ms: Math.round(res.durationMs),
+              snapshotMs: Math.round(snapshotMs),
+              renderMs: Math.round(res.renderMs ?? 0),
+              planMs: Math.round(res.planMs ?? 0),
+              nftMs: Math.round(res.nftMs ?? 0),
+              scriptBytes: res.scriptBytes,
+              revision,
+            },
             'dataplane updated',
           );
         }

@@ -14,6 +14,11 @@ export interface ApplyResult {
   /** Chains, sets and maps created, changed or removed (0: the kernel already matched). */
   changedObjects: number;
   durationMs: number;
+  /** Parts of durationMs: rendering the snapshot, planning the diff, running nft. */
+  renderMs?: number;
+  planMs?: number;
+  nftMs?: number;
+  scriptBytes?: number;
   fullReload: boolean;
 }
 
@@ -43,8 +48,11 @@ export class NftDataplane {
     const started = performance.now();
     if (this.needsReread) await this.readKernel();
     this.lastSnapshot = snapshot;
+    const t0 = performance.now();
     this.desired = this.renderer.render(snapshot);
+    const t1 = performance.now();
     const plan = this.table.plan(this.desired);
+    const t2 = performance.now();
     if (plan.script) {
       try {
         await this.runner.apply(plan.script);
@@ -55,10 +63,15 @@ export class NftDataplane {
       }
     }
     this.table.committed(this.desired);
+    const t3 = performance.now();
     return {
       changedObjects: plan.changedObjects,
-      durationMs: performance.now() - started,
+      durationMs: t3 - started,
       fullReload: plan.fullReload,
+      renderMs: t1 - t0,
+      planMs: t2 - t1,
+      nftMs: t3 - t2,
+      scriptBytes: plan.script.length,
     };
   }
 

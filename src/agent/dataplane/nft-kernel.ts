@@ -2,7 +2,7 @@
 // holds against what is desired (start-up adoption and periodic resync). Rules are recognised by the id in their
 // comment; a content fingerprint per id (the kernel's JSON of the rule, counters zeroed) catches a rule that was
 // altered in place while keeping its comment. Set elements are brought to the canonical text forms used when writing.
-import { formatIp, parseIp } from '../../net/ip.js';
+import { formatIp, parseCidr } from '../../net/ip.js';
 import { PROTOCOL_NUMBERS } from '../calc/model.js';
 import {
   TABLE_NAME,
@@ -15,14 +15,11 @@ import {
   type NftVerdictMap,
 } from './nft-model.js';
 
-/** Canonical element text of an address or CIDR: host routes without the prefix length. */
+/** Canonical element text of an address or CIDR: host bits cleared, host routes without the prefix length. */
 export function canonicalAddressElement(text: string): string {
-  const slash = text.indexOf('/');
-  const ip = parseIp(slash < 0 ? text : text.slice(0, slash));
-  const addr = formatIp(ip);
-  if (slash < 0) return addr;
-  const len = Number(text.slice(slash + 1));
-  return len === (ip.family === 4 ? 32 : 128) ? addr : `${addr}/${len}`;
+  const c = parseCidr(text);
+  const addr = formatIp({ family: c.family, value: c.address });
+  return c.prefix === (c.family === 4 ? 32 : 128) ? addr : `${addr}/${c.prefix}`;
 }
 
 const PROTO_BY_NAME: Record<string, number> = {

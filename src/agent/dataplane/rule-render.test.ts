@@ -39,7 +39,7 @@ test('deny, pass and log actions', () => {
 
 test('nets split by family; a family without positive nets is not rendered', () => {
   assert.deepEqual(bodies({ action: 'allow', srcNets: ['10.0.0.0/8'], notSrcNets: ['10.1.0.0/16', 'fd00::/8'] }), [
-    'meta nfproto ipv4 ip saddr { 10.0.0.0/8 } ip saddr != { 10.1.0.0/16 } counter meta mark set meta mark | 0x10000 return',
+    'meta nfproto ipv4 ip saddr 10.0.0.0/8 ip saddr != 10.1.0.0/16 counter meta mark set meta mark | 0x10000 return',
   ]);
   assert.equal(bodies({ action: 'allow', srcNets: ['10.0.0.0/8', 'fd00::/8'] }).length, 2);
 });
@@ -52,9 +52,9 @@ test('numeric ports OR named ports become separate nft rules', () => {
     dstNamedPortIpSetIds: ['n:web'],
   });
   assert.deepEqual(out, [
-    'meta nfproto ipv4 meta l4proto 6 th dport { 443 } counter meta mark set meta mark | 0x10000 return',
+    'meta nfproto ipv4 meta l4proto 6 th dport 443 counter meta mark set meta mark | 0x10000 return',
     'meta nfproto ipv4 meta l4proto 6 ip daddr . meta l4proto . th dport @cali40n_web counter meta mark set meta mark | 0x10000 return',
-    'meta nfproto ipv6 meta l4proto 6 th dport { 443 } counter meta mark set meta mark | 0x10000 return',
+    'meta nfproto ipv6 meta l4proto 6 th dport 443 counter meta mark set meta mark | 0x10000 return',
     'meta nfproto ipv6 meta l4proto 6 ip6 daddr . meta l4proto . th dport @cali60n_web counter meta mark set meta mark | 0x10000 return',
   ]);
 });

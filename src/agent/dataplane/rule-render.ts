@@ -2,7 +2,7 @@
 // In: the rules of one direction and the naming/mark context. Out: NftRule[], each with a counter and a comment
 // `<policy id> <direction> rule <n>`. A rule becomes one nft rule per IP family it needs and per alternative of
 // Calico's "numeric port OR named port" (nft has no OR inside one rule), exactly as Felix splits iptables rules.
-import type { IpFamily } from '../../net/ip.js';
+import { parseIp, type IpFamily } from '../../net/ip.js';
 import {
   netsOfFamily,
   ruleAppliesToFamily,
@@ -29,49 +29,51 @@ export const hex = (n: number): string => `0x${(n >>> 0).toString(16)}`;
 const PORT_PROTOCOLS = new Set([6, 17, 132, 136]);
 
 function portList(ranges: readonly PortRange[]): string {
-  return `{ ${ranges.map((r) => (r.first === r.last ? `${r.first}` : `${r.first}-${r.last}`)).join(', ')} }`;
+  const items = ranges.map((r) => (r.first === r.last ? `${r.first}` : `${r.first}-${r.last}`));
+  return items.length === 1 ? items[0]! : `{ ${items.join(', ')} }`;
+}
+
+/**
+ * `<kw> X`, `<kw> { X, Y }`, or negated. Small negated lists are written as chained `!=` matches and single values
+ * without braces: every anonymous set is a kernel object of its own, which makes large transactions slower.
+ */
+export function netMatch(kw: string, nets: readonly string[], negate: boolean): string {
+  if (nets.length === 1) return `${kw} ${negate ? '!= ' : ''}${nets[0]}`;
+  if (negate && nets.length <= 4) return nets.map((n) => `${kw} != ${n}`).join(' ');
+  return `${kw} ${negate ? '!= ' : ''}{ ${nets.join(', ')} }`;
 }
 
 /** Drops CIDRs covered by another entry (nft refuses overlapping interval elements) and canonicalises them. */
 export function coalesceNets(nets: readonly string[]): string[] {
   const parsed = [...new Set(nets.map(canonicalAddressElement))].map((text) => {
-    const [addr, len] = text.split('/');
-    const v6 = addr!.includes(':');
-    return { text, v6, len: len === undefined ? (v6 ? 128 : 32) : Number(len), bits: addrBits(addr!, v6) };
+    const slash = text.indexOf('/');
+    const ip = parseIp(slash < 0 ? text : text.slice(0, slash));
+    const bits = ip.family === 4 ? 32 : 128;
+    const len = slash < 0 ? bits : Number(text.slice(slash + 1));
+    const first = ip.value; // canonical: host bits already clear
+    const last = first | ((1n << BigInt(bits - len)) - 1n);
+    return { text, family: ip.family, first, last };
   });
-  const kept = parsed.filter(
-    (a) =>
-      !parsed.some(
-        (b) =>
-          b !== a &&
-          b.v6 === a.v6 &&
-          (b.len < a.len || (b.len === a.len && b.text < a.text)) &&
-          prefixOf(a.bits, b.len) === prefixOf(b.bits, b.len),
-      ),
+  // Sorted by family, then start address, then widest first: a CIDR is covered iff it ends within the last kept one.
+  parsed.sort((a, b) =>
+    a.family !== b.family
+      ? a.family - b.family
+      : a.first !== b.first
+        ? a.first < b.first
+          ? -1
+          : 1
+        : a.last > b.last
+          ? -1
+          : 1,
   );
+  const kept: typeof parsed = [];
+  for (const p of parsed) {
+    const prev = kept[kept.length - 1];
+    if (prev && prev.family === p.family && p.last <= prev.last) continue;
+    kept.push(p);
+  }
   return kept.map((k) => k.text).sort();
 }
-
-function addrBits(addr: string, v6: boolean): string {
-  if (!v6) {
-    return addr
-      .split('.')
-      .map((o) => Number(o).toString(2).padStart(8, '0'))
-      .join('');
-  }
-  const [head, tail] = addr.split('::') as [string, string | undefined];
-  const h = head ? head.split(':') : [];
-  const t = tail ? tail.split(':') : [];
-  const groups = tail === undefined ? h : [...h, ...Array(8 - h.length - t.length).fill('0'), ...t];
-  return groups
-    .map((g) =>
-      parseInt(g || '0', 16)
-        .toString(2)
-        .padStart(16, '0'),
-    )
-    .join('');
-}
-const prefixOf = (bits: string, len: number): string => bits.slice(0, len);
 
 function actionText(rule: CompiledRule, ctx: RuleRenderContext): string {
   switch (rule.action) {
@@ -132,7 +134,7 @@ function familyMatches(rule: CompiledRule, family: IpFamily, ctx: RuleRenderCont
     if (!list.length) return true;
     const fam = coalesceNets(netsOfFamily(list, family));
     if (!fam.length) return neg; // positive list without this family: rule cannot match (caller skips)
-    m.push(`${ipKw} ${kw} ${neg ? '!= ' : ''}{ ${fam.join(', ')} }`);
+    m.push(netMatch(`${ipKw} ${kw}`, fam, neg));
     return true;
   };
   if (!nets(rule.srcNets, 'saddr', false) || !nets(rule.dstNets, 'daddr', false)) return undefined;

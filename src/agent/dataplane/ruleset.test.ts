@@ -53,12 +53,17 @@ describe('ruleset rendering', () => {
   test('workload dispatch maps hold exactly the local workload interfaces', () => {
     const st = new RulesetRenderer().render(stateTwoPods());
     const fw = st.maps.get('filter-cali-from-wl-dispatch-map')!;
-    assert.deepEqual(
-      [...fw.entries],
-      [
-        ['cali1111', 'goto filter-cali-fw-cali1111'],
-        ['cali2222', 'goto filter-cali-fw-cali2222'],
-      ],
-    );
+    assert.deepEqual([...fw.entries.keys()], ['cali1111', 'cali2222']);
+    const spoof = st.maps.get('raw-cali-from-wl-dispatch-map')!;
+    assert.deepEqual([...spoof.entries.values()], ['goto raw-cali-sp-cali1111', 'goto raw-cali-sp-cali2222']);
+  });
+
+  test('endpoints with the same policies share one chain per direction; different policies get their own', () => {
+    const st = new RulesetRenderer().render(stateAllowFromLabel());
+    const tw = st.maps.get('filter-cali-to-wl-dispatch-map')!.entries;
+    const fw = st.maps.get('filter-cali-from-wl-dispatch-map')!.entries;
+    assert.notEqual(tw.get('cali1111'), tw.get('cali2222'), 'pod-b has its own ingress policy');
+    assert.equal(fw.get('cali1111'), fw.get('cali2222'), 'same egress (profile only): one shared chain');
+    assert.match(tw.get('cali2222')!, /^goto filter-cali-tw-[0-9a-f]{16}$/);
   });
 });

@@ -5,6 +5,7 @@
 //        profile and direction, one nft set per IP set and family)
 // Objects are memoised on the identity of their inputs, so re-rendering an unchanged snapshot costs little and yields
 // the identical chain objects (which the NftTable diff skips by identity).
+import { createHash } from 'node:crypto';
 import type { IpFamily } from '../../net/ip.js';
 import type {
   CompiledPolicy,
@@ -29,7 +30,7 @@ import {
   type NftTableState,
   type NftVerdictMap,
 } from './nft-model.js';
-import { coalesceNets, hex, renderPolicyRules, type RuleRenderContext } from './rule-render.js';
+import { coalesceNets, hex, netMatch, renderPolicyRules, type RuleRenderContext } from './rule-render.js';
 
 /** Names of the fixed chains (Felix's names with the nft table prefix, dataplane.md §5). */
 export const CHAINS = {
@@ -171,33 +172,61 @@ function endpointRules(dp: DirectionPolicies, o: EndpointChainOptions, c: Config
   return rules;
 }
 
-function workloadChains(ep: LocalWorkloadEndpoint, c: ConfigContext): NftChain[] {
+/**
+ * Policy chains of workload endpoints are shared: every endpoint whose direction has the same ordered tiers,
+ * policies and profiles jumps to the same chain (named by a hash of its content), so 1,000 replicas of a few
+ * deployments cost a few chains instead of 2,000. The per-interface part (anti-spoofing) stays per endpoint.
+ */
+class SharedEndpointChains {
+  private byKey = new Map<string, NftChain>();
+  private used = new Set<string>();
+
+  get(prefix: string, dp: DirectionPolicies, build: () => NftRule[]): NftChain {
+    const key = `${prefix}${JSON.stringify(dp.tiers)}${JSON.stringify(dp.profileIds)}`;
+    this.used.add(key);
+    let chain = this.byKey.get(key);
+    if (!chain) {
+      const rules = build();
+      const h = createHash('sha256');
+      for (const x of rules) h.update(x.id);
+      chain = { name: `${prefix}${h.digest('hex').slice(0, 16)}`, rules };
+      this.byKey.set(key, chain);
+    }
+    return chain;
+  }
+
+  /** Forgets chains no endpoint used since the last prune. */
+  prune(): void {
+    for (const k of this.byKey.keys()) if (!this.used.has(k)) this.byKey.delete(k);
+    this.used = new Set();
+  }
+}
+
+function workloadChains(ep: LocalWorkloadEndpoint, c: ConfigContext, shared: SharedEndpointChains): NftChain[] {
   const id = ep.id;
-  const fromExtra: NftRule[] = [];
-  if (!c.cfg.allowVXLANPacketsFromWorkloads) {
-    fromExtra.push(
-      r(`meta l4proto 17 udp dport ${c.cfg.vxlanPort} counter drop`, `${id} egress: drop VXLAN from workload`),
-    );
-  }
-  if (!c.cfg.allowIPIPPacketsFromWorkloads) {
-    fromExtra.push(r('meta l4proto 4 counter drop', `${id} egress: drop IPIP from workload`));
-  }
   const common = { policyContext: 'filter' as const, conntrack: true, profiles: true };
-  const tw: NftChain = {
-    name: endpointChainName('filter-cali-tw-', ep.interfaceName),
-    rules: endpointRules(ep.ingress, { ...common, dir: 'in', extra: [], note: `${id} ingress` }, c),
-  };
-  const fw: NftChain = {
-    name: endpointChainName('filter-cali-fw-', ep.interfaceName),
-    rules: endpointRules(ep.egress, { ...common, dir: 'out', extra: fromExtra, note: `${id} egress` }, c),
-  };
+  const tw = shared.get('filter-cali-tw-', ep.ingress, () =>
+    endpointRules(ep.ingress, { ...common, dir: 'in', extra: [], note: 'workload ingress' }, c),
+  );
+  const fw = shared.get('filter-cali-fw-', ep.egress, () => {
+    const fromExtra: NftRule[] = [];
+    if (!c.cfg.allowVXLANPacketsFromWorkloads) {
+      fromExtra.push(
+        r(`meta l4proto 17 udp dport ${c.cfg.vxlanPort} counter drop`, 'workload egress: drop VXLAN from workload'),
+      );
+    }
+    if (!c.cfg.allowIPIPPacketsFromWorkloads) {
+      fromExtra.push(r('meta l4proto 4 counter drop', 'workload egress: drop IPIP from workload'));
+    }
+    return endpointRules(ep.egress, { ...common, dir: 'out', extra: fromExtra, note: 'workload egress' }, c);
+  });
   // Anti-spoofing in raw PREROUTING, before conntrack: the source must be one of the workload's addresses (or an
   // allowed spoofed prefix); IPv6 link-local and the unspecified address are needed for neighbour discovery.
   const spoof: NftRule[] = [];
   const allowed4 = coalesceNets([...ep.ipv4Nets, ...ep.allowSpoofedSourcePrefixes.filter((p) => !p.includes(':'))]);
   spoof.push(
     allowed4.length
-      ? r(`meta nfproto ipv4 ip saddr != { ${allowed4.join(', ')} } counter drop`, `${id}: anti-spoofing (IPv4)`)
+      ? r(`meta nfproto ipv4 ${netMatch('ip saddr', allowed4, true)} counter drop`, `${id}: anti-spoofing (IPv4)`)
       : r('meta nfproto ipv4 counter drop', `${id}: anti-spoofing (no IPv4 address)`),
   );
   if (c.cfg.ipv6Support) {
@@ -208,7 +237,7 @@ function workloadChains(ep: LocalWorkloadEndpoint, c: ConfigContext): NftChain[]
       '::/128',
     ]);
     spoof.push(
-      r(`meta nfproto ipv6 ip6 saddr != { ${allowed6.join(', ')} } counter drop`, `${id}: anti-spoofing (IPv6)`),
+      r(`meta nfproto ipv6 ${netMatch('ip6 saddr', allowed6, true)} counter drop`, `${id}: anti-spoofing (IPv6)`),
     );
   }
   const sp: NftChain = { name: endpointChainName('raw-cali-sp-', ep.interfaceName), rules: spoof };
@@ -321,6 +350,7 @@ export class RulesetRenderer {
   private hepCache = new WeakMap<LocalHostEndpoint, HostEndpointChains>();
   private policyCache = new Map<string, WeakMap<CompiledPolicy, NftChain>>();
   private setCache = new WeakMap<IpSetSpec, NftSet[]>();
+  private shared = new SharedEndpointChains();
 
   render(snap: DataplaneSnapshot): NftTableState {
     if (snap.config !== this.cfgRef) {
@@ -330,6 +360,7 @@ export class RulesetRenderer {
       this.hepCache = new WeakMap();
       this.policyCache = new Map();
       this.setCache = new WeakMap();
+      this.shared = new SharedEndpointChains();
     }
     const c = this.cc!;
     const cfg = snap.config;
@@ -353,7 +384,7 @@ export class RulesetRenderer {
       if (ep.kind === 'workload') {
         if (!ep.interfaceName) continue;
         let chains = this.wlCache.get(ep);
-        if (!chains) this.wlCache.set(ep, (chains = workloadChains(ep, c)));
+        if (!chains) this.wlCache.set(ep, (chains = workloadChains(ep, c, this.shared)));
         const [tw, fw, sp] = chains as [NftChain, NftChain, NftChain];
         chains.forEach(addChain);
         dispatch.get(CHAINS.toWl)!.set(ep.interfaceName, `goto ${tw.name}`);
@@ -433,6 +464,7 @@ export class RulesetRenderer {
     }
 
     this.addStructure(state, dispatch, allInterfaces, natRules, c);
+    this.shared.prune();
     return state;
   }
 

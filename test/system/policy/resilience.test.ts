@@ -123,7 +123,11 @@ describe('agent restart and drift', () => {
     const agent = w.agent!;
     const driftBefore = (await agent.metrics.drift.get()).values[0]?.value ?? 0;
     // 1. someone flushes pod-b's ingress chain (this would open a hole: no end-of-tier drop)
-    nsExec(w.node, 'nft', 'flush', 'chain', 'inet', 'calico', `filter-cali-tw-${b.hostIf}`);
+    const twMap = JSON.parse(
+      nsExec(w.node, 'nft', '-j', 'list', 'map', 'inet', 'calico', 'filter-cali-to-wl-dispatch-map'),
+    ).nftables.find((i: any) => i.map).map.elem as [string, { goto: { target: string } }][];
+    const bChain = twMap.find(([k]) => k === b.hostIf)![1].goto.target;
+    nsExec(w.node, 'nft', 'flush', 'chain', 'inet', 'calico', bChain);
     // 2. someone adds an address to a selector set and deletes pod-a's ingress dispatch entry
     const set = JSON.parse(nsExec(w.node, 'nft', '-j', 'list', 'sets', 'table', 'inet', 'calico')).nftables.find(
       (i: any) => i.set?.name?.startsWith('cali40s_'),

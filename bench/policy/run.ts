@@ -1,0 +1,476 @@
+// bench/policy: the agent at scale, in one run. A node namespace with 1,000 local endpoints (datastore entries with
+// interface names; two of them are real pods), 10,000 endpoints on 50 other nodes and 1,000 policies (a mix of
+// namespaced label policies, namespace selectors, named ports, CIDR deny/allow, egress, and a second tier with Pass),
+// all in a real etcd. Prints: cold start to a programmed table; time from one policy change and from one endpoint
+// added to the kernel having it (observer: `nft monitor` in the node namespace, against the writer's commit time);
+// rule and set counts; agent RSS; iperf3 between the two pods with the table vs without (median ratio of alternating
+// runs). Run as root: node --import tsx bench/policy/run.ts
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { createInterface } from 'node:readline';
+import { openDatastore } from '../../src/datastore/index.js';
+import { resourceKey } from '../../src/datastore/keys.js';
+import type { Datastore, TxnOperation } from '../../src/datastore/types.js';
+import { startEtcd } from '../../test/support/etcd.js';
+
+const NODE_NS = 'tp-bench-n';
+const POD_NS = ['tp-bench-p0', 'tp-bench-p1'];
+const NODE = 'bench-node';
+const LOCAL = 1000;
+const REMOTE = 10000;
+const POLICIES = 1000;
+const NAMESPACES = 20;
+const CHANGES = 40;
+
+const sh = (cmd: string, args: string[], input?: string): string => {
+  const r = spawnSync(cmd, args, { encoding: 'utf8', input, maxBuffer: 512 * 1024 * 1024 });
+  if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')}: ${r.stderr}`);
+  return r.stdout;
+};
+const inNode = (...args: string[]): string => sh('ip', ['netns', 'exec', NODE_NS, ...args]);
+const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) / 2)]!;
+const pct = (xs: number[], p: number): number =>
+  [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.ceil((p / 100) * xs.length) - 1)]!;
+const fmt = (ms: number): string => `${ms.toFixed(1)} ms`;
+const ifName = (i: number): string => `tp${i.toString(16).padStart(10, '0')}`;
+const localIp = (i: number): string => `10.80.${Math.floor(i / 250)}.${(i % 250) + 2}`;
+const remoteIp = (i: number): string => `10.81.${Math.floor(i / 250)}.${(i % 250) + 2}`;
+
+function cleanupNamespaces(): void {
+  for (const ns of [NODE_NS, ...POD_NS]) {
+    const pids = spawnSync('ip', ['netns', 'pids', ns], { encoding: 'utf8' }).stdout?.split('\n').filter(Boolean) ?? [];
+    for (const pid of pids) {
+      try {
+        process.kill(Number(pid), 'SIGKILL');
+      } catch {
+        /* gone */
+      }
+    }
+    spawnSync('ip', ['netns', 'del', ns]);
+  }
+}
+
+function makeNamespaces(): void {
+  sh('ip', ['netns', 'add', NODE_NS]);
+  sh('ip', ['-n', NODE_NS, 'link', 'set', 'lo', 'up']);
+  sh('ip', ['-n', NODE_NS, 'addr', 'add', '172.31.4.1/32', 'dev', 'lo']);
+  inNode('sysctl', '-qw', 'net.ipv4.ip_forward=1');
+  POD_NS.forEach((ns, i) => {
+    const hostIf = ifName(i);
+    sh('ip', ['netns', 'add', ns]);
+    sh('ip', ['-n', ns, 'link', 'set', 'lo', 'up']);
+    sh('ip', ['-n', NODE_NS, 'link', 'add', hostIf, 'type', 'veth', 'peer', 'name', 'eth0', 'netns', ns]);
+    sh('ip', ['-n', NODE_NS, 'link', 'set', hostIf, 'address', 'ee:ee:ee:ee:ee:ee', 'up']);
+    inNode('sysctl', '-qw', `net.ipv4.conf.${hostIf}.proxy_arp=1`, `net.ipv4.neigh.${hostIf}.proxy_delay=0`);
+    sh('ip', ['-n', NODE_NS, 'route', 'add', `${localIp(i)}/32`, 'dev', hostIf, 'scope', 'link']);
+    sh('ip', ['-n', ns, 'addr', 'add', `${localIp(i)}/32`, 'dev', 'eth0']);
+    sh('ip', ['-n', ns, 'link', 'set', 'eth0', 'up']);
+    sh('ip', ['-n', ns, 'route', 'add', '169.254.1.1', 'dev', 'eth0', 'scope', 'link']);
+    sh('ip', ['-n', ns, 'route', 'add', 'default', 'via', '169.254.1.1', 'dev', 'eth0']);
+    sh('ip', [
+      '-n',
+      ns,
+      'neigh',
+      'add',
+      '169.254.1.1',
+      'dev',
+      'eth0',
+      'lladdr',
+      'ee:ee:ee:ee:ee:ee',
+      'nud',
+      'permanent',
+    ]);
+  });
+}
+
+const dbl = (s: string): string => s.replace(/-/g, '--');
+type Res = { kind: string; metadata: Record<string, any>; spec: Record<string, any> };
+const put = (r: Res): TxnOperation => ({
+  kind: 'put',
+  key: resourceKey(r.kind, r.metadata.name, r.metadata.namespace),
+  value: JSON.stringify({ apiVersion: 'projectcalico.org/v3', ...r }),
+});
+
+function wep(i: number, node: string, ip: string, iface: string, labels: Record<string, string>): Res {
+  const ns = `ns${i % NAMESPACES}`;
+  const pod = `pod-${node}-${i}`;
+  return {
+    kind: 'WorkloadEndpoint',
+    metadata: { name: `${dbl(node)}-k8s-${dbl(pod)}-eth0`, namespace: ns, labels },
+    spec: {
+      node,
+      orchestrator: 'k8s',
+      pod,
+      endpoint: 'eth0',
+      interfaceName: iface,
+      ipNetworks: [`${ip}/32`],
+      profiles: [`kns.${ns}`],
+      ports: [{ name: 'http', protocol: 'TCP', port: 8080 }],
+    },
+  };
+}
+
+const labelsFor = (i: number): Record<string, string> => ({
+  app: `app${i % 100}`,
+  role: `r${i % 50}`,
+  tier: ['web', 'api', 'db', 'cache'][i % 4]!,
+});
+
+function policy(k: number): Res {
+  const ns = `ns${k % NAMESPACES}`;
+  const sel = `app == 'app${k % 100}'`;
+  switch (k % 10) {
+    case 0:
+    case 1:
+    case 2:
+    case 3: // a Kubernetes-style allow from pods with a role, on a port
+      return {
+        kind: 'NetworkPolicy',
+        metadata: { name: `knp.default.p${k}`, namespace: ns },
+        spec: {
+          order: 1000,
+          selector: `projectcalico.org/orchestrator == 'k8s' && ${sel}`,
+          types: ['Ingress'],
+          ingress: [
+            {
+              action: 'Allow',
+              protocol: 'TCP',
+              source: { selector: `role == 'r${k % 50}'` },
+              destination: { ports: [8080 + (k % 7)] },
+            },
+          ],
+        },
+      };
+    case 4:
+    case 5: // namespace selector and a named port
+      return {
+        kind: 'NetworkPolicy',
+        metadata: { name: `p${k}`, namespace: ns },
+        spec: {
+          order: 500,
+          selector: sel,
+          types: ['Ingress'],
+          ingress: [
+            {
+              action: 'Allow',
+              protocol: 'TCP',
+              source: { namespaceSelector: `team == 't${k % 5}'` },
+              destination: { ports: ['http'] },
+            },
+          ],
+        },
+      };
+    case 6:
+    case 7: // CIDR deny then allow
+      return {
+        kind: 'GlobalNetworkPolicy',
+        metadata: { name: `g${k}` },
+        spec: {
+          order: 200 + k,
+          selector: `tier == '${['web', 'api', 'db', 'cache'][k % 4]}' && ${sel}`,
+          types: ['Ingress'],
+          ingress: [
+            { action: 'Deny', source: { nets: [`192.168.${k % 250}.0/24`, `172.20.${k % 250}.0/24`] } },
+            {
+              action: 'Allow',
+              protocol: 'UDP',
+              source: { nets: ['10.0.0.0/8'], notNets: [`10.99.${k % 250}.0/24`] },
+              destination: { ports: ['5000:5100'] },
+            },
+          ],
+        },
+      };
+    case 8: // egress
+      return {
+        kind: 'NetworkPolicy',
+        metadata: { name: `e${k}`, namespace: ns },
+        spec: {
+          order: 800,
+          selector: sel,
+          types: ['Egress'],
+          egress: [
+            { action: 'Allow', protocol: 'UDP', destination: { ports: [53] } },
+            { action: 'Allow', destination: { selector: `tier == 'db'`, namespaceSelector: 'all()' } },
+          ],
+        },
+      };
+    default: // a security tier that passes known traffic on and denies the rest of a CIDR
+      return {
+        kind: 'GlobalNetworkPolicy',
+        metadata: { name: `security.s${k}` },
+        spec: {
+          tier: 'security',
+          order: k,
+          selector: sel,
+          types: ['Ingress'],
+          ingress: [
+            { action: 'Pass', source: { selector: `role in {'r${k % 50}', 'r${(k + 1) % 50}'}` } },
+            { action: 'Deny', source: { nets: [`198.18.${k % 250}.0/24`] } },
+            { action: 'Pass' },
+          ],
+        },
+      };
+  }
+}
+
+async function writeAll(ds: Datastore, ops: TxnOperation[]): Promise<void> {
+  for (let i = 0; i < ops.length; i += 100) await ds.txn([], ops.slice(i, i + 100));
+}
+
+/** `nft monitor` in the node namespace; resolves waiters when a line containing their text appears. */
+class NftObserver {
+  private readonly proc: ChildProcess;
+  private waiters: { text: string; resolve: (t: number) => void }[] = [];
+  constructor() {
+    this.proc = spawn('ip', ['netns', 'exec', NODE_NS, 'nft', 'monitor'], {
+      stdio: ['ignore', 'pipe', 'ignore'],
+    });
+    createInterface({ input: this.proc.stdout! }).on('line', (line) => {
+      const now = performance.now();
+      this.waiters = this.waiters.filter((w) => {
+        if (!line.includes(w.text)) return true;
+        w.resolve(now);
+        return false;
+      });
+    });
+  }
+  wait(text: string, timeoutMs = 10000): Promise<number> {
+    return new Promise((resolve, reject) => {
+      const t = setTimeout(() => reject(new Error(`observer never saw "${text}"`)), timeoutMs);
+      this.waiters.push({ text, resolve: (v) => (clearTimeout(t), resolve(v)) });
+    });
+  }
+  stop(): void {
+    this.proc.kill('SIGKILL');
+  }
+}
+
+function iperf(seconds: number): number {
+  const out = sh('ip', ['netns', 'exec', POD_NS[0]!, 'iperf3', '-c', localIp(1), '-t', String(seconds), '-J']);
+  return (JSON.parse(out) as { end: { sum_received: { bits_per_second: number } } }).end.sum_received.bits_per_second;
+}
+
+async function main(): Promise<void> {
+  if (process.getuid?.() !== 0) throw new Error('bench/policy needs root (network namespaces, nft)');
+  const dir = mkdtempSync(path.join(tmpdir(), 'tp-bench-'));
+  cleanupNamespaces();
+  const etcd = await startEtcd();
+  const ds = await openDatastore({ type: 'etcdv3', etcdEndpoints: [etcd.endpoint] } as never, { timeoutMs: 5000 });
+  let agent: ChildProcess | undefined;
+  const procs: ChildProcess[] = [];
+  try {
+    makeNamespaces();
+    // --- data ---------------------------------------------------------------------------------------------------
+    const ops: TxnOperation[] = [];
+    ops.push(put({ kind: 'Tier', metadata: { name: 'security' }, spec: { order: 100 } }));
+    for (let n = 0; n < NAMESPACES; n++) {
+      ops.push(
+        put({
+          kind: 'Profile',
+          metadata: { name: `kns.ns${n}` },
+          spec: {
+            ingress: [{ action: 'Allow' }],
+            egress: [{ action: 'Allow' }],
+            labelsToApply: { 'pcns.projectcalico.org/name': `ns${n}`, 'pcns.team': `t${n % 5}` },
+          },
+        }),
+      );
+    }
+    for (let i = 0; i < LOCAL; i++) {
+      const labels =
+        i === 0 ? { app: 'iperf-client', role: 'r0' } : i === 1 ? { app: 'iperf-server', role: 'r1' } : labelsFor(i);
+      ops.push(put(wep(i, NODE, localIp(i), ifName(i), labels)));
+    }
+    for (let i = 0; i < REMOTE; i++)
+      ops.push(
+        put(wep(i, `bench-node-${i % 50}`, remoteIp(i), `cali${i.toString(16).padStart(11, '0')}`, labelsFor(i))),
+      );
+    for (let k = 0; k < POLICIES - 1; k++) ops.push(put(policy(k)));
+    // the iperf pair: the server admits the client on 5201 (the traffic crosses the policy chains)
+    ops.push(
+      put({
+        kind: 'NetworkPolicy',
+        metadata: { name: 'iperf', namespace: 'ns1' },
+        spec: {
+          selector: "app == 'iperf-server'",
+          types: ['Ingress'],
+          ingress: [
+            {
+              action: 'Allow',
+              protocol: 'TCP',
+              source: { selector: "app == 'iperf-client'" },
+              destination: { ports: [5201] },
+            },
+          ],
+        },
+      }),
+    );
+    const tw = performance.now();
+    await writeAll(ds, ops);
+    console.log(`datastore: ${ops.length} resources written to etcd in ${fmt(performance.now() - tw)}`);
+
+    // --- cold start -------------------------------------------------------------------------------------------------
+    const t0 = performance.now();
+    agent = spawn(process.execPath, ['--import', 'tsx', path.resolve('bench/policy/agent-process.ts')], {
+      env: {
+        ...process.env,
+        DATASTORE_TYPE: 'etcdv3',
+        ETCD_ENDPOINTS: etcd.endpoint,
+        NODENAME: NODE,
+        BENCH_NETNS: NODE_NS,
+        FELIX_INTERFACEPREFIX: 'tp',
+        FELIX_DEFAULTENDPOINTTOHOSTACTION: 'Accept',
+        CALICO_ENDPOINT_STATUS_DIR: path.join(dir, 'status'),
+      },
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
+    procs.push(agent);
+    const logs: any[] = [];
+    let startedAt = 0;
+    const programmed = new Promise<number>((resolve, reject) => {
+      createInterface({ input: agent!.stderr! }).on('line', (line) => {
+        let rec: any;
+        try {
+          rec = JSON.parse(line);
+        } catch {
+          logs.push(line);
+          return;
+        }
+        logs.push(rec);
+        if (rec.level >= 40)
+          console.error(`agent ${rec.level >= 50 ? 'error' : 'warning'}: ${rec.msg} ${rec.err ?? ''}`);
+        if (rec.msg === 'agent starting') startedAt = performance.now();
+        if (rec.msg === 'dataplane updated') resolve(performance.now());
+      });
+      agent!.once('exit', (c) => reject(new Error(`agent exited (${c}): ${JSON.stringify(logs.slice(-3))}`)));
+      setTimeout(
+        () => reject(new Error(`agent not programmed after 120 s: ${JSON.stringify(logs.slice(-3))}`)),
+        120_000,
+      );
+    });
+    const tProgrammed = await programmed;
+    const applyLog = logs.find((l) => l.msg === 'dataplane updated');
+    console.log(
+      `cold start: ${fmt(tProgrammed - t0)} from process spawn to programmed table ` +
+        `(${fmt(tProgrammed - startedAt)} from agent start; first apply ${applyLog.ms} ms for ${applyLog.changedObjects} objects: snapshot ${applyLog.snapshotMs} ms, render ${applyLog.renderMs} ms, plan ${applyLog.planMs} ms, nft ${applyLog.nftMs} ms for ${(applyLog.scriptBytes / 1e6).toFixed(1)} MB; ` +
+        `node+tsx start-up ${fmt(startedAt - t0)})`,
+    );
+
+    // --- counts -----------------------------------------------------------------------------------------------------
+    const table = JSON.parse(inNode('nft', '-j', 'list', 'table', 'inet', 'calico')) as {
+      nftables: Record<string, any>[];
+    };
+    let rules = 0,
+      chains = 0,
+      sets = 0,
+      elements = 0,
+      maps = 0;
+    for (const i of table.nftables) {
+      if (i.rule) rules++;
+      if (i.chain) chains++;
+      if (i.set) {
+        sets++;
+        elements += (i.set.elem ?? []).length;
+      }
+      if (i.map) maps++;
+    }
+    console.log(
+      `table inet calico: ${chains} chains, ${rules} rules, ${sets} sets (${elements} elements), ${maps} verdict maps`,
+    );
+
+    // --- one policy change / one endpoint added -> kernel -----------------------------------------------------------
+    const observer = new NftObserver();
+    await new Promise((r) => setTimeout(r, 300));
+    const policyLat: number[] = [];
+    for (let c = 0; c < CHANGES; c++) {
+      const k = (c * 10) % (POLICIES - 1); // a Kubernetes-style policy
+      const p = policy(k);
+      const port = 40000 + c;
+      p.spec.ingress[0].destination.ports = [port];
+      const seen = observer.wait(`dport ${port}`);
+      await ds.put(
+        resourceKey(p.kind, p.metadata.name, p.metadata.namespace),
+        JSON.stringify({ apiVersion: 'projectcalico.org/v3', ...p }),
+      );
+      const committed = performance.now();
+      policyLat.push((await seen) - committed);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    const epLat: number[] = [];
+    for (let c = 0; c < CHANGES; c++) {
+      const i = LOCAL + 100 + c;
+      const iface = ifName(i);
+      const seen = observer.wait(`"${iface}"`);
+      const w = wep(i, NODE, localIp(i), iface, labelsFor(i));
+      await ds.put(
+        resourceKey(w.kind, w.metadata.name, w.metadata.namespace),
+        JSON.stringify({ apiVersion: 'projectcalico.org/v3', ...w }),
+      );
+      const committed = performance.now();
+      epLat.push((await seen) - committed);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    observer.stop();
+    console.log(
+      `policy change -> kernel: median ${fmt(median(policyLat))}, p99 ${fmt(pct(policyLat, 99))}, max ${fmt(Math.max(...policyLat))} (${CHANGES} changes)`,
+    );
+    console.log(
+      `endpoint added -> kernel: median ${fmt(median(epLat))}, p99 ${fmt(pct(epLat, 99))}, max ${fmt(Math.max(...epLat))} (${CHANGES} endpoints)`,
+    );
+
+    // --- RSS ----------------------------------------------------------------------------------------------------------
+    const status = readFileSync(`/proc/${agent.pid}/status`, 'utf8');
+    const rss = /VmRSS:\s+(\d+)/.exec(status)![1]!;
+    const hwm = /VmHWM:\s+(\d+)/.exec(status)![1]!;
+    console.log(`agent RSS: ${(Number(rss) / 1024).toFixed(0)} MB now, ${(Number(hwm) / 1024).toFixed(0)} MB peak`);
+
+    // --- iperf3 with vs without the table -----------------------------------------------------------------------------
+    const exited = new Promise((r) => agent!.once('exit', r));
+    agent.kill('SIGTERM');
+    await exited;
+    const saved = path.join(dir, 'table.nft');
+    writeFileSync(saved, inNode('nft', 'list', 'table', 'inet', 'calico'));
+    const server = spawn('ip', ['netns', 'exec', POD_NS[1]!, 'iperf3', '-s'], { stdio: 'ignore' });
+    procs.push(server);
+    await new Promise((r) => setTimeout(r, 500));
+    iperf(1); // warm-up
+    const withT: number[] = [];
+    const without: number[] = [];
+    const ratios: number[] = [];
+    for (let round = 0; round < 5; round++) {
+      const order = round % 2 === 0 ? ['with', 'without'] : ['without', 'with'];
+      const r: Record<string, number> = {};
+      for (const mode of order) {
+        const present =
+          spawnSync('ip', ['netns', 'exec', NODE_NS, 'nft', 'list', 'table', 'inet', 'calico']).status === 0;
+        if (mode === 'with' && !present) inNode('nft', '-f', saved);
+        if (mode === 'without' && present) inNode('nft', 'delete', 'table', 'inet', 'calico');
+        r[mode] = iperf(3);
+      }
+      withT.push(r.with!);
+      without.push(r.without!);
+      ratios.push(r.with! / r.without!);
+    }
+    const gbps = (x: number): string => `${(x / 1e9).toFixed(2)} Gbit/s`;
+    console.log(
+      `iperf3 pod->pod: with table ${gbps(median(withT))}, without ${gbps(median(without))}; ` +
+        `median ratio ${median(ratios).toFixed(3)} over ${ratios.length} alternating pairs (${ratios.map((x) => x.toFixed(2)).join(', ')})`,
+    );
+  } finally {
+    for (const p of procs) if (p.exitCode === null) p.kill('SIGKILL');
+    cleanupNamespaces();
+    await ds.close().catch(() => {});
+    await etcd.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+main().then(
+  () => process.exit(0),
+  (err: unknown) => {
+    console.error(err);
+    process.exit(1);
+  },
+);
