@@ -87,6 +87,10 @@ export class KubeReader {
     return this.get(`/api/v1/namespaces/${encodeURIComponent(namespace)}/pods/${encodeURIComponent(name)}`);
   }
 
+  getNode(name: string): Promise<KubeObject> {
+    return this.get(`/api/v1/nodes/${encodeURIComponent(name)}`);
+  }
+
   getNamespace(name: string): Promise<KubeObject> {
     return this.get(`/api/v1/namespaces/${encodeURIComponent(name)}`);
   }

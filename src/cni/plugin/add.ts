@@ -3,6 +3,8 @@
 // Every step that changed something pushes its undo; a failure part-way runs them in reverse and rethrows.
 // Test-only fault points: env CALICO_CNI_FAULT_INJECT=after-ipam|after-veth|after-endpoint fails ADD right there.
 import { CALICO_API_VERSION } from '../../api/resource.js';
+import { isIp } from '../../net/ip.js';
+import { substitutePodCidr } from './host-local.js';
 import type { CniResult, CniRoute } from '../skel/result.js';
 import { CniError, type CniRequest } from '../skel/types.js';
 import { podInfo, annotationList, ANNOTATION, type PodInfo } from '../k8s/pod.js';
@@ -46,7 +48,7 @@ function addressAnnotation(info: PodInfo, name: string): string[] | undefined {
   if (list.length === 0) throw new CniError(999, `annotation ${name}: the list is empty`);
   const seen = new Set<string>();
   for (const a of list) {
-    if (!/^[0-9a-fA-F.:]+$/.test(a) || (!a.includes('.') && !a.includes(':'))) {
+    if (!isIp(a)) {
       throw new CniError(999, `annotation ${name}: "${a}" is not an IP address`);
     }
     const fam = isV6(a) ? '6' : '4';
@@ -120,6 +122,14 @@ export async function cmdAdd(req: CniRequest, deps: PluginDeps): Promise<CniResu
 
     // Addresses.
     const ipamConfig = ipamConfigFor(conf, info);
+    if (conf.ipamType === 'host-local' && JSON.stringify(ipamConfig.ipam ?? {}).includes('usePodCidr')) {
+      // host-local's magic subnets come from the Kubernetes Node's podCIDRs.
+      if (!conf.kubeconfig) throw new CniError(7, 'ipam usePodCidr needs kubernetes.kubeconfig to read the Node');
+      const nodeName = conf.k8sNodeName ?? node;
+      const k8sNode = await (await deps.kube(conf.kubeconfig)).getNode(nodeName);
+      const cidrs = (k8sNode.spec?.podCIDRs as string[] | undefined) ?? [k8sNode.spec?.podCIDR].filter(Boolean);
+      ipamConfig.ipam = substitutePodCidr(ipamConfig.ipam ?? {}, cidrs as string[], `Node ${nodeName}`);
+    }
     const ipAddrs = info ? addressAnnotation(info, ANNOTATION.ipAddrs) : undefined;
     const noIpam = info ? addressAnnotation(info, ANNOTATION.ipAddrsNoIpam) : undefined;
     if (ipAddrs && noIpam) {
@@ -139,6 +149,17 @@ export async function cmdAdd(req: CniRequest, deps: PluginDeps): Promise<CniResu
     } else {
       if (ipAddrs && conf.ipamType !== 'calico-ipam')
         throw new CniError(999, `${ANNOTATION.ipAddrs} requires ipam.type calico-ipam`);
+      if (ipAddrs && existing && existing.spec.containerID && existing.spec.containerID !== req.containerId) {
+        // The pod's fixed addresses may still be held by its previous sandbox: release those first (as Calico).
+        const prev = existing.spec.containerID;
+        deps.log(
+          `ADD ${req.containerId}: releasing addresses of the previous sandbox ${prev} for ${ANNOTATION.ipAddrs}`,
+        );
+        await deps.ipam.invoke(
+          { ...req, containerId: prev, env: { ...req.env, CNI_CONTAINERID: prev } },
+          { command: 'DEL', config: ipamConfig },
+        );
+      }
       undo.push({
         what: `release IPAM handle ${id.handleId}`,
         run: () => deps.ipam.invoke(req, { command: 'DEL', config: ipamConfig }),

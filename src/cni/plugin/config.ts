@@ -18,6 +18,8 @@ export interface CalicoConfig {
   policyType: string;
   kubeconfig?: string;
   k8sApiRoot?: string;
+  /** kubernetes.node_name: the Node whose podCIDRs replace host-local's usePodCidr. */
+  k8sNodeName?: string;
   ipAddrsNoIpam: boolean;
   floatingIps: boolean;
   allowIpForwarding: boolean;
@@ -86,6 +88,7 @@ export function parseCalicoConfig(raw: NetConf, env: Record<string, string | und
     ipamType,
     policyType: str(policy, 'type', 'policy.type') ?? '',
     kubeconfig: str(kubernetes, 'kubeconfig', 'kubernetes.kubeconfig'),
+    k8sNodeName: str(kubernetes, 'node_name', 'kubernetes.node_name'),
     k8sApiRoot: str(kubernetes, 'k8s_api_root', 'kubernetes.k8s_api_root') ?? str(policy, 'k8s_api_root'),
     ipAddrsNoIpam: bool(features, 'ip_addrs_no_ipam', 'feature_control.ip_addrs_no_ipam'),
     floatingIps: bool(features, 'floating_ips', 'feature_control.floating_ips'),

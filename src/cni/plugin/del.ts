@@ -6,6 +6,7 @@ import { parseCalicoConfig, requireNodenameFile, resolveNodename } from './confi
 import { hostLinkExists, removePodInterface } from './dataplane.js';
 import type { PluginDeps } from './deps.js';
 import { EndpointStore } from './endpoints.js';
+import { dummyPodCidrs, substitutePodCidr } from './host-local.js';
 import { workloadIdentity } from './workload.js';
 
 export async function cmdDel(req: CniRequest, deps: PluginDeps): Promise<void> {
@@ -42,7 +43,11 @@ export async function cmdDel(req: CniRequest, deps: PluginDeps): Promise<void> {
     if (wepDone.status === 'rejected') throw wepDone.reason;
     if (linkDone.status === 'rejected') throw linkDone.reason;
     mark('dataplane');
-    await deps.ipam.invoke(req, { command: 'DEL', config: req.config });
+    const config = structuredClone(req.config);
+    if (conf.ipamType === 'host-local' && JSON.stringify(config.ipam ?? {}).includes('usePodCidr')) {
+      config.ipam = substitutePodCidr(config.ipam ?? {}, dummyPodCidrs, 'DEL');
+    }
+    await deps.ipam.invoke(req, { command: 'DEL', config });
     mark('ipam');
   } finally {
     await release();

@@ -1,5 +1,6 @@
 // Test fixture: a tiny Kubernetes API (HTTPS, self-signed CA, bearer token) serving GET of pods and namespaces from
-// a JSON file (argv[2]: {"namespaces": {name: obj}, "pods": {"ns/name": obj}}, re-read per request). Writes its CA to
+// a JSON file (argv[2]: {"namespaces": {name: obj}, "pods": {"ns/name": obj}, "nodes": {name: obj}}, re-read
+// per request). Writes its CA to
 // argv[3] and prints "ready <port>" once listening on 127.0.0.1 of the namespace it runs in. Until the lab's API
 // server lands, this stands in for it in the CNI system tests.
 import { createServer } from 'node:https';
@@ -30,10 +31,18 @@ const server = createServer({ cert: certPem, key: forge.pki.privateKeyToPem(keys
   const data = JSON.parse(readFileSync(dataFile!, 'utf8')) as {
     namespaces: Record<string, unknown>;
     pods: Record<string, unknown>;
+    nodes?: Record<string, unknown>;
   };
   const pod = /^\/api\/v1\/namespaces\/([^/]+)\/pods\/([^/]+)$/.exec(req.url ?? '');
   const ns = /^\/api\/v1\/namespaces\/([^/]+)$/.exec(req.url ?? '');
-  const obj = pod ? data.pods[`${pod[1]}/${pod[2]}`] : ns ? data.namespaces[ns[1]!] : undefined;
+  const node = /^\/api\/v1\/nodes\/([^/]+)$/.exec(req.url ?? '');
+  const obj = pod
+    ? data.pods[`${pod[1]}/${pod[2]}`]
+    : ns
+      ? data.namespaces[ns[1]!]
+      : node
+        ? data.nodes?.[node[1]!]
+        : undefined;
   if (!obj) return send(404, { kind: 'Status', message: `${req.url} not found` });
   send(200, obj);
 });

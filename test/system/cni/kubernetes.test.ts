@@ -15,7 +15,14 @@ let w: CniWorld;
 let ds: SqliteDatastore;
 let dataFile: string;
 let kubeconfig: string;
-const objects = { namespaces: {} as Record<string, unknown>, pods: {} as Record<string, unknown> };
+const objects = {
+  namespaces: {} as Record<string, unknown>,
+  pods: {} as Record<string, unknown>,
+  nodes: { 'tc-node-1': { metadata: { name: 'tc-node-1' }, spec: { podCIDRs: ['10.131.5.0/24'] } } } as Record<
+    string,
+    unknown
+  >,
+};
 
 function setPod(
   ns: string,
@@ -184,4 +191,36 @@ test('a pod the API does not know fails ADD naming it, and leaves nothing', asyn
   assert.match(r.json.msg, /pods\/ghost: 404/);
   assert.deepEqual(w.hostVeths(), []);
   w.removePod(pod.name);
+});
+
+test('host-local usePodCidr takes the Node podCIDR from the API', async () => {
+  setPod('prod', 'hl', {});
+  const config = conf({
+    ipam: { type: 'host-local', ranges: [[{ subnet: 'usePodCidr' }]], dataDir: path.join(w.dir, 'hl-data') },
+  });
+  const { pod, call, r } = await addPod('prod', 'hl', 'k8sctr0006', config);
+  ok(r, 'ADD');
+  assert.match(r.json.ips[0].address, /^10\.131\.5\.\d+\/32$/);
+  ok(await w.run({ ...call, command: 'DEL', config }), 'DEL');
+  w.removePod(pod.name);
+});
+
+test('a new sandbox of a pod with ipAddrs takes the address over; the old sandbox DEL leaves the new one alone', async () => {
+  setPod('prod', 'fixed2', { 'cni.projectcalico.org/ipAddrs': '["10.128.8.8"]' });
+  const a = await addPod('prod', 'fixed2', 'k8sctrold01');
+  ok(a.r, 'ADD first sandbox');
+  const b = await addPod('prod', 'fixed2', 'k8sctrnew01');
+  ok(b.r, 'ADD second sandbox without DEL of the first');
+  assert.equal(b.r.json.ips[0].address, '10.128.8.8/32');
+  assert.equal(await ds.get(handleKey('k8s-pod-network.k8sctrold01')), undefined, 'old sandbox released');
+  ok(await w.run({ ...a.call, command: 'DEL', config: conf() }), 'DEL of the old sandbox');
+  const wep = JSON.parse((await ds.get(resourceKey('WorkloadEndpoint', 'tc--node--1-k8s-fixed2-eth0', 'prod')))!.value);
+  assert.equal(wep.spec.containerID, 'k8sctrnew01', 'endpoint of the new sandbox kept');
+  assert.ok(w.hostVeths().includes(k8sHostVethName('prod', 'fixed2')), 'host veth of the new sandbox kept');
+  assert.equal(inNs(b.pod.name, ['ip', '-o', 'link', 'show', 'eth0']).includes('eth0'), true);
+  ok(await w.run({ ...b.call, command: 'DEL', config: conf() }), 'DEL of the new sandbox');
+  assert.equal(await ds.get(handleKey('k8s-pod-network.k8sctrnew01')), undefined);
+  assert.deepEqual(w.hostVeths(), []);
+  w.removePod(a.pod.name);
+  w.removePod(b.pod.name);
 });
