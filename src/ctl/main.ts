@@ -1,6 +1,7 @@
-// calicoctl's entry: the commander program with Calico's global flags; each command group registers itself.
-// Kept minimal here — further command groups (get/apply/create/delete, node, datastore) register the same way.
+// calicoctl's entry: the commander program with Calico's global flags; each command group registers itself
+// (resource commands from ./commands.ts, `ipam` from ./ipam, `node status` from ./node-status.ts).
 import { Command } from 'commander';
+import { registerResourceCommands } from './commands.js';
 import { registerIpamCommands } from './ipam/index.js';
 import { registerNodeCommands } from './node-status.js';
 
@@ -13,6 +14,7 @@ export function buildProgram(): Command {
     )
     .option('--allow-version-mismatch', 'allow client and cluster versions mismatch')
     .showHelpAfterError();
+  registerResourceCommands(program);
   registerIpamCommands(program);
   registerNodeCommands(program);
   return program;
