@@ -20,30 +20,7 @@ export function worldYaml(): string {
   const docs: object[] = [];
   for (const ns of NAMESPACES)
     docs.push({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns, labels: { ns } } });
-  for (const ns of NAMESPACES) {
-    for (const pod of POD_NAMES) {
-      docs.push({
-        apiVersion: 'v1',
-        kind: 'Pod',
-        metadata: { name: pod, namespace: ns, labels: { pod } },
-        spec: {
-          containers: [
-            {
-              name: 'server',
-              image: 'agnhost',
-              ports: [80, 81].flatMap((port) =>
-                (['TCP', 'UDP'] as const).map((protocol) => ({
-                  containerPort: port,
-                  protocol,
-                  name: `serve-${port}-${protocol.toLowerCase()}`,
-                })),
-              ),
-            },
-          ],
-        },
-      });
-    }
-  }
+  for (const ns of NAMESPACES) for (const pod of POD_NAMES) docs.push(podLabels(`${ns}/${pod}`, { pod }));
   return toYaml(docs);
 }
 
@@ -67,6 +44,7 @@ export const nsLabels = (ns: string, labels: Record<string, string>) => ({
   kind: 'Namespace',
   metadata: { name: ns, labels },
 });
+/** A pod of the world (a/b/c serving 80 and 81 over TCP and UDP) with the given labels. */
 export const podLabels = (key: PodKey, labels: Record<string, string>) => ({
   apiVersion: 'v1',
   kind: 'Pod',
