@@ -75,7 +75,12 @@ export function decodeDocuments(text: string): DecodedDocument[] {
           problems.push(syntaxProblem(i + 1, `YAML syntax error: ${e.message.split('\n')[0]}`));
         return;
       }
-      raw.push({ document: i + 1, value: doc.toJS({ maxAliasCount: 100 }) });
+      try {
+        raw.push({ document: i + 1, value: doc.toJS({ maxAliasCount: 100 }) });
+      } catch (e) {
+        // e.g. an alias whose anchor is not defined, or an alias bomb
+        problems.push(syntaxProblem(i + 1, `YAML error: ${(e as Error).message}`));
+      }
     });
   }
   if (problems.length > 0) throw new ResourceValidationError(problems);

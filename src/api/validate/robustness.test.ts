@@ -5,6 +5,8 @@ import { KINDS } from '../kinds.js';
 import { defaultKubernetesObject } from '../k8s/defaults.js';
 import type { KubernetesObject } from '../k8s/types.js';
 import { kubernetesObjectProblems } from '../k8s/validate.js';
+import { decodeDocuments } from '../decode.js';
+import { ResourceValidationError } from '../problems.js';
 import { resourceProblems } from './index.js';
 
 // Values of the shapes that appear in resources, mixed freely so every validator meets wrong types.
@@ -90,6 +92,40 @@ describe('robustness of the Kubernetes input path', () => {
         },
       ),
       { numRuns: 1000 },
+    );
+  });
+});
+
+describe('robustness of decoding', () => {
+  test('any text either decodes or fails with a ResourceValidationError', () => {
+    const pieces = fc.constantFrom(
+      '---\n',
+      'kind: List\n',
+      'items:\n',
+      '- a\n',
+      '{',
+      '}',
+      '[',
+      ']',
+      '"',
+      ':',
+      ' ',
+      '\n',
+      'x',
+      '&a ',
+      '*a',
+      '!!int ',
+      '#',
+    );
+    fc.assert(
+      fc.property(fc.array(pieces, { maxLength: 30 }), (parts) => {
+        try {
+          decodeDocuments(parts.join(''));
+        } catch (e) {
+          assert.ok(e instanceof ResourceValidationError, String(e));
+        }
+      }),
+      { numRuns: 2000 },
     );
   });
 });
