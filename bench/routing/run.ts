@@ -55,7 +55,7 @@ async function benchMode(n: number, mode: 'bgp' | 'vxlan'): Promise<void> {
   const w = new RoutingWorld({ tag: 'bench', nodes: n });
   let watch: RouteWatch | undefined;
   try {
-    w.build();
+    await w.build();
     for (const [i, node] of w.nodes.entries()) {
       await w.putNode(node, mode === 'vxlan' ? { vtep: `10.65.${i + 1}.1` } : {});
       await w.putBlock(`10.65.${i + 1}.0/26`, node.name, { [`10.65.${i + 1}.1`]: node.name });

@@ -87,6 +87,11 @@ export class RoutingController {
     if (this.latest) this.onState(this.latest);
   }
 
+  /** Datastore revision the controller has taken in (its syncs may still be running: see idle()). */
+  get seenRevision(): number {
+    return this.source.revision;
+  }
+
   /** Resolves when no sync is running or pending. */
   async idle(): Promise<void> {
     while (this.running) await this.running;

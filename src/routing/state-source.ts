@@ -23,6 +23,8 @@ export class RoutingStateSource {
   private readonly kv = new Map<string, string>();
   private watch?: Watch;
   private stopped = false;
+  /** Datastore revision of the last list or event taken in. */
+  revision = 0;
   /** Invalid records skipped in the last build, with the reason (surfaced in logs, never fatal). */
   skipped: string[] = [];
 
@@ -37,6 +39,7 @@ export class RoutingStateSource {
     const listed = await this.ds.list(WATCH_PREFIX);
     this.kv.clear();
     for (const item of listed.items) this.kv.set(item.key, item.value);
+    this.revision = listed.revision;
     this.onChange(this.build());
     if (this.stopped) return;
     this.watch = this.ds.watch(WATCH_PREFIX, listed.revision + 1, (ev) => this.onEvent(ev));
@@ -55,7 +58,9 @@ export class RoutingStateSource {
       void this.restart();
       return;
     }
-    if (ev.key.startsWith(RESOURCE_PREFIX) || ev.key.startsWith(BLOCK_PREFIX)) this.onChange(this.build());
+    const relevant = ev.key.startsWith(RESOURCE_PREFIX) || ev.key.startsWith(BLOCK_PREFIX);
+    this.revision = ev.revision;
+    if (relevant) this.onChange(this.build());
   }
 
   private async restart(): Promise<void> {

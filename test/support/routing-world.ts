@@ -1,12 +1,15 @@
-// A routing test world (system tests and bench/routing): an underlay namespace with a bridge, N node namespaces on it (nothing linked to the root
-// namespace), pods made by hand with Calico's veth recipe, datastore records in Calico's format, and one
-// RoutingController per node running inside its namespace. teardown() removes everything, also after failures.
+// A routing test world (system tests and bench/routing): an underlay namespace with a bridge, N node namespaces on
+// it (nothing linked to the root namespace), pods made by hand with Calico's veth recipe, datastore records in
+// Calico's format in a real etcd, and one RoutingController per node running inside its namespace. teardown()
+// removes everything, also after failures.
 import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { Datastore } from '../../src/datastore/types.js';
 import { MemoryDatastore } from '../../src/datastore/memory.js';
+import { openDatastore } from '../../src/datastore/index.js';
+import { startEtcd, type TestEtcd } from './etcd.js';
 import { resourceKey, blockKey, blockAffinityKey } from '../../src/datastore/keys.js';
 import { parseCidr, parseIp } from '../../src/net/ip.js';
 import { RoutingController, type NetworkingBackend } from '../../src/routing/controller.js';
@@ -49,10 +52,14 @@ export interface WorldOptions {
   twoSubnets?: boolean;
   /** Dual stack: nodes get fd00:31::1N/64 on eth0 (one subnet). */
   ipv6?: boolean;
+  /** Where the cluster state lives: a real etcd (default) or the in-memory backend. */
+  datastore?: 'etcd' | 'memory';
 }
 
 export class RoutingWorld {
-  readonly ds: Datastore = new MemoryDatastore();
+  /** The cluster datastore: a real etcd by default (`memory` for quick experiments). */
+  ds: Datastore = new MemoryDatastore();
+  private etcd?: TestEtcd;
   readonly ul: string;
   readonly nodes: WorldNode[] = [];
   readonly pods: WorldPod[] = [];
@@ -69,8 +76,12 @@ export class RoutingWorld {
     return { ip: `172.31.${subnet}.${10 + i}`, cidr: `172.31.${subnet}.${10 + i}/24`, gw: `172.31.${subnet}.1` };
   }
 
-  build(): void {
+  async build(): Promise<void> {
     this.cleanStale();
+    if ((this.opts.datastore ?? 'etcd') === 'etcd') {
+      this.etcd = await startEtcd();
+      this.ds = await openDatastore({ type: 'etcdv3', etcdEndpoints: [this.etcd.endpoint] });
+    }
     this.addNs(this.ul);
     ipn(this.ul, 'link', 'add', 'br0', 'type', 'bridge');
     ipn(this.ul, 'link', 'set', 'br0', 'up');
@@ -237,7 +248,12 @@ export class RoutingWorld {
 
   /** Waits until every controller finished the syncs caused by the changes so far. */
   async settle(): Promise<void> {
-    await new Promise((r) => setTimeout(r, 20));
+    const rev = await this.ds.currentRevision();
+    await waitFor(
+      'every controller to see the latest datastore revision',
+      () => this.nodes.every((n) => !n.controller || n.controller.seenRevision >= rev),
+      10_000,
+    );
     await Promise.all(this.nodes.map((n) => n.controller?.idle()));
   }
 
@@ -250,6 +266,8 @@ export class RoutingWorld {
     }
     killProcessesMentioning(this.dir); // e.g. a BIRD left behind by a calico-node that was SIGKILLed
     for (const ns of this.namespaces.reverse()) shOk('ip', ['netns', 'del', ns]);
+    await this.ds.close().catch(() => {});
+    await this.etcd?.stop();
     rmSync(this.dir, { recursive: true, force: true });
   }
 }

@@ -16,7 +16,7 @@ describe('BGP mode: full mesh through BIRD 2', () => {
   const w = new RoutingWorld({ tag: 'bgp', nodes: 3 });
 
   before(async () => {
-    w.build();
+    await w.build();
     for (const n of w.nodes) await w.putNode(n);
     await w.putResource('BGPConfiguration', 'default', { nodeToNodeMeshEnabled: true, nodeMeshMaxRestartTime: '3s' });
     await w.putResource('IPPool', 'default-ipv4-ippool', { cidr: '10.65.0.0/16', blockSize: 26 });
@@ -122,7 +122,7 @@ describe('BGP mode: full mesh through BIRD 2', () => {
 describe('BGP mode across two subnets: multihop sessions, recursive next hops', () => {
   const w = new RoutingWorld({ tag: 'bgp2', nodes: 3, twoSubnets: true });
   before(async () => {
-    w.build();
+    await w.build();
     for (const n of w.nodes) await w.putNode(n);
     await w.putResource('IPPool', 'default-ipv4-ippool', { cidr: '10.65.0.0/16' });
     for (const [i, n] of w.nodes.entries()) {

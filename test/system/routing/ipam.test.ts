@@ -7,7 +7,7 @@ import { RoutingWorld, unreachablePairs, waitFor, routesOf } from '../../support
 import { IpamClient } from '../../../src/ipam/client.js';
 
 async function populate(w: RoutingWorld, vxlanMode: 'Always' | 'Never'): Promise<void> {
-  w.build();
+  await w.build();
   for (const n of w.nodes) await w.putNode(n);
   await w.putResource('IPPool', 'own', { cidr: '10.65.0.0/16', blockSize: 26, vxlanMode });
   await w.putResource('IPPool', 'tiny', { cidr: '10.66.0.0/26', blockSize: 26, vxlanMode });

@@ -7,7 +7,7 @@ import { readPeerStatus } from '../../../src/routing/bird-status.js';
 import { nodeStatus } from '../../../src/ctl/node-status.js';
 
 async function populate(w: RoutingWorld, vxlan: boolean): Promise<void> {
-  w.build();
+  await w.build();
   for (const [i, n] of w.nodes.entries()) {
     await w.putNode(n, vxlan ? { vtep: `10.65.${i + 1}.1` } : {});
   }

@@ -25,7 +25,7 @@ describe('NAT-outgoing', () => {
   const servers: ChildProcess[] = [];
 
   before(async () => {
-    w.build();
+    await w.build();
     await w.putNode(w.nodes[0], { vtep: '10.65.1.1' });
     await w.putNode(w.nodes[1], { vtep: '10.65.2.1' });
     await w.putResource('IPPool', 'default-ipv4-ippool', {

@@ -19,7 +19,7 @@ async function establishedCount(socket: string): Promise<number> {
 }
 
 async function populate(w: RoutingWorld): Promise<void> {
-  w.build();
+  await w.build();
   await w.putResource('IPPool', 'default-ipv4-ippool', { cidr: '10.65.0.0/16', blockSize: 26 });
   const [n1, n2, n3] = w.nodes;
   await w.putBlock('10.65.1.0/26', 'node1', { '10.65.1.2': 'node1' });

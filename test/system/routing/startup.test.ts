@@ -15,7 +15,7 @@ import { RoutingWorld, ipn, waitFor, shOk } from '../../support/routing-world.js
 import { birdLive } from '../../../src/routing/probes.js';
 
 describe('calico-node start-up', () => {
-  const w = new RoutingWorld({ tag: 'su', nodes: 1 });
+  const w = new RoutingWorld({ tag: 'su', nodes: 1, datastore: 'memory' }); // start-up gets its own etcd below
   let etcd: TestEtcd;
   let ds: Datastore;
   let ns: string;
@@ -27,7 +27,7 @@ describe('calico-node start-up', () => {
   });
 
   before(async () => {
-    w.build();
+    await w.build();
     ns = w.nodes[0].ns;
     ipn(ns, 'link', 'add', 'ens5', 'type', 'veth', 'peer', 'name', 'trsu-peer');
     ipn(ns, 'addr', 'add', '192.0.2.5/24', 'dev', 'ens5');

@@ -6,7 +6,7 @@ import { RoutingWorld, unreachablePairs, routesOf, ipn, sh } from '../../support
 import { resourceKey } from '../../../src/datastore/keys.js';
 
 async function populate(w: RoutingWorld, vxlanMode: 'Always' | 'CrossSubnet'): Promise<void> {
-  w.build();
+  await w.build();
   for (const [i, n] of w.nodes.entries()) await w.putNode(n, { vtep: `10.65.${i + 1}.1` });
   await w.putResource('IPPool', 'default-ipv4-ippool', { cidr: '10.65.0.0/16', blockSize: 26, vxlanMode });
   const [n1, n2, n3] = w.nodes;
