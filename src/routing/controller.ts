@@ -156,8 +156,9 @@ export class RoutingController {
       hostIp(self?.ipv6Address),
       state.workloads.map((w) => w.interfaceName),
     );
-    // `none` programs local routes only; VXLAN pools are the agent's with either other backend, as in Calico.
-    const plan = planRoutes(this.opts.backend === 'none' ? { ...state, pools: [] } : state, this.opts.nodeName, host);
+    // The backend only decides whether BIRD runs: VXLAN pools are the agent's whatever it is (Felix ignores
+    // CALICO_NETWORKING_BACKEND), so `vxlan` and `none` program the same routes.
+    const plan = planRoutes(state, this.opts.nodeName, host);
     await this.routes.apply(plan);
     this.lastPlan = plan;
     await this.nat.apply({ pools: state.pools, tunnelDevices: plan.vxlan.map((d) => d.name) });
