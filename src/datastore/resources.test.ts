@@ -242,3 +242,21 @@ describe('ResourceClient', () => {
     assert.equal(parseResourceKey('/calico/resources/v3/projectcalico.org/ippools/a/b'), undefined);
   });
 });
+
+test('ResourceClient accepts calicoctl aliases and names the canonical kind in errors', async () => {
+  const ds = new MemoryDatastore();
+  try {
+    const client = new ResourceClient(ds);
+    await client.create(pool('p1'));
+    assert.equal((await client.get('ippool', 'p1')).kind, 'IPPool');
+    assert.equal((await client.list('pools')).items.length, 1);
+    await assert.rejects(client.get('ipp', 'nope', 'ignored-namespace'), {
+      message: 'resource does not exist: IPPool(nope) with error: <nil>',
+    });
+    await assert.rejects(client.delete('policy', 'x', 'ns1'), {
+      message: 'resource does not exist: NetworkPolicy(ns1/x) with error: <nil>',
+    });
+  } finally {
+    await ds.close();
+  }
+});

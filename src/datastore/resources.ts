@@ -4,7 +4,7 @@
 // nothing. IPAMConfiguration lives at /calico/ipam/v2/config in Calico's own JSON. Errors use Calico's wording.
 import { randomUUID, randomBytes } from 'node:crypto';
 import { CALICO_API_VERSION, type ObjectMeta, type Resource } from '../api/resource.js';
-import { KINDS, kindInfo, type KindInfo } from '../api/kinds.js';
+import { KINDS, lookupKind, type KindInfo } from '../api/kinds.js';
 import { validateResource } from '../api/validate/index.js';
 import { applyCreateDefaults } from '../api/defaults.js';
 import { IPAM_CONFIG_KEY, RESOURCE_PREFIX, resourceKey, resourcePrefix } from './keys.js';
@@ -80,7 +80,10 @@ export class ResourceClient {
   /** The resource, or NotFoundError "resource does not exist: Kind(name) with error: <nil>". */
   async get(kind: string, name: string, namespace?: string): Promise<Resource> {
     const found = await this.find(kind, name, namespace);
-    if (!found) throw this.notFound(kind, name, namespace);
+    if (!found) {
+      const info = this.info(kind);
+      throw this.notFound(info.kind, name, info.namespaced ? namespace : undefined);
+    }
     return found;
   }
 
@@ -186,10 +189,10 @@ export class ResourceClient {
       const prev = await this.datastore.delete(key, wanted);
       return this.decode(info, prev);
     } catch (err) {
-      if (err instanceof NotFoundError) throw this.notFound(info.kind, name, namespace);
-      if (err instanceof ConflictError) {
-        throw new ConflictError(`update conflict: ${resourceId(info.kind, name, namespace)}`, key);
-      }
+      const ns = info.namespaced ? namespace : undefined;
+      if (err instanceof NotFoundError) throw this.notFound(info.kind, name, ns);
+      if (err instanceof ConflictError)
+        throw new ConflictError(`update conflict: ${resourceId(info.kind, name, ns)}`, key);
       throw err;
     }
   }
@@ -219,12 +222,11 @@ export class ResourceClient {
 
   // ---- internals ----
 
+  /** The kind by its name, plural or calicoctl alias (case-insensitive). */
   private info(kind: string): KindInfo {
-    try {
-      return kindInfo(kind);
-    } catch {
-      throw new ResourceInputError(`kind: unknown resource kind "${kind}"`);
-    }
+    const info = lookupKind(String(kind ?? ''));
+    if (!info) throw new ResourceInputError(`kind: unknown resource kind "${kind}"`);
+    return info;
   }
 
   private locate(kind: string, name: string, namespace?: string): { key: string; info: KindInfo } {
