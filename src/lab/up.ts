@@ -5,6 +5,7 @@
 import { copyFileSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { run, runStatus } from '../common/exec.js';
+import { CALICO_CONFLIST_TEMPLATE } from '../cni/install/template.js';
 import { labDown } from './down.js';
 import { datastoreEnv, labLayout, nodePaths, type LabLayout, type LabNode, type LabOptions } from './layout.js';
 import { createNode, createUnderlay } from './network.js';
@@ -183,7 +184,9 @@ export function nodeEnv(layout: LabLayout, node: LabNode, k8sDir: string): Recor
     ...(layout.options.ipv6
       ? { CALICO_IPV6POOL_CIDR: layout.defaultPoolCidr6, CALICO_IPV6POOL_VXLAN: mode === 'bgp' ? 'Never' : 'Always' }
       : {}),
-    // As calico.yaml sets them.
+    // As calico.yaml sets them: veth_mtu "0" lets the plugin take the MTU calico-node detected (the MTU file).
+    CNI_MTU: '0',
+    ...(layout.options.ipv6 ? { CNI_NETWORK_CONFIG: dualStackConflistTemplate() } : {}),
     FELIX_DEFAULTENDPOINTTOHOSTACTION: 'ACCEPT',
     FELIX_HEALTHENABLED: 'true',
     CALICO_DISABLE_FILE_LOGGING: 'true',
@@ -193,6 +196,17 @@ export function nodeEnv(layout: LabLayout, node: LabNode, k8sDir: string): Recor
     KUBERNETES_SERVICE_PORT: '6443',
     KUBERNETES_SERVICE_PROTOCOL: 'https',
   };
+}
+
+/** Calico's conflist template with both address families assigned (what a dual-stack calico.yaml sets). */
+function dualStackConflistTemplate(): string {
+  const ipam = '"ipam": {\n        "type": "calico-ipam"\n      }';
+  if (!CALICO_CONFLIST_TEMPLATE.includes(ipam))
+    throw new Error('the CNI template no longer has the expected ipam block');
+  return CALICO_CONFLIST_TEMPLATE.replace(
+    ipam,
+    '"ipam": { "type": "calico-ipam", "assign_ipv4": "true", "assign_ipv6": "true" }',
+  );
 }
 
 async function startNode(layout: LabLayout, node: LabNode, programs: Programs, k8sDir: string): Promise<void> {
