@@ -63,7 +63,8 @@ export interface Datastore {
   txn(conditions: TxnCondition[], operations: TxnOperation[]): Promise<{ revision: number }>;
   /**
    * Delivers every change under prefix with revision >= fromRevision, in revision order, to onEvent.
-   * fromRevision 0 means "changes after now". Events are delivered asynchronously, never inside the writer's call.
+   * fromRevision 0 means "changes from when the watch is established" (for etcd that is a round trip after the call:
+   * to miss nothing, pass a list's revision + 1). Events are delivered asynchronously, never inside the writer's call.
    * If fromRevision is older than the compacted history, delivers one `resync-required` event and stops.
    * An open watch keeps its process alive until closed.
    */
