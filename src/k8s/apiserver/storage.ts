@@ -42,12 +42,23 @@ export const parseResourceVersion = (rv: unknown): number | undefined => {
 };
 
 export type ObjectEvent =
-  | { type: 'put'; object: KubeObject; previous?: KubeObject; revision: number }
+  /** previous: the version before (null: created), undefined when unknown (written outside this store). */
+  | { type: 'put'; key: string; object: KubeObject; previous?: KubeObject | null; revision: number }
   | { type: 'delete'; previous?: KubeObject; key: string; revision: number }
   | { type: 'resync-required'; compactedRevision: number }
   | { type: 'error'; error: Error };
 
+/** How many recent writes keep their previous version for watch filtering. */
+const RECENT_WRITES = 10_000;
+
 export class KubeStore {
+  /**
+   * `key@revision` -> the object's previous stored text (null: the write created it), for writes made through this
+   * store. The datastore's watch does not carry previous values of puts; watches use this to tell ADDED from
+   * MODIFIED and to notice an object leaving a selector.
+   */
+  private readonly recent = new Map<string, string | null>();
+
   constructor(
     readonly datastore: Datastore,
     private readonly now: () => Date = () => new Date(),
@@ -93,6 +104,7 @@ export class KubeStore {
     delete stored.metadata.deletionTimestamp;
     try {
       const kv = await this.datastore.create(objectKey(res, meta.namespace, meta.name), encodeObject(stored));
+      this.remember(kv.key, kv.revision, null);
       return decodeObject(kv.value, kv.revision);
     } catch (err) {
       if (err instanceof AlreadyExistsError) throw alreadyExists(res.plural, res.group, meta.name);
@@ -134,6 +146,7 @@ export class KubeStore {
       if (text === encodeObject(current)) return current; // a no-op update writes nothing, as kube-apiserver
       try {
         const out = await this.datastore.update(key, text, kv.revision);
+        this.remember(key, out.revision, kv.value);
         return decodeObject(out.value, out.revision);
       } catch (err) {
         if (err instanceof NotFoundError) throw notFound(res.plural, res.group, name);
@@ -187,8 +200,9 @@ export class KubeStore {
         if (e.type === 'put') {
           onEvent({
             type: 'put',
+            key: e.key,
             object: decodeObject(e.value, e.revision),
-            previous: e.prevValue ? decodeObject(e.prevValue, e.revision) : undefined,
+            previous: e.prevValue ? decodeObject(e.prevValue, e.revision) : this.previousOf(e.key, e.revision),
             revision: e.revision,
           });
         } else {
@@ -201,6 +215,18 @@ export class KubeStore {
         }
       } else onEvent(e);
     });
+  }
+
+  /** The object before the write at revision (null: created then), or undefined when this store did not make it. */
+  previousOf(key: string, revision: number): KubeObject | null | undefined {
+    const prev = this.recent.get(`${key}@${revision}`);
+    if (prev === undefined || prev === null) return prev;
+    return decodeObject(prev, revision);
+  }
+
+  private remember(key: string, revision: number, previous: string | null): void {
+    this.recent.set(`${key}@${revision}`, previous);
+    if (this.recent.size > RECENT_WRITES) this.recent.delete(this.recent.keys().next().value!);
   }
 
   private timestamp(): string {

@@ -28,6 +28,8 @@ export class WatchStream {
   private dsWatch?: Watch;
   private timers: NodeJS.Timeout[] = [];
   private lastRevision = 0;
+  /** Keys of objects this stream has reported as present (to word selector exits and unknown-history puts). */
+  private readonly shown = new Set<string>();
   private ended = false;
 
   constructor(
@@ -47,13 +49,15 @@ export class WatchStream {
     out.flushHeaders();
     out.on('close', () => void this.end());
     let from: number;
+    const list = await this.store.list(req.res, req.namespace);
     if (!req.resourceVersion) {
-      const list = await this.store.list(req.res, req.namespace);
       for (const o of list.items) if (this.selected(o)) this.send('ADDED', o);
       from = list.revision + 1;
       this.lastRevision = list.revision;
       if (req.initialEventsEnd) this.bookmark({ 'k8s.io/initial-events-end': 'true' });
     } else {
+      // The client holds the state at its version; what matches now is the best guess of what it holds.
+      for (const o of list.items) if (this.selected(o)) this.shown.add(keyOf(o));
       from = req.resourceVersion + 1;
       this.lastRevision = req.resourceVersion;
     }
@@ -75,7 +79,8 @@ export class WatchStream {
       case 'put': {
         this.lastRevision = Math.max(this.lastRevision, e.revision);
         const now = this.selected(e.object);
-        const before = e.previous !== undefined && this.selected(e.previous);
+        const before =
+          e.previous === undefined ? this.shown.has(keyOf(e.object)) : this.selected(e.previous ?? undefined);
         // Entering the selection is ADDED, leaving it DELETED, as kube-apiserver's filtered watches report.
         if (now) this.send(before ? 'MODIFIED' : 'ADDED', e.object);
         else if (before) this.send('DELETED', e.object);
@@ -83,9 +88,9 @@ export class WatchStream {
       }
       case 'delete':
         this.lastRevision = Math.max(this.lastRevision, e.revision);
-        if (e.previous && this.selected(e.previous)) {
-          e.previous.metadata.resourceVersion = String(e.revision);
-          this.send('DELETED', e.previous);
+        if (e.previous ? this.selected(e.previous) : false) {
+          e.previous!.metadata.resourceVersion = String(e.revision);
+          this.send('DELETED', e.previous!);
         }
         break;
       case 'resync-required':
@@ -99,6 +104,8 @@ export class WatchStream {
 
   private send(type: string, object: KubeObject): void {
     if (this.ended) return;
+    if (type === 'DELETED') this.shown.delete(keyOf(object));
+    else this.shown.add(keyOf(object));
     this.out.write(JSON.stringify({ type, object }) + '\n');
   }
 
@@ -134,3 +141,5 @@ export class WatchStream {
     await this.dsWatch?.close().catch(() => undefined);
   }
 }
+
+const keyOf = (o: KubeObject): string => `${o.metadata.namespace ?? ''}/${o.metadata.name}`;
