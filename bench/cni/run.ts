@@ -62,7 +62,7 @@ async function main(): Promise<void> {
         label: 'calico, agent hand-off',
         program: path.join(w.binDir, 'calico'),
         conf: calicoConf,
-        env: { CALICO_CNI_HANDOFF: 'required' },
+        env: { CALICO_CNI_HANDOFF: 'required', CALICO_CNI_TIMING: '1' },
         adds: [],
         dels: [],
       },
@@ -91,6 +91,7 @@ async function main(): Promise<void> {
     const bare: number[] = [];
     const entryOnly: number[] = [];
     const agent = await startAgent(w);
+    let agentLog = '';
     try {
       // Interleaved, so load from other processes on the machine falls on every column alike.
       const pods = plugins.map(() => Array.from({ length: PODS }, () => w.addPod()));
@@ -128,6 +129,7 @@ async function main(): Promise<void> {
         }
       }
     } finally {
+      agentLog = agent.log();
       await agent.stop();
     }
     const rows = plugins.map((p) => [p.label, p.adds, p.dels] as [string, number[], number[]]);
@@ -141,6 +143,17 @@ async function main(): Promise<void> {
     const ours = rows.find((r) => r[0].includes('hand-off'))!;
     const ratio = pct(ours[1], 50) / pct(bare, 50);
     console.log(`  our ADD median / node -e 0 median = ${ratio.toFixed(2)} (goal <= 1.2)`);
+    // Where the agent's share of an ADD goes (CALICO_CNI_TIMING lines from the agent).
+    const phases = new Map<string, number[]>();
+    for (const m of agentLog.matchAll(/ADD bench\S+ timing \(ms\): (.*)/g)) {
+      for (const part of m[1]!.split(', ')) {
+        const [name, ms] = part.split(' ');
+        if (!phases.has(name!)) phases.set(name!, []);
+        phases.get(name!)!.push(Number(ms));
+      }
+    }
+    const parts = [...phases].map(([name, xs]) => `${name} ${pct(xs, 50).toFixed(1)}`);
+    console.log(`  agent-side ADD phases, median ms: ${parts.join(', ')}`);
   } finally {
     await w.destroy();
   }

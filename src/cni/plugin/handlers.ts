@@ -43,6 +43,7 @@ export function logToFile(req: CniRequest, line: string): void {
 export function createPluginDeps(opts: { keepOpen: boolean; log?: (line: string) => void }): PluginDeps {
   const log = opts.log ?? logger();
   const open = new Map<string, Promise<Datastore>>();
+  let datastoreModule: Promise<typeof import('../../datastore/index.js')> | undefined;
   const kubes = new Map<string, Promise<KubeReader>>();
   const deps: PluginDeps = {
     log,
@@ -64,7 +65,7 @@ export function createPluginDeps(opts: { keepOpen: boolean; log?: (line: string)
         const ds = await openFor(req);
         return { ds, release: () => ds.close() };
       }
-      const { datastoreSettingsFromNetConf } = await import('../../datastore/index.js');
+      const { datastoreSettingsFromNetConf } = await (datastoreModule ??= import('../../datastore/index.js'));
       const key = JSON.stringify(datastoreSettingsFromNetConf(req.config, req.env));
       let p = open.get(key);
       if (!p) {
