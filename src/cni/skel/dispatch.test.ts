@@ -145,8 +145,20 @@ describe('skel: stdin and identifiers, in order', () => {
       /invalid characters found in network name/,
     );
   });
-  test('decode is checked before the container id', async () => {
-    assertError(await run({ ...ADD_ENV, CNI_CONTAINERID: '!bad' }, 'nope'), 6, /unmarshall/);
+  test('the container id is checked with the environment, before stdin (skel v1.3.0)', async () => {
+    assertError(await run({ ...ADD_ENV, CNI_CONTAINERID: '!bad' }, 'nope'), 4, /invalid characters in containerID/);
+  });
+  test('an invalid container id is reported before missing variables after it in the table', async () => {
+    assertError(await run({ CNI_COMMAND: 'ADD', CNI_CONTAINERID: '!bad' }), 4, /invalid characters in containerID/);
+    assertError(
+      await run({ CNI_COMMAND: 'ADD', CNI_CONTAINERID: 'ok1', CNI_IFNAME: 'a/b' }),
+      4,
+      /\[CNI_NETNS,CNI_PATH\] missing|contains/,
+    );
+  });
+  test('identifiers are not validated for commands that do not require them', async () => {
+    const o = await run({ CNI_COMMAND: 'FROB', CNI_CONTAINERID: '!bad' });
+    assertError(o, 4, /^unknown CNI_COMMAND: FROB$/);
   });
   test('bad container id characters are code 4', async () => {
     const o = await run({ ...ADD_ENV, CNI_CONTAINERID: '_abc/def' });

@@ -26,11 +26,11 @@ export interface PluginIo {
 const KNOWN_COMMANDS: readonly string[] = ['ADD', 'DEL', 'CHECK', 'VERSION', 'GC', 'STATUS'];
 
 // skel's table: which variables each command requires, visited in this order.
-const ENV_TABLE: { name: string; requiredFor: readonly string[] }[] = [
+const ENV_TABLE: { name: string; requiredFor: readonly string[]; validate?: (v: string) => void }[] = [
   { name: 'CNI_COMMAND', requiredFor: [] },
-  { name: 'CNI_CONTAINERID', requiredFor: ['ADD', 'CHECK', 'DEL'] },
+  { name: 'CNI_CONTAINERID', requiredFor: ['ADD', 'CHECK', 'DEL'], validate: validateContainerId },
   { name: 'CNI_NETNS', requiredFor: ['ADD', 'CHECK'] },
-  { name: 'CNI_IFNAME', requiredFor: ['ADD', 'CHECK', 'DEL'] },
+  { name: 'CNI_IFNAME', requiredFor: ['ADD', 'CHECK', 'DEL'], validate: validateInterfaceName },
   { name: 'CNI_ARGS', requiredFor: [] },
   { name: 'CNI_PATH', requiredFor: ['ADD', 'CHECK', 'DEL', 'GC', 'STATUS'] },
   { name: 'CNI_NETNS_OVERRIDE', requiredFor: [] },
@@ -39,16 +39,26 @@ const ENV_TABLE: { name: string; requiredFor: readonly string[] }[] = [
 export type Preflight = { kind: 'about' } | { kind: 'version' } | { kind: 'request'; request: CniRequest };
 
 /**
- * Everything skel checks before choosing a handler, in skel's order: required env (4, naming every missing
- * variable), stdin read (5), JSON decode (6), network name (7), container ID (4), interface name (4), then an unknown
- * command (4). `about` when CNI_COMMAND is missing; `version` for VERSION (stdin never read).
+ * Everything skel (containernetworking/cni v1.3.0, which Calico builds against) checks before choosing a handler, in
+ * its order: the environment in table order — a present required container ID (4) or interface name (4) is validated
+ * as it is met, then every missing required variable is named (4) — then stdin read (5), JSON decode (6), network
+ * name (7), and an unknown command (4). `about` when CNI_COMMAND is missing; `version` for VERSION (stdin unread).
  */
 export async function preflight(env: Env, readStdin: () => Promise<string>): Promise<Preflight> {
   const command = env.CNI_COMMAND ?? '';
-  const missing = ENV_TABLE.filter(
-    (v) => !env[v.name] && (v.name === 'CNI_COMMAND' || v.requiredFor.includes(command)),
-  ).map((v) => v.name);
   if (command === '') return { kind: 'about' };
+  // skel v1.3.0: variables in table order; an empty required one is collected, a present required one with a
+  // validator (container ID, interface name) is validated at once — before missing ones are reported.
+  const missing: string[] = [];
+  for (const v of ENV_TABLE) {
+    const value = env[v.name] ?? '';
+    const required = v.name === 'CNI_COMMAND' || v.requiredFor.includes(command);
+    if (value === '') {
+      if (required) missing.push(v.name);
+    } else if (required && v.validate) {
+      v.validate(value);
+    }
+  }
   if (missing.length > 0) throw new CniError(4, `required env variables [${missing.join(',')}] missing`);
   if (command === 'VERSION') return { kind: 'version' };
 
@@ -71,9 +81,6 @@ export async function preflight(env: Env, readStdin: () => Promise<string>): Pro
     throw new CniError(6, 'error unmarshall network config: "name" must be a string');
   }
   validateNetworkName(config.name ?? '');
-  const needsIds = ['ADD', 'CHECK', 'DEL'].includes(command);
-  if (needsIds || env.CNI_CONTAINERID) validateContainerId(env.CNI_CONTAINERID ?? '');
-  if (needsIds || env.CNI_IFNAME) validateInterfaceName(env.CNI_IFNAME ?? '');
   if (!KNOWN_COMMANDS.includes(command)) throw new CniError(4, `unknown CNI_COMMAND: ${command}`);
 
   return {
