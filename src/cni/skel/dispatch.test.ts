@@ -153,7 +153,7 @@ describe('skel: stdin and identifiers, in order', () => {
     assertError(
       await run({ CNI_COMMAND: 'ADD', CNI_CONTAINERID: 'ok1', CNI_IFNAME: 'a/b' }),
       4,
-      /\[CNI_NETNS,CNI_PATH\] missing|contains/,
+      /contains \/ or :/,
     );
   });
   test('identifiers are not validated for commands that do not require them', async () => {
