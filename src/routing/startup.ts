@@ -58,6 +58,7 @@ async function hostInterfaces(netns?: string): Promise<(HostInterface & { mtu: n
 /** The node's address for a family from IP/IP6 and the autodetection method; undefined for `none`. */
 async function nodeAddress(
   family: IpFamily,
+  nodeName: string,
   opts: StartupOptions,
   ifaces: HostInterface[],
   existing: string | undefined,
@@ -93,11 +94,8 @@ async function nodeAddress(
       throw new StartupError(`${methodVar}: can-reach=${dest}: no route (${(err as Error).message.trim()})`);
     }
   }
-  const addr = autodetectAddress(method, family, {
-    interfaces: ifaces,
-    canReachSource,
-    internalIPs: internalIPs(opts),
-  });
+  const internal = method.kind === 'kubernetes-internal-ip' ? await internalIPs(opts, nodeName) : undefined;
+  const addr = autodetectAddress(method, family, { interfaces: ifaces, canReachSource, internalIPs: internal });
   if (!addr) {
     throw new StartupError(
       `Couldn't autodetect an IPv${family} address with ${methodVar}=${opts.env[methodVar] || 'first-found'}: ` +
@@ -108,12 +106,31 @@ async function nodeAddress(
   return addr;
 }
 
-/** Kubernetes InternalIPs, given to calico-node by the lab/manifests as KUBERNETES_NODE_INTERNAL_IPS (comma list). */
-function internalIPs(opts: StartupOptions): string[] {
-  return (opts.env.KUBERNETES_NODE_INTERNAL_IPS ?? '')
-    .split(',')
-    .map((s) => s.trim())
-    .filter(Boolean);
+/**
+ * The Kubernetes Node's InternalIP addresses (method kubernetes-internal-ip), read from the API server with
+ * KUBECONFIG or the in-cluster service account; KUBERNETES_NODE_INTERNAL_IPS (comma list) overrides the lookup.
+ */
+async function internalIPs(opts: StartupOptions, nodeName: string): Promise<string[]> {
+  const override = opts.env.KUBERNETES_NODE_INTERNAL_IPS;
+  if (override !== undefined) {
+    return override
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean);
+  }
+  const name = opts.env.KUBERNETES_NODE_NAME || nodeName;
+  try {
+    const k8s = await import('@kubernetes/client-node');
+    const kc = new k8s.KubeConfig();
+    if (opts.env.KUBECONFIG) kc.loadFromFile(opts.env.KUBECONFIG);
+    else kc.loadFromCluster();
+    const node = await kc.makeApiClient(k8s.CoreV1Api).readNode({ name });
+    return (node.status?.addresses ?? []).filter((a) => a.type === 'InternalIP').map((a) => a.address);
+  } catch (err) {
+    throw new StartupError(
+      `IP_AUTODETECTION_METHOD=kubernetes-internal-ip: could not read Kubernetes Node "${name}": ${(err as Error).message}`,
+    );
+  }
 }
 
 export function parseBackend(text: string | undefined): NetworkingBackend {
@@ -198,8 +215,8 @@ export async function runStartup(ds: Datastore, opts: StartupOptions): Promise<S
   const client = new ResourceClient(ds);
   const ifaces = await hostInterfaces(opts.netns);
   const existing = await client.find('Node', nodeName);
-  const ipv4Address = await nodeAddress(4, opts, ifaces, existing?.spec?.bgp?.ipv4Address);
-  const ipv6Address = await nodeAddress(6, opts, ifaces, existing?.spec?.bgp?.ipv6Address);
+  const ipv4Address = await nodeAddress(4, nodeName, opts, ifaces, existing?.spec?.bgp?.ipv4Address);
+  const ipv6Address = await nodeAddress(6, nodeName, opts, ifaces, existing?.spec?.bgp?.ipv6Address);
   if (!ipv4Address && !ipv6Address && backend !== 'none') {
     throw new StartupError(
       'No IPv4 or IPv6 address for this node: set IP or IP6 (both are "none"), or use CALICO_NETWORKING_BACKEND=none',

@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import { mkdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { startEtcd, type TestEtcd } from '../../support/etcd.js';
+import { startTestApiServer } from '../../support/k8s.js';
 import { openDatastore } from '../../../src/datastore/index.js';
 import { ResourceClient } from '../../../src/datastore/resources.js';
 import type { Datastore } from '../../../src/datastore/types.js';
@@ -91,6 +92,50 @@ describe('calico-node start-up', () => {
     assert.equal(await detect('cidr=192.0.2.0/24'), '192.0.2.5/24');
     assert.equal(await detect('can-reach=172.31.1.1'), '172.31.1.11/24');
     assert.equal(await detect('skip-interface=eth0'), '192.0.2.5/24');
+    const viaK8s = await runStartup(ds, {
+      netns: ns,
+      env: env({
+        IP: 'autodetect',
+        IP_AUTODETECTION_METHOD: 'kubernetes-internal-ip',
+        KUBERNETES_NODE_INTERNAL_IPS: '192.0.2.5',
+      }),
+    });
+    assert.equal(viaK8s.ipv4Address, '192.0.2.5/24');
+    // the real thing: the Node's InternalIP read from the project's Kubernetes API server
+    const api = await startTestApiServer();
+    try {
+      const node = {
+        metadata: { name: 'node1' },
+        status: {
+          addresses: [
+            { type: 'InternalIP', address: '192.0.2.5' },
+            { type: 'Hostname', address: 'node1' },
+          ],
+        },
+      };
+      const created = await api.core().createNode({ body: node });
+      if (!created.status?.addresses?.length) {
+        await api.core().replaceNodeStatus({ name: 'node1', body: { ...created, status: node.status } });
+      }
+      const r = await runStartup(ds, {
+        netns: ns,
+        env: env({
+          IP: 'autodetect',
+          IP_AUTODETECTION_METHOD: 'kubernetes-internal-ip',
+          KUBECONFIG: api.kubeconfigFile,
+        }),
+      });
+      assert.equal(r.ipv4Address, '192.0.2.5/24');
+    } finally {
+      await api.stop();
+    }
+    await assert.rejects(
+      runStartup(ds, {
+        netns: ns,
+        env: env({ IP: 'autodetect', IP_AUTODETECTION_METHOD: 'kubernetes-internal-ip', KUBECONFIG: '/nonexistent' }),
+      }),
+      /kubernetes-internal-ip: could not read Kubernetes Node "node1"/,
+    );
   });
 
   test('no address found, bad backend, bad pool settings: clear errors', async () => {
