@@ -5,6 +5,7 @@
 import { CALICO_API_VERSION } from '../../api/resource.js';
 import { isIp } from '../../net/ip.js';
 import { substitutePodCidr } from './host-local.js';
+import { waitForReadinessGates } from './readiness.js';
 import type { CniResult, CniRoute } from '../skel/result.js';
 import { CniError, type CniRequest } from '../skel/types.js';
 import { podInfo, annotationList, ANNOTATION, type PodInfo } from '../k8s/pod.js';
@@ -94,6 +95,7 @@ export async function cmdAdd(req: CniRequest, deps: PluginDeps): Promise<CniResu
   if (!req.netns) throw new CniError(4, 'CNI_NETNS is required for ADD');
   const marks: [string, number][] = [['start', performance.now()]];
   const mark = (what: string) => marks.push([what, performance.now()]);
+  if (conf.readinessGates.length) await waitForReadinessGates(conf.readinessGates);
   const { ds, release } = await deps.datastore(req);
   mark('datastore');
   const undo: { what: string; run: () => Promise<unknown> }[] = [];

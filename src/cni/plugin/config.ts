@@ -28,6 +28,7 @@ export interface CalicoConfig {
   requireMtuFile: boolean;
   mtuFile: string;
   deviceType: 'veth';
+  readinessGates: string[];
 }
 
 const fieldError = (field: string, why: string): CniError =>
@@ -57,6 +58,13 @@ function int(o: Record<string, unknown>, field: string, dflt: number, label = fi
   if (typeof v !== 'number' || !Number.isInteger(v))
     throw fieldError(label, `must be an integer, got ${JSON.stringify(v)}`);
   return v;
+}
+
+function stringList(o: Record<string, unknown>, field: string): string[] {
+  const v = o[field];
+  if (v === undefined || v === null) return [];
+  if (!Array.isArray(v) || v.some((x) => typeof x !== 'string')) throw fieldError(field, 'must be a list of strings');
+  return v as string[];
 }
 
 export function parseCalicoConfig(raw: NetConf, env: Record<string, string | undefined>): CalicoConfig {
@@ -99,6 +107,7 @@ export function parseCalicoConfig(raw: NetConf, env: Record<string, string | und
     requireMtuFile: bool(raw, 'require_mtu_file'),
     mtuFile: env.CALICO_MTU_FILE ?? '/var/lib/calico/mtu',
     deviceType: 'veth',
+    readinessGates: stringList(raw, 'readiness_gates'),
   };
 }
 

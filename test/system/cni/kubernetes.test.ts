@@ -224,3 +224,25 @@ test('a new sandbox of a pod with ipAddrs takes the address over; the old sandbo
   w.removePod(a.pod.name);
   w.removePod(b.pod.name);
 });
+
+test('hwAddr sets the pod MAC; allowedSourcePrefixes reach the endpoint', async () => {
+  setPod('prod', 'mac', {
+    'cni.projectcalico.org/hwAddr': '02:11:22:33:44:55',
+    'cni.projectcalico.org/allowedSourcePrefixes': '["192.0.2.0/24"]',
+  });
+  const { pod, call, r } = await addPod('prod', 'mac', 'k8sctr0007');
+  ok(r, 'ADD');
+  assert.equal(r.json.interfaces[1].mac, '02:11:22:33:44:55');
+  assert.match(inNs(pod.name, ['ip', 'link', 'show', 'dev', 'eth0']), /link\/ether 02:11:22:33:44:55/);
+  const wep = JSON.parse((await ds.get(resourceKey('WorkloadEndpoint', 'tc--node--1-k8s-mac-eth0', 'prod')))!.value);
+  assert.equal(wep.spec.mac, '02:11:22:33:44:55');
+  assert.deepEqual(wep.spec.allowSpoofedSourcePrefixes, ['192.0.2.0/24']);
+  ok(await w.run({ ...call, command: 'DEL', config: conf() }), 'DEL');
+  setPod('prod', 'badmac', { 'cni.projectcalico.org/hwAddr': 'zz:11' });
+  const bad = await addPod('prod', 'badmac', 'k8sctr0008');
+  assert.equal(bad.r.code, 1);
+  assert.match(bad.r.json.msg, /hwAddr: "zz:11" is not a MAC address/);
+  assert.equal(await ds.get(handleKey('k8s-pod-network.k8sctr0008')), undefined, 'address released');
+  w.removePod(pod.name);
+  w.removePod(bad.pod.name);
+});
