@@ -10,7 +10,7 @@ const knp = (spec: Record<string, unknown>, name = 'np1'): KubernetesNetworkPoli
     kind: 'NetworkPolicy',
     metadata: { name, namespace: 'prod' },
     spec,
-  }) as KubernetesNetworkPolicy;
+  }) as unknown as KubernetesNetworkPolicy;
 
 /** Converts, checks the datastore's validator accepts the result, and returns the spec. */
 function convert(spec: Record<string, unknown>): Record<string, any> {
