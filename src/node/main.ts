@@ -72,7 +72,13 @@ async function runNode(): Promise<number> {
   // The CNI hand-off socket: the calico plugin hands its requests here to run with warm datastore and IPAM state.
   const { startCniServer } = await import('../cni/server.js');
   const cni = await startCniServer({ log: (line) => log(`cni-server: ${line}`) });
+  // Keeps the CNI plugin's kubeconfig token current (TokenRequest), when a Kubernetes API is configured.
+  const { startTokenRenewal } = await import('../k8s/credentials.js');
+  const tokens = await startTokenRenewal({ env: process.env, log: (line) => log(`cni-token: ${line}`) }).catch(
+    (err: Error) => void log(`cni-token: renewal not started: ${err.message}`),
+  );
   await stopRequested;
+  tokens?.stop();
   await cni.close();
   await routing.stop();
   await agent.stop();

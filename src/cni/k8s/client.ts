@@ -65,7 +65,7 @@ export class KubeReader {
             } catch {
               // plain text
             }
-            reject(new KubeApiError(`GET ${apiPath}: ${status} ${msg}`, status));
+            reject(new KubeApiError(`GET ${apiPath}: ${status} ${msg}${this.refusalHint(status)}`, status));
             return;
           }
           try {
@@ -81,6 +81,16 @@ export class KubeReader {
       );
       req.end();
     });
+  }
+
+  /** For 401/403: which credential file was refused and what to check. */
+  private refusalHint(status: number): string {
+    const file = this.creds.source ?? 'the kubeconfig';
+    if (status === 401)
+      return `; the API server refused the token in ${file}: check it has not expired (calico-node renews it, so check calico-node is running) and was issued by this cluster`;
+    if (status === 403)
+      return `; the credentials in ${file} lack permission: check the RBAC rules bound to that service account`;
+    return '';
   }
 
   getPod(namespace: string, name: string): Promise<KubeObject> {

@@ -10,6 +10,8 @@ export interface KubeCredentials {
   token?: string;
   cert?: Buffer;
   key?: Buffer;
+  /** The kubeconfig file these came from (named when the API server refuses them). */
+  source?: string;
 }
 
 type Named<T> = { name: string } & T;
@@ -45,5 +47,6 @@ export async function loadKubeconfig(file: string): Promise<KubeCredentials> {
     token,
     cert: fileOrData(u['client-certificate-data'], u['client-certificate']),
     key: fileOrData(u['client-key-data'], u['client-key']),
+    source: file,
   };
 }

@@ -1,7 +1,7 @@
 // The calico CNI plugin's handlers (ADD, DEL, CHECK, GC, STATUS) over real dependencies: the datastore the netconf
 // names, IPAM by delegation, the Kubernetes API from the kubeconfig. `calicoPluginHandlers` opens and closes per call
 // (the in-process path); `agentPluginHandlers()` keeps connections warm for calico-node's CNI server.
-import { appendFileSync, mkdirSync } from 'node:fs';
+import { appendFileSync, mkdirSync, statSync } from 'node:fs';
 import path from 'node:path';
 import type { Datastore } from '../../datastore/types.js';
 import type { CniRequest, PluginHandlers } from '../skel/types.js';
@@ -78,11 +78,20 @@ export function createPluginDeps(opts: { keepOpen: boolean; log?: (line: string)
     async kube(kubeconfig) {
       const make = async () => new KubeReader(await loadKubeconfig(kubeconfig));
       if (!opts.keepOpen) return make();
-      let p = kubes.get(kubeconfig);
+      // Keyed by the file's change time too: calico-node rewrites the kubeconfig when it renews the token.
+      let stamp = 0;
+      try {
+        stamp = statSync(kubeconfig).mtimeMs;
+      } catch {
+        // missing file: loadKubeconfig reports it
+      }
+      const key = `${kubeconfig}@${stamp}`;
+      let p = kubes.get(key);
       if (!p) {
+        for (const k of kubes.keys()) if (k.startsWith(`${kubeconfig}@`)) kubes.delete(k);
         p = make();
-        kubes.set(kubeconfig, p);
-        p.catch(() => kubes.delete(kubeconfig));
+        kubes.set(key, p);
+        p.catch(() => kubes.delete(key));
       }
       return p;
     },

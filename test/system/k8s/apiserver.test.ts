@@ -11,7 +11,6 @@ import {
   CoordinationV1Api,
   KubeConfig,
   PatchStrategy,
-  Watch,
   makeInformer,
   setHeaderOptions,
   type V1Pod,
