@@ -75,7 +75,13 @@ async function runWorkers(
   const worker = async (w: number) => {
     while (next < cids.length) {
       const cid = cids[next++];
-      const r = await runCni(command, cid, nodeOf(cid), conf(w));
+      let r = await runCni(command, cid, nodeOf(cid), conf(w));
+      // The shared dist/ may be mid-rebuild by another build: a program that is missing or dies before writing
+      // anything never reached IPAM, so it is safe to run again.
+      for (let i = 0; i < 10 && r.stdout.trim() === '' && (r.code as unknown) !== 0; i++) {
+        await new Promise((res) => setTimeout(res, 1000));
+        r = await runCni(command, cid, nodeOf(cid), conf(w));
+      }
       if (command === 'DEL') {
         out.push(r.code === 0 ? { cid } : { cid, error: r.stdout || `exit ${r.code}` });
         continue;
