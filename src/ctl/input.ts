@@ -7,6 +7,7 @@ import { decodeDocuments } from '../api/decode.js';
 import { formatProblem, ResourceValidationError, type Problem } from '../api/problems.js';
 import type { Resource } from '../api/resource.js';
 import { lookupKind } from '../api/kinds.js';
+import { applyCreateDefaults } from '../api/defaults.js';
 import { resourceProblems } from '../api/validate/index.js';
 import { resourceId } from '../datastore/resources.js';
 
@@ -106,13 +107,27 @@ export function decodeInput(sources: InputSource[], opts: DecodeOptions = {}): R
         }
       }
       if (opts.identityOnly) problems.push(...identityProblems(r, document));
-      else problems.push(...resourceProblems(r, document, { userWrite: true }).problems);
+      else {
+        const found = resourceProblems(r, document, { userWrite: true }).problems;
+        // The datastore client stores create-time defaults and checks the result: check that form too, so a
+        // document that only fails once defaulted is refused here, before anything is written.
+        if (!found.length) found.push(...resourceProblems(defaulted(r), document, { userWrite: true }).problems);
+        problems.push(...found);
+      }
       out.push(r);
     }
     for (const p of problems) lines.push(many ? `${source}: ${formatProblem(p)}` : formatProblem(p));
   }
   if (lines.length) throw new InputError(lines);
   return out;
+}
+
+function defaulted(r: Resource): Resource {
+  try {
+    return applyCreateDefaults(r);
+  } catch {
+    return r;
+  }
 }
 
 /** The checks get/delete need: a known kind and a name. */
