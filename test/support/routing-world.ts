@@ -52,8 +52,9 @@ export interface WorldOptions {
   twoSubnets?: boolean;
   /** Dual stack: nodes get fd00:31::1N/64 on eth0 (one subnet). */
   ipv6?: boolean;
-  /** Where the cluster state lives: a real etcd (default) or the in-memory backend. */
-  datastore?: 'etcd' | 'memory';
+  /** Where the cluster state lives: a real etcd (default), a SQLite file (shared with programs run inside node
+   *  namespaces, which cannot reach etcd on the root namespace's loopback) or the in-memory backend. */
+  datastore?: 'etcd' | 'sqlite' | 'memory';
 }
 
 export class RoutingWorld {
@@ -81,6 +82,8 @@ export class RoutingWorld {
     if ((this.opts.datastore ?? 'etcd') === 'etcd') {
       this.etcd = await startEtcd();
       this.ds = await openDatastore({ type: 'etcdv3', etcdEndpoints: [this.etcd.endpoint] });
+    } else if (this.opts.datastore === 'sqlite') {
+      this.ds = await openDatastore({ type: 'sqlite', sqlitePath: this.sqlitePath });
     }
     this.addNs(this.ul);
     ipn(this.ul, 'link', 'add', 'br0', 'type', 'bridge');
@@ -129,6 +132,18 @@ export class RoutingWorld {
       .out.split('\n')
       .map((l) => l.split(' ')[0]);
     for (const ns of list) if (ns.startsWith(`tr-${this.opts.tag}-`)) shOk('ip', ['netns', 'del', ns]);
+  }
+
+  /** An empty pod namespace on a node (for pods the CNI plugin sets up); removed with the world. */
+  addPodNamespace(node: WorldNode): string {
+    const ns = `${node.ns}p${this.pods.length + 1}`;
+    this.addNs(ns);
+    return ns;
+  }
+
+  /** The SQLite file (worlds with the sqlite datastore). */
+  get sqlitePath(): string {
+    return path.join(this.dir, 'calico.db');
   }
 
   /** A pod on a node, Calico style: host side `calitr…` (no address, proxy ARP), /32 route, WEP record. */
