@@ -248,8 +248,12 @@ class NftObserver {
 }
 
 function iperf(seconds: number): number {
-  const out = sh('ip', ['netns', 'exec', POD_NS[0]!, 'iperf3', '-c', localIp(1), '-t', String(seconds), '-J']);
-  return (JSON.parse(out) as { end: { sum_received: { bits_per_second: number } } }).end.sum_received.bits_per_second;
+  const r = spawnSync('ip', ['netns', 'exec', POD_NS[0]!, 'iperf3', '-c', localIp(1), '-t', String(seconds), '-J'], {
+    encoding: 'utf8',
+  });
+  const res = JSON.parse(r.stdout || '{}') as { error?: string; end?: { sum_received?: { bits_per_second: number } } };
+  if (!res.end?.sum_received) throw new Error(`iperf3 failed: ${res.error ?? r.stderr}`);
+  return res.end.sum_received.bits_per_second;
 }
 
 async function main(): Promise<void> {
@@ -300,7 +304,7 @@ async function main(): Promise<void> {
             {
               action: 'Allow',
               protocol: 'TCP',
-              source: { selector: "app == 'iperf-client'" },
+              source: { selector: "app == 'iperf-client'", namespaceSelector: 'all()' },
               destination: { ports: [5201] },
             },
           ],
@@ -352,10 +356,11 @@ async function main(): Promise<void> {
     });
     const tProgrammed = await programmed;
     const applyLog = logs.find((l) => l.msg === 'dataplane updated');
+    const syncLog = logs.find((l) => l.msg === 'datastore in sync');
     console.log(
       `cold start: ${fmt(tProgrammed - t0)} from process spawn to programmed table ` +
-        `(${fmt(tProgrammed - startedAt)} from agent start; first apply ${applyLog.ms} ms for ${applyLog.changedObjects} objects: snapshot ${applyLog.snapshotMs} ms, render ${applyLog.renderMs} ms, plan ${applyLog.planMs} ms, nft ${applyLog.nftMs} ms for ${(applyLog.scriptBytes / 1e6).toFixed(1)} MB; ` +
-        `node+tsx start-up ${fmt(startedAt - t0)})`,
+        `(${fmt(tProgrammed - startedAt)} from agent start: datastore list ${syncLog.listMs} ms, calc graph fed ${syncLog.feedMs} ms; first apply ${applyLog.ms} ms for ${applyLog.changedObjects} objects: snapshot ${applyLog.snapshotMs} ms, render ${applyLog.renderMs} ms, plan ${applyLog.planMs} ms, nft ${applyLog.nftMs} ms for ${(applyLog.scriptBytes / 1e6).toFixed(1)} MB; ` +
+        `node+tsx start-up ${fmt(startedAt - t0)}; RSS ${applyLog.rssMB} MB, heap ${applyLog.heapMB} MB after it)`,
     );
 
     // --- counts -----------------------------------------------------------------------------------------------------
@@ -382,7 +387,16 @@ async function main(): Promise<void> {
 
     // --- one policy change / one endpoint added -> kernel -----------------------------------------------------------
     const observer = new NftObserver();
-    await new Promise((r) => setTimeout(r, 300));
+    // The observer is ready once it reports a change of our own (a marker table in the node namespace).
+    for (let attempt = 0; ; attempt++) {
+      const seen = observer.wait('tp_bench_marker', 1000).then(
+        () => true,
+        () => false,
+      );
+      inNode('nft', 'add table inet tp_bench_marker; delete table inet tp_bench_marker');
+      if (await seen) break;
+      if (attempt > 20) throw new Error('nft monitor never reported the marker');
+    }
     const policyLat: number[] = [];
     for (let c = 0; c < CHANGES; c++) {
       const k = (c * 10) % (POLICIES - 1); // a Kubernetes-style policy
@@ -413,6 +427,17 @@ async function main(): Promise<void> {
       await new Promise((r) => setTimeout(r, 50));
     }
     observer.stop();
+    const later = logs.filter((l) => l.msg === 'dataplane updated').slice(1);
+    for (const [label, group] of [
+      ['policy-change', later.slice(0, CHANGES)],
+      ['endpoint-add', later.slice(CHANGES)],
+    ] as const) {
+      const part = (k: string): string =>
+        `${k.replace('Ms', '') || 'total'} ${median(group.map((l) => l[k] ?? 0)).toFixed(0)}`;
+      console.log(
+        `  ${label} applies (${group.length}), median ms inside the agent: ${['snapshotMs', 'renderMs', 'planMs', 'nftMs', 'ms'].map(part).join(', ')}; script ${median(group.map((l) => l.scriptBytes)).toFixed(0)} bytes`,
+      );
+    }
     console.log(
       `policy change -> kernel: median ${fmt(median(policyLat))}, p99 ${fmt(pct(policyLat, 99))}, max ${fmt(Math.max(...policyLat))} (${CHANGES} changes)`,
     );

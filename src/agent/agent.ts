@@ -150,6 +150,8 @@ export async function startAgent(ctx: AgentContext): Promise<Agent> {
               planMs: Math.round(res.planMs ?? 0),
               nftMs: Math.round(res.nftMs ?? 0),
               scriptBytes: res.scriptBytes,
+              rssMB: Math.round(process.memoryUsage.rss() / 1048576),
+              heapMB: Math.round(process.memoryUsage().heapUsed / 1048576),
               revision,
             },
             'dataplane updated',
@@ -209,7 +211,9 @@ export async function startAgent(ctx: AgentContext): Promise<Agent> {
     while (!stopped) {
       try {
         metrics.resyncs.inc({ kind: 'datastore' });
+        const tList = performance.now();
         const list = await ctx.datastore.list(RESOURCE_PREFIX);
+        const listMs = performance.now() - tList;
         const updates: CalcUpdate[] = [];
         const present = new Set<string>();
         for (const kv of list.items) {
@@ -218,12 +222,22 @@ export async function startAgent(ctx: AgentContext): Promise<Agent> {
           if (u) updates.push(u);
         }
         for (const key of [...known.keys()]) if (!present.has(key)) updates.push(toUpdate(key, undefined)!);
+        const tFeed = performance.now();
         graph.onUpdates(updates);
+        const feedMs = performance.now() - tFeed;
         fedRevision = list.revision;
         inSync = true;
         datastoreOk = true;
         retry = baseRetry;
-        log.info({ resources: list.items.length, revision: list.revision }, 'datastore in sync');
+        log.info(
+          {
+            resources: list.items.length,
+            revision: list.revision,
+            listMs: Math.round(listMs),
+            feedMs: Math.round(feedMs),
+          },
+          'datastore in sync',
+        );
         scheduleApply(0);
         // Watch until it ends (resync-required or error).
         const ended = await new Promise<WatchEvent>((resolve) => {

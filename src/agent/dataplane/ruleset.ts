@@ -656,6 +656,19 @@ function sameEntries(a: ReadonlyMap<string, string>, b: ReadonlyMap<string, stri
   return true;
 }
 
+/**
+ * Elements of a `net` set. Endpoint sets hold only host routes (the common, large case): the calc graph's canonical
+ * `a.b.c.d/32` just loses its suffix. Sets with wider CIDRs (network sets) are coalesced.
+ */
+function setElements(members: readonly string[], family: IpFamily): string[] {
+  const host = family === 4 ? '/32' : '/128';
+  if (members.every((m) => m.endsWith(host))) {
+    const out = members.map((m) => m.slice(0, -host.length));
+    return out.every((x, i) => i === 0 || out[i - 1]! < x) ? out : [...new Set(out)].sort();
+  }
+  return coalesceNets(members);
+}
+
 function renderIpSets(spec: IpSetSpec, ipv6: boolean): NftSet[] {
   const out: NftSet[] = [];
   for (const family of ipv6 ? ([4, 6] as const) : ([4] as const)) {
@@ -666,7 +679,7 @@ function renderIpSets(spec: IpSetSpec, ipv6: boolean): NftSet[] {
         name: ipSetName(spec.id, family),
         keyType: addrType,
         flags: ['interval'],
-        elements: coalesceNets(members),
+        elements: setElements(members, family),
       });
     } else {
       const elements = [
