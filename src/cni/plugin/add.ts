@@ -3,21 +3,19 @@
 // Every step that changed something pushes its undo; a failure part-way runs them in reverse and rethrows.
 // Test-only fault points: env CALICO_CNI_FAULT_INJECT=after-ipam|after-veth|after-endpoint fails ADD right there.
 import { CALICO_API_VERSION } from '../../api/resource.js';
-import { isIp } from '../../net/ip.js';
-import { substitutePodCidr } from './host-local.js';
+import { assignAddresses, floatingIpNats, podMac, type Undo } from './addresses.js';
 import { waitForReadinessGates } from './readiness.js';
 import type { CniResult, CniRoute } from '../skel/result.js';
 import { CniError, type CniRequest } from '../skel/types.js';
 import { podInfo, annotationList, ANNOTATION, type PodInfo } from '../k8s/pod.js';
 import { parseCalicoConfig, requireNodenameFile, resolveMtu, resolveNodename, type CalicoConfig } from './config.js';
-import { createPodInterface, hostLinkExists, randomPodMac, removePodInterface } from './dataplane.js';
+import { createPodInterface, hostLinkExists, removePodInterface } from './dataplane.js';
 import type { PluginDeps } from './deps.js';
 import { EndpointStore, type WorkloadEndpoint } from './endpoints.js';
 import { waitForPolicy } from './policy-wait.js';
 import { workloadIdentity, type WorkloadIdentity } from './workload.js';
 
 const isV6 = (a: string): boolean => a.includes(':');
-const hostPrefix = (addr: string): string => `${addr.split('/')[0]}/${isV6(addr) ? 128 : 32}`;
 
 function faultPoint(req: CniRequest, point: string): void {
   if (req.env.CALICO_CNI_FAULT_INJECT === point) {
@@ -42,50 +40,6 @@ function defaultRoutes(addresses: string[]): CniRoute[] {
   return routes;
 }
 
-/** Parses and checks an address annotation: a JSON list, at most one address per family. */
-function addressAnnotation(info: PodInfo, name: string): string[] | undefined {
-  const list = annotationList(info.annotations, name);
-  if (list === undefined) return undefined;
-  if (list.length === 0) throw new CniError(999, `annotation ${name}: the list is empty`);
-  const seen = new Set<string>();
-  for (const a of list) {
-    if (!isIp(a)) {
-      throw new CniError(999, `annotation ${name}: "${a}" is not an IP address`);
-    }
-    const fam = isV6(a) ? '6' : '4';
-    if (seen.has(fam)) throw new CniError(999, `annotation ${name}: more than one IPv${fam} address`);
-    seen.add(fam);
-  }
-  return list;
-}
-
-/** ipam section rewritten from the pool annotations (pod wins over namespace), as Calico does before exec. */
-function ipamConfigFor(conf: CalicoConfig, info: PodInfo | undefined): CniRequest['config'] {
-  const config = structuredClone(conf.raw);
-  if (!info || conf.ipamType !== 'calico-ipam') return config;
-  const ipam = { ...(config.ipam ?? {}) } as Record<string, unknown>;
-  for (const [ann, field] of [
-    [ANNOTATION.ipv4pools, 'ipv4_pools'],
-    [ANNOTATION.ipv6pools, 'ipv6_pools'],
-  ] as const) {
-    const v = annotationList(info.annotations, ann) ?? annotationList(info.namespaceAnnotations, ann);
-    if (v) ipam[field] = v;
-  }
-  const families =
-    annotationList(info.annotations, ANNOTATION.ipFamilies) ??
-    annotationList(info.namespaceAnnotations, ANNOTATION.ipFamilies);
-  if (families) {
-    for (const f of families) {
-      if (f !== 'IPv4' && f !== 'IPv6')
-        throw new CniError(999, `annotation ${ANNOTATION.ipFamilies}: unknown family "${f}" (IPv4, IPv6)`);
-    }
-    ipam.assign_ipv4 = families.includes('IPv4') ? 'true' : 'false';
-    ipam.assign_ipv6 = families.includes('IPv6') ? 'true' : 'false';
-  }
-  config.ipam = ipam as CniRequest['config']['ipam'];
-  return config;
-}
-
 export async function cmdAdd(req: CniRequest, deps: PluginDeps): Promise<CniResult> {
   const conf = parseCalicoConfig(req.config, req.env);
   requireNodenameFile(conf);
@@ -98,7 +52,7 @@ export async function cmdAdd(req: CniRequest, deps: PluginDeps): Promise<CniResu
   if (conf.readinessGates.length) await waitForReadinessGates(conf.readinessGates);
   const { ds, release } = await deps.datastore(req);
   mark('datastore');
-  const undo: { what: string; run: () => Promise<unknown> }[] = [];
+  const undo: Undo[] = [];
   try {
     const store = new EndpointStore(ds);
     await store.requireReady();
@@ -122,86 +76,13 @@ export async function cmdAdd(req: CniRequest, deps: PluginDeps): Promise<CniResu
       return resultFromEndpoint(existing, req, mtu);
     }
 
-    // Addresses.
-    const ipamConfig = ipamConfigFor(conf, info);
-    if (conf.ipamType === 'host-local' && JSON.stringify(ipamConfig.ipam ?? {}).includes('usePodCidr')) {
-      // host-local's magic subnets come from the Kubernetes Node's podCIDRs.
-      if (!conf.kubeconfig) throw new CniError(7, 'ipam usePodCidr needs kubernetes.kubeconfig to read the Node');
-      const nodeName = conf.k8sNodeName ?? node;
-      const k8sNode = await (await deps.kube(conf.kubeconfig)).getNode(nodeName);
-      const cidrs = (k8sNode.spec?.podCIDRs as string[] | undefined) ?? [k8sNode.spec?.podCIDR].filter(Boolean);
-      ipamConfig.ipam = substitutePodCidr(ipamConfig.ipam ?? {}, cidrs as string[], `Node ${nodeName}`);
-    }
-    const ipAddrs = info ? addressAnnotation(info, ANNOTATION.ipAddrs) : undefined;
-    const noIpam = info ? addressAnnotation(info, ANNOTATION.ipAddrsNoIpam) : undefined;
-    if (ipAddrs && noIpam) {
-      throw new CniError(999, `can't have both annotations: ${ANNOTATION.ipAddrs} and ${ANNOTATION.ipAddrsNoIpam}`);
-    }
-    let addresses: string[];
-    if (noIpam) {
-      if (conf.ipamType !== 'calico-ipam')
-        throw new CniError(999, `${ANNOTATION.ipAddrsNoIpam} requires ipam.type calico-ipam`);
-      if (!conf.ipAddrsNoIpam) {
-        throw new CniError(
-          999,
-          `${ANNOTATION.ipAddrsNoIpam} is disabled: set feature_control.ip_addrs_no_ipam: true in the CNI config`,
-        );
-      }
-      addresses = noIpam.map(hostPrefix);
-    } else {
-      if (ipAddrs && conf.ipamType !== 'calico-ipam')
-        throw new CniError(999, `${ANNOTATION.ipAddrs} requires ipam.type calico-ipam`);
-      if (ipAddrs && existing && existing.spec.containerID && existing.spec.containerID !== req.containerId) {
-        // The pod's fixed addresses may still be held by its previous sandbox: release those first (as Calico).
-        const prev = existing.spec.containerID;
-        deps.log(
-          `ADD ${req.containerId}: releasing addresses of the previous sandbox ${prev} for ${ANNOTATION.ipAddrs}`,
-        );
-        await deps.ipam.invoke(
-          { ...req, containerId: prev, env: { ...req.env, CNI_CONTAINERID: prev } },
-          { command: 'DEL', config: ipamConfig },
-        );
-      }
-      undo.push({
-        what: `release IPAM handle ${id.handleId}`,
-        run: () => deps.ipam.invoke(req, { command: 'DEL', config: ipamConfig }),
-      });
-      const results: CniResult[] = [];
-      for (const ip of ipAddrs ?? [undefined]) {
-        const r = await deps.ipam.invoke(req, {
-          command: 'ADD',
-          config: ipamConfig,
-          extraArgs: ip ? { IP: ip } : undefined,
-        });
-        if (r) results.push(r);
-      }
-      addresses = results.flatMap((r) => (r.ips ?? []).map((ip) => hostPrefix(ip.address)));
-      if (addresses.length === 0) throw new CniError(999, `IPAM plugin ${conf.ipamType} returned no IP addresses`);
-    }
+    const addresses = await assignAddresses({ req, conf, id, node, info, existing, deps, undo });
     mark('ipam');
     faultPoint(req, 'after-ipam');
 
-    // Floating IPs (validated before the dataplane is touched).
-    let ipNATs: { internalIP: string; externalIP: string }[] | undefined;
-    const floating = info ? annotationList(info.annotations, ANNOTATION.floatingIPs) : undefined;
-    if (floating) {
-      if (!conf.floatingIps) {
-        throw new CniError(
-          999,
-          `${ANNOTATION.floatingIPs} is disabled: set feature_control.floating_ips: true in the CNI config`,
-        );
-      }
-      ipNATs = floating.map((ext) => {
-        const internal = addresses.find((a) => isV6(a) === isV6(ext));
-        if (!internal) throw new CniError(999, `floating IP ${ext}: the pod has no address of its family`);
-        return { internalIP: internal.split('/')[0]!, externalIP: ext };
-      });
-    }
-    const annotatedMac = info?.annotations[ANNOTATION.hwAddr];
-    if (annotatedMac !== undefined && !/^([0-9a-fA-F]{2}:){5}[0-9a-fA-F]{2}$/.test(annotatedMac)) {
-      throw new CniError(999, `annotation ${ANNOTATION.hwAddr}: "${annotatedMac}" is not a MAC address`);
-    }
-    const mac = annotatedMac?.toLowerCase() ?? randomPodMac();
+    // Validated before the dataplane is touched.
+    const ipNATs = floatingIpNats(conf, info, addresses);
+    const mac = podMac(info);
 
     // Dataplane and WorkloadEndpoint are independent once the addresses and MAC are known: both run at once, and
     // both are awaited before any rollback so nothing is left half-done.

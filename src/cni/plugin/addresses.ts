@@ -1,0 +1,165 @@
+// Which addresses a pod gets (cni.md §B.5 steps 9-11, 16-17): the IPAM plugin by delegation — with the pool and family
+// annotations written into its config, host-local's usePodCidr filled from the Node — or the pod's ipAddrs /
+// ipAddrsNoIpam annotations; then the floating IPs and MAC the annotations ask for. Every IPAM call pushes its undo.
+import { isIp } from '../../net/ip.js';
+import type { CniResult } from '../skel/result.js';
+import { CniError, type CniRequest } from '../skel/types.js';
+import { annotationList, ANNOTATION, type PodInfo } from '../k8s/pod.js';
+import type { CalicoConfig } from './config.js';
+import { randomPodMac } from './dataplane.js';
+import type { PluginDeps } from './deps.js';
+import type { WorkloadEndpoint } from './endpoints.js';
+import { substitutePodCidr } from './host-local.js';
+import type { WorkloadIdentity } from './workload.js';
+
+export interface Undo {
+  what: string;
+  run: () => Promise<unknown>;
+}
+
+const isV6 = (a: string): boolean => a.includes(':');
+export const hostPrefix = (addr: string): string => `${addr.split('/')[0]}/${isV6(addr) ? 128 : 32}`;
+
+/** Parses and checks an address annotation: a JSON list, at most one address per family. */
+function addressAnnotation(info: PodInfo, name: string): string[] | undefined {
+  const list = annotationList(info.annotations, name);
+  if (list === undefined) return undefined;
+  if (list.length === 0) throw new CniError(999, `annotation ${name}: the list is empty`);
+  const seen = new Set<string>();
+  for (const a of list) {
+    if (!isIp(a)) {
+      throw new CniError(999, `annotation ${name}: "${a}" is not an IP address`);
+    }
+    const fam = isV6(a) ? '6' : '4';
+    if (seen.has(fam)) throw new CniError(999, `annotation ${name}: more than one IPv${fam} address`);
+    seen.add(fam);
+  }
+  return list;
+}
+
+/** ipam section rewritten from the pool annotations (pod wins over namespace), as Calico does before exec. */
+function ipamConfigFor(conf: CalicoConfig, info: PodInfo | undefined): CniRequest['config'] {
+  const config = structuredClone(conf.raw);
+  if (!info || conf.ipamType !== 'calico-ipam') return config;
+  const ipam = { ...(config.ipam ?? {}) } as Record<string, unknown>;
+  for (const [ann, field] of [
+    [ANNOTATION.ipv4pools, 'ipv4_pools'],
+    [ANNOTATION.ipv6pools, 'ipv6_pools'],
+  ] as const) {
+    const v = annotationList(info.annotations, ann) ?? annotationList(info.namespaceAnnotations, ann);
+    if (v) ipam[field] = v;
+  }
+  const families =
+    annotationList(info.annotations, ANNOTATION.ipFamilies) ??
+    annotationList(info.namespaceAnnotations, ANNOTATION.ipFamilies);
+  if (families) {
+    for (const f of families) {
+      if (f !== 'IPv4' && f !== 'IPv6')
+        throw new CniError(999, `annotation ${ANNOTATION.ipFamilies}: unknown family "${f}" (IPv4, IPv6)`);
+    }
+    ipam.assign_ipv4 = families.includes('IPv4') ? 'true' : 'false';
+    ipam.assign_ipv6 = families.includes('IPv6') ? 'true' : 'false';
+  }
+  config.ipam = ipam as CniRequest['config']['ipam'];
+  return config;
+}
+
+export interface AddressContext {
+  req: CniRequest;
+  conf: CalicoConfig;
+  id: WorkloadIdentity;
+  node: string;
+  info: PodInfo | undefined;
+  existing: WorkloadEndpoint | undefined;
+  deps: PluginDeps;
+  undo: Undo[];
+}
+
+/** The pod's addresses, each as /32 or /128. */
+export async function assignAddresses(ctx: AddressContext): Promise<string[]> {
+  const { req, conf, id, node, info, existing, deps, undo } = ctx;
+  const ipamConfig = ipamConfigFor(conf, info);
+  if (conf.ipamType === 'host-local' && JSON.stringify(ipamConfig.ipam ?? {}).includes('usePodCidr')) {
+    // host-local's magic subnets come from the Kubernetes Node's podCIDRs.
+    if (!conf.kubeconfig) throw new CniError(7, 'ipam usePodCidr needs kubernetes.kubeconfig to read the Node');
+    const nodeName = conf.k8sNodeName ?? node;
+    const k8sNode = await (await deps.kube(conf.kubeconfig)).getNode(nodeName);
+    const cidrs = (k8sNode.spec?.podCIDRs as string[] | undefined) ?? [k8sNode.spec?.podCIDR].filter(Boolean);
+    ipamConfig.ipam = substitutePodCidr(ipamConfig.ipam ?? {}, cidrs as string[], `Node ${nodeName}`);
+  }
+  const ipAddrs = info ? addressAnnotation(info, ANNOTATION.ipAddrs) : undefined;
+  const noIpam = info ? addressAnnotation(info, ANNOTATION.ipAddrsNoIpam) : undefined;
+  if (ipAddrs && noIpam) {
+    throw new CniError(999, `can't have both annotations: ${ANNOTATION.ipAddrs} and ${ANNOTATION.ipAddrsNoIpam}`);
+  }
+  let addresses: string[];
+  if (noIpam) {
+    if (conf.ipamType !== 'calico-ipam')
+      throw new CniError(999, `${ANNOTATION.ipAddrsNoIpam} requires ipam.type calico-ipam`);
+    if (!conf.ipAddrsNoIpam) {
+      throw new CniError(
+        999,
+        `${ANNOTATION.ipAddrsNoIpam} is disabled: set feature_control.ip_addrs_no_ipam: true in the CNI config`,
+      );
+    }
+    addresses = noIpam.map(hostPrefix);
+  } else {
+    if (ipAddrs && conf.ipamType !== 'calico-ipam')
+      throw new CniError(999, `${ANNOTATION.ipAddrs} requires ipam.type calico-ipam`);
+    if (ipAddrs && existing && existing.spec.containerID && existing.spec.containerID !== req.containerId) {
+      // The pod's fixed addresses may still be held by its previous sandbox: release those first (as Calico).
+      const prev = existing.spec.containerID;
+      deps.log(`ADD ${req.containerId}: releasing addresses of the previous sandbox ${prev} for ${ANNOTATION.ipAddrs}`);
+      await deps.ipam.invoke(
+        { ...req, containerId: prev, env: { ...req.env, CNI_CONTAINERID: prev } },
+        { command: 'DEL', config: ipamConfig },
+      );
+    }
+    undo.push({
+      what: `release IPAM handle ${id.handleId}`,
+      run: () => deps.ipam.invoke(req, { command: 'DEL', config: ipamConfig }),
+    });
+    const results: CniResult[] = [];
+    for (const ip of ipAddrs ?? [undefined]) {
+      const r = await deps.ipam.invoke(req, {
+        command: 'ADD',
+        config: ipamConfig,
+        extraArgs: ip ? { IP: ip } : undefined,
+      });
+      if (r) results.push(r);
+    }
+    addresses = results.flatMap((r) => (r.ips ?? []).map((ip) => hostPrefix(ip.address)));
+    if (addresses.length === 0) throw new CniError(999, `IPAM plugin ${conf.ipamType} returned no IP addresses`);
+  }
+  return addresses;
+}
+
+/** The floatingIPs annotation as WorkloadEndpoint ipNATs (needs feature_control.floating_ips). */
+export function floatingIpNats(
+  conf: CalicoConfig,
+  info: PodInfo | undefined,
+  addresses: string[],
+): { internalIP: string; externalIP: string }[] | undefined {
+  const floating = info ? annotationList(info.annotations, ANNOTATION.floatingIPs) : undefined;
+  if (!floating) return undefined;
+  if (!conf.floatingIps) {
+    throw new CniError(
+      999,
+      `${ANNOTATION.floatingIPs} is disabled: set feature_control.floating_ips: true in the CNI config`,
+    );
+  }
+  return floating.map((ext) => {
+    const internal = addresses.find((a) => isV6(a) === isV6(ext));
+    if (!internal) throw new CniError(999, `floating IP ${ext}: the pod has no address of its family`);
+    return { internalIP: internal.split('/')[0]!, externalIP: ext };
+  });
+}
+
+/** The pod interface's MAC: the hwAddr annotation, else a random locally administered one. */
+export function podMac(info: PodInfo | undefined): string {
+  const annotated = info?.annotations[ANNOTATION.hwAddr];
+  if (annotated !== undefined && !/^([0-9a-fA-F]{2}:){5}[0-9a-fA-F]{2}$/.test(annotated)) {
+    throw new CniError(999, `annotation ${ANNOTATION.hwAddr}: "${annotated}" is not a MAC address`);
+  }
+  return annotated?.toLowerCase() ?? randomPodMac();
+}
