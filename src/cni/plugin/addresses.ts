@@ -21,7 +21,7 @@ const isV6 = (a: string): boolean => a.includes(':');
 export const hostPrefix = (addr: string): string => `${addr.split('/')[0]}/${isV6(addr) ? 128 : 32}`;
 
 /** Parses and checks an address annotation: a JSON list, at most one address per family. */
-function addressAnnotation(info: PodInfo, name: string): string[] | undefined {
+export function addressAnnotation(info: PodInfo, name: string): string[] | undefined {
   const list = annotationList(info.annotations, name);
   if (list === undefined) return undefined;
   if (list.length === 0) throw new CniError(999, `annotation ${name}: the list is empty`);
@@ -38,7 +38,7 @@ function addressAnnotation(info: PodInfo, name: string): string[] | undefined {
 }
 
 /** ipam section rewritten from the pool annotations (pod wins over namespace), as Calico does before exec. */
-function ipamConfigFor(conf: CalicoConfig, info: PodInfo | undefined): CniRequest['config'] {
+export function ipamConfigFor(conf: CalicoConfig, info: PodInfo | undefined): CniRequest['config'] {
   const config = structuredClone(conf.raw);
   if (!info || conf.ipamType !== 'calico-ipam') return config;
   const ipam = { ...(config.ipam ?? {}) } as Record<string, unknown>;
