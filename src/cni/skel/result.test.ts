@@ -1,0 +1,55 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { convertResult } from './result.js';
+
+const full = {
+  cniVersion: '1.1.0',
+  interfaces: [
+    { name: 'cali1' },
+    { name: 'eth0', mac: '02:00:00:00:00:01', mtu: 1400, sandbox: '/ns', socketPath: '/s' },
+  ],
+  ips: [
+    { address: '10.0.0.5/32', interface: 1, gateway: '169.254.1.1' },
+    { address: '10.0.0.6/32', interface: 1 },
+    { address: 'fd00::5/128', interface: 1 },
+  ],
+  routes: [{ dst: '0.0.0.0/0', gw: '169.254.1.1', mtu: 1300, table: 100, scope: 0 }, { dst: '::/0' }],
+  dns: { nameservers: ['10.96.0.10'], search: ['svc.cluster.local'] },
+};
+
+test('1.1.0 keeps interface mtu/socketPath and route mtu/table/scope', () => {
+  const r = convertResult(full, '1.1.0') as any;
+  assert.equal(r.interfaces[1].socketPath, '/s');
+  assert.deepEqual(r.routes[0], { dst: '0.0.0.0/0', gw: '169.254.1.1', mtu: 1300, table: 100, scope: 0 });
+  assert.equal('version' in r.ips[0], false);
+});
+
+test('0.4.0 adds ips[].version and drops fields 0.4.0 does not have', () => {
+  const r = convertResult(full, '0.4.0') as any;
+  assert.deepEqual(r.interfaces[1], { name: 'eth0', mac: '02:00:00:00:00:01', sandbox: '/ns' });
+  assert.deepEqual(r.ips[0], { version: '4', interface: 1, address: '10.0.0.5/32', gateway: '169.254.1.1' });
+  assert.equal(r.ips[2].version, '6');
+  assert.deepEqual(r.routes[0], { dst: '0.0.0.0/0', gw: '169.254.1.1' });
+  assert.deepEqual(r.dns, { nameservers: ['10.96.0.10'], search: ['svc.cluster.local'] });
+});
+
+test('0.2.0 keeps the first address of each family with that family routes', () => {
+  const r = convertResult(full, '0.2.0') as any;
+  assert.deepEqual(r, {
+    cniVersion: '0.2.0',
+    ip4: { ip: '10.0.0.5/32', gateway: '169.254.1.1', routes: [{ dst: '0.0.0.0/0', gw: '169.254.1.1' }] },
+    ip6: { ip: 'fd00::5/128', routes: [{ dst: '::/0' }] },
+    dns: { nameservers: ['10.96.0.10'], search: ['svc.cluster.local'] },
+  });
+});
+
+test('conversions are stable: a result already in a shape converts to the same shape', () => {
+  for (const v of ['0.2.0', '0.3.1', '0.4.0', '1.0.0']) {
+    const once = convertResult(full, v);
+    assert.deepEqual(convertResult(once, v), once, v);
+  }
+});
+
+test('a result without addresses cannot be expressed in 0.2.0', () => {
+  assert.throws(() => convertResult({ interfaces: [{ name: 'x' }] }, '0.2.0'), /no IP address/);
+});
