@@ -44,3 +44,12 @@ bench: deps build
 
 clean:
 	rm -rf dist node_modules
+
+# manifests/calico.yaml from src/k8s/manifests (a unit test fails when the committed file is stale).
+.PHONY: manifests image
+manifests: node-deps
+	node --import tsx src/k8s/manifests/generate.ts
+
+# The image the manifests name, built with buildah from a debootstrapped Debian base (root; not part of `make test`).
+image: build
+	bash build/image/build.sh

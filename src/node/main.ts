@@ -8,7 +8,15 @@
 import { birdLive, birdReady } from '../routing/probes.js';
 import { DEFAULT_BIRD_SOCKET } from '../routing/bird.js';
 
+const PROBE_FLAGS = ['-felix-live', '-felix-ready', '-bird-live', '-bird-ready'];
+
 export async function main(argv: string[]): Promise<number> {
+  // Several probe flags at once (the manifests' `calico-node -felix-live -bird-live`): all must pass.
+  if (argv.length > 1 && argv.every((a) => PROBE_FLAGS.includes(a))) {
+    let code = 0;
+    for (const flag of argv) code = Math.max(code, await main([flag]));
+    return code;
+  }
   const [first, ...rest] = argv;
   switch (first) {
     case '-bird-live':
