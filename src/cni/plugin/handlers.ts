@@ -1,6 +1,7 @@
 // The calico CNI plugin's handlers (ADD, DEL, CHECK, GC, STATUS) over real dependencies: the datastore the netconf
-// names, IPAM by delegation, the Kubernetes API from the kubeconfig. `calicoPluginHandlers` opens and closes per call
-// (the in-process path); `agentPluginHandlers()` keeps connections warm for calico-node's CNI server.
+// names, IPAM by delegation, the Kubernetes API from the kubeconfig. Both `calicoPluginHandlers` (in-process: one
+// request, then the program exits) and `agentPluginHandlers()` (calico-node's CNI server) keep their datastore handle
+// open and share it with calico-ipam; the agent's stay warm across requests.
 import { appendFileSync, mkdirSync, statSync } from 'node:fs';
 import path from 'node:path';
 import type { Datastore } from '../../datastore/types.js';
