@@ -116,6 +116,17 @@ describe('create / apply / replace / delete', () => {
     );
   });
 
+  test("apply/replace may not change an IPPool's cidr or blockSize", async () => {
+    const c = client();
+    await c.create(pool('a', '10.1.0.0/16'));
+    for (const action of ['apply', 'replace'] as const) {
+      const out = summarize(action, await executeAction(c, action, [pool('a', '10.7.0.0/16')]));
+      assert.equal(out.code, 1);
+      assert.match(out.stderr, /spec\.cidr: an IP pool's CIDR cannot be modified/);
+    }
+    assert.equal((await c.get('IPPool', 'a')).spec.cidr, '10.1.0.0/16');
+  });
+
   test('no resources in the input', () => {
     assert.equal(
       summarize('apply', { numResources: 0, numHandled: 0, numIgnored: 0, singleKind: '' }).stdout,

@@ -2,6 +2,8 @@
 // calicoctl does, and words the outcome as Calico does ("Successfully applied 2 'IPPool' resource(s)",
 // "Partial success: ..."). Resources in -> per-command result (stdout, stderr, exit code) out.
 import type { Resource } from '../api/resource.js';
+import { ResourceValidationError } from '../api/problems.js';
+import { updateProblems } from '../api/validate/update.js';
 import { AlreadyExistsError, NotFoundError } from '../datastore/types.js';
 import type { ResourceClient } from '../datastore/resources.js';
 import { deleteNodeCascade, type NodeCleanup } from './node-delete.js';
@@ -81,9 +83,11 @@ async function runOne(client: ResourceClient, action: WriteAction, r: Resource, 
       await client.create(r);
       return;
     case 'apply':
+      await checkUpdate(client, r);
       await client.apply(r);
       return;
     case 'replace':
+      await checkUpdate(client, r);
       await client.update(r);
       return;
     case 'delete': {
@@ -95,6 +99,14 @@ async function runOne(client: ResourceClient, action: WriteAction, r: Resource, 
       }
     }
   }
+}
+
+/** Fields Calico refuses to change on a stored object (IPPool cidr, blockSize, LoadBalancer use). */
+export async function checkUpdate(client: ResourceClient, next: Resource): Promise<void> {
+  const stored = await client.find(next.kind, next.metadata.name, next.metadata.namespace);
+  if (!stored) return;
+  const sink = updateProblems(stored, next);
+  if (!sink.ok) throw new ResourceValidationError(sink.problems);
 }
 
 /** Calico's wording of the outcome and its exit code. */

@@ -4,6 +4,8 @@
 // list merge keys, so lists are replaced as in a merge patch).
 import { parse as parseYaml } from 'yaml';
 import type { Resource } from '../api/resource.js';
+import { ResourceValidationError } from '../api/problems.js';
+import { updateProblems } from '../api/validate/update.js';
 import { ConflictError } from '../datastore/types.js';
 import type { ResourceClient } from '../datastore/resources.js';
 import type { CommandResult } from './actions.js';
@@ -226,6 +228,8 @@ export async function runPatch(client: ResourceClient, req: PatchRequest): Promi
       const current = await client.get(info.kind, req.name, ns);
       const patched = patchResource(current, req.patch, req.type);
       patched.metadata.resourceVersion = current.metadata.resourceVersion;
+      const sink = updateProblems(current, patched);
+      if (!sink.ok) throw new ResourceValidationError(sink.problems);
       try {
         await client.update(patched);
         return { code: 0, stdout: `Successfully patched 1 '${info.kind}' resource\n`, stderr: '' };
