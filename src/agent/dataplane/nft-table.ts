@@ -100,10 +100,7 @@ function planChanges(
         changed++;
         continue;
       }
-      const oldElems = new Set(old.elements);
-      const newElems = new Set(set.elements);
-      const removed = old.elements.filter((e) => !newElems.has(e));
-      const added = set.elements.filter((e) => !oldElems.has(e));
+      const { removed, added } = elementDiff(old.elements, set.elements);
       if (removed.length || added.length) changed++;
       lines.push(...elementCommands('delete', set.name, removed));
       lines.push(...elementCommands('add', set.name, added));
@@ -171,4 +168,31 @@ function needsFullReload(applied: NftTableState, desired: NftTableState): boolea
   for (const n of desired.sets.keys()) if (applied.maps.has(n)) return true;
   for (const n of desired.maps.keys()) if (applied.sets.has(n)) return true;
   return false;
+}
+
+const isSorted = (xs: readonly string[]): boolean => xs.every((x, i) => i === 0 || xs[i - 1]! < x);
+
+/** Elements only in `before` (removed) and only in `after` (added); a merge walk when both lists are sorted. */
+export function elementDiff(
+  before: readonly string[],
+  after: readonly string[],
+): { removed: string[]; added: string[] } {
+  if (!isSorted(before) || !isSorted(after)) {
+    const b = new Set(before);
+    const a = new Set(after);
+    return { removed: before.filter((e) => !a.has(e)), added: after.filter((e) => !b.has(e)) };
+  }
+  const removed: string[] = [];
+  const added: string[] = [];
+  let i = 0;
+  let j = 0;
+  while (i < before.length || j < after.length) {
+    if (j >= after.length || (i < before.length && before[i]! < after[j]!)) removed.push(before[i++]!);
+    else if (i >= before.length || after[j]! < before[i]!) added.push(after[j++]!);
+    else {
+      i++;
+      j++;
+    }
+  }
+  return { removed, added };
 }

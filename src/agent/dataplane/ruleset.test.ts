@@ -50,6 +50,16 @@ describe('ruleset rendering', () => {
     assert.deepEqual(st.sets.get('cali60s_appA')?.elements, []);
   });
 
+  test('sets of host addresses are plain hash sets; sets with CIDRs are interval sets named _net', async () => {
+    const { stateTiers } = await import('./testdata/states.js');
+    const st = new RulesetRenderer().render(stateTiers());
+    assert.deepEqual(st.sets.get('cali40s_blocked_net')?.flags, ['interval']);
+    assert.deepEqual(st.sets.get('cali40s_blocked_net')?.elements, ['10.66.0.0/16', '203.0.113.9']);
+    assert.deepEqual(new RulesetRenderer().render(stateAllowFromLabel()).sets.get('cali40s_appA')?.flags, []);
+    const po = st.chains.get('filter-cali-po-np/default/default/web')!;
+    assert.ok(po.rules.some((r) => r.body.includes('ip daddr @cali40s_blocked_net')));
+  });
+
   test('workload dispatch maps hold exactly the local workload interfaces', () => {
     const st = new RulesetRenderer().render(stateTwoPods());
     const fw = st.maps.get('filter-cali-from-wl-dispatch-map')!;

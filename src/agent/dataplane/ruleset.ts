@@ -66,9 +66,28 @@ const ifaceSuffix = (iface: string): string => (iface === '*' ? '/all' : iface);
 
 export const endpointChainName = (prefix: string, iface: string): string => nftName(prefix, ifaceSuffix(iface));
 
-/** Set name for an IP set id and family: Felix's `cali40<id>` / `cali60<id>` with `:` as `_`. */
-export const ipSetName = (id: IpSetId, family: IpFamily): string =>
-  nftName(`cali${family === 4 ? 4 : 6}0`, id.replace(/:/g, '_'));
+/**
+ * Set name for an IP set id and family: Felix's `cali40<id>` / `cali60<id>` with `:` as `_`. Sets holding CIDRs (an
+ * nft interval set) get the suffix `_net`: adding an element to a table with large interval sets makes nft read
+ * them all back first (~100 ms at 10,000 elements), so endpoint-only sets, the common case, are plain hash sets.
+ */
+export const ipSetName = (id: IpSetId, family: IpFamily, interval = false): string =>
+  nftName(`cali${family === 4 ? 4 : 6}0`, id.replace(/:/g, '_') + (interval ? '_net' : ''));
+
+interface CachedPolicyChains {
+  setIds: IpSetId[];
+  sig: string;
+  inbound: NftChain;
+  outbound: NftChain;
+}
+
+function referencedSetIds(pol: CompiledPolicy): IpSetId[] {
+  const ids = new Set<IpSetId>();
+  for (const r of [...pol.inbound, ...pol.outbound]) {
+    for (const id of [...r.srcIpSetIds, ...r.notSrcIpSetIds, ...r.dstIpSetIds, ...r.notDstIpSetIds]) ids.add(id);
+  }
+  return [...ids].sort();
+}
 
 type PolicyContext = 'filter' | 'raw' | 'mangle';
 const POLICY_PREFIX: Record<PolicyContext, { in: string; out: string }> = {
@@ -348,7 +367,7 @@ export class RulesetRenderer {
   private cc: ConfigContext | undefined;
   private wlCache = new WeakMap<LocalWorkloadEndpoint, NftChain[]>();
   private hepCache = new WeakMap<LocalHostEndpoint, HostEndpointChains>();
-  private policyCache = new Map<string, WeakMap<CompiledPolicy, NftChain>>();
+  private policyCache = new Map<string, WeakMap<CompiledPolicy, CachedPolicyChains>>();
   private setCache = new WeakMap<IpSetSpec, NftSet[]>();
   private shared = new SharedEndpointChains();
 
@@ -364,6 +383,16 @@ export class RulesetRenderer {
     }
     const c = this.cc!;
     const cfg = snap.config;
+    this.intervalSets = new Set();
+    for (const spec of snap.ipSets.values()) {
+      if (spec.type !== 'net') continue;
+      let hostOnly = this.hostOnlyCache.get(spec);
+      if (hostOnly === undefined) {
+        hostOnly = spec.v4Members.every((m) => m.endsWith('/32')) && spec.v6Members.every((m) => m.endsWith('/128'));
+        this.hostOnlyCache.set(spec, hostOnly);
+      }
+      if (!hostOnly) this.intervalSets.add(spec.id);
+    }
     const state: NftTableState = { chains: new Map(), sets: new Map(), maps: new Map() };
     const addChain = (ch: NftChain): void => void state.chains.set(ch.name, ch);
     const dispatch = new Map<string, Map<string, string>>();
@@ -459,7 +488,7 @@ export class RulesetRenderer {
     // IP sets.
     for (const spec of snap.ipSets.values()) {
       let sets = this.setCache.get(spec);
-      if (!sets) this.setCache.set(spec, (sets = renderIpSets(spec, cfg.ipv6Support)));
+      if (!sets) this.setCache.set(spec, (sets = renderIpSets(spec, cfg.ipv6Support, !this.intervalSets.has(spec.id))));
       for (const s of sets) state.sets.set(s.name, s);
     }
 
@@ -471,24 +500,34 @@ export class RulesetRenderer {
   private policyChains(
     pol: CompiledPolicy,
     ctx: PolicyContext | 'profile',
-    cache: WeakMap<CompiledPolicy, NftChain>,
+    cache: WeakMap<CompiledPolicy, CachedPolicyChains>,
     c: ConfigContext,
   ): NftChain[] {
-    // Cache both directions under one key by storing the inbound chain and deriving the outbound one.
-    const key = pol;
-    const cached = cache.get(key) as (NftChain & { pair?: NftChain }) | undefined;
-    if (cached?.pair) return [cached, cached.pair];
-    const rc = c.ruleCtx(ctx === 'raw');
+    // Both directions are cached under the policy object, with the names of the sets they reference: a set that
+    // changes flavour (host addresses only <-> CIDRs) changes its name, so the chains are rendered again.
+    const cached = cache.get(pol);
+    const setIds = cached?.setIds ?? referencedSetIds(pol);
+    const sig = setIds.map((id) => this.setName(id, 4)).join(',');
+    if (cached && cached.sig === sig) return [cached.inbound, cached.outbound];
+    const rc = { ...c.ruleCtx(ctx === 'raw'), setName: (id: IpSetId, f: IpFamily) => this.setName(id, f) };
     const name = (dir: 'in' | 'out'): string =>
       ctx === 'profile' ? profileChainName(dir, pol.id) : policyChainName(ctx, dir, pol.id);
-    const inbound: NftChain & { pair?: NftChain } = {
-      name: name('in'),
-      rules: renderPolicyRules(pol.inbound, pol.id, 'inbound', rc),
+    const entry: CachedPolicyChains = {
+      setIds,
+      sig,
+      inbound: { name: name('in'), rules: renderPolicyRules(pol.inbound, pol.id, 'inbound', rc) },
+      outbound: { name: name('out'), rules: renderPolicyRules(pol.outbound, pol.id, 'outbound', rc) },
     };
-    const outbound: NftChain = { name: name('out'), rules: renderPolicyRules(pol.outbound, pol.id, 'outbound', rc) };
-    Object.defineProperty(inbound, 'pair', { value: outbound, enumerable: false });
-    cache.set(key, inbound);
-    return [inbound, outbound];
+    cache.set(pol, entry);
+    return [entry.inbound, entry.outbound];
+  }
+
+  /** `net` set ids with members wider than a host address in the snapshot being rendered (nft interval sets). */
+  private intervalSets = new Set<IpSetId>();
+  private hostOnlyCache = new WeakMap<IpSetSpec, boolean>();
+
+  private setName(id: IpSetId, family: IpFamily): string {
+    return ipSetName(id, family, this.intervalSets.has(id));
   }
 
   /** Base chains, dispatch chains and maps, the workload-to-host chain, failsafe chains and NAT. */
@@ -669,16 +708,16 @@ function setElements(members: readonly string[], family: IpFamily): string[] {
   return coalesceNets(members);
 }
 
-function renderIpSets(spec: IpSetSpec, ipv6: boolean): NftSet[] {
+function renderIpSets(spec: IpSetSpec, ipv6: boolean, hostOnly: boolean): NftSet[] {
   const out: NftSet[] = [];
   for (const family of ipv6 ? ([4, 6] as const) : ([4] as const)) {
     const members = family === 4 ? spec.v4Members : spec.v6Members;
     const addrType = family === 4 ? 'ipv4_addr' : 'ipv6_addr';
     if (spec.type === 'net') {
       out.push({
-        name: ipSetName(spec.id, family),
+        name: ipSetName(spec.id, family, !hostOnly),
         keyType: addrType,
-        flags: ['interval'],
+        flags: hostOnly ? [] : ['interval'],
         elements: setElements(members, family),
       });
     } else {
@@ -691,7 +730,7 @@ function renderIpSets(spec: IpSetSpec, ipv6: boolean): NftSet[] {
         ),
       ].sort();
       out.push({
-        name: ipSetName(spec.id, family),
+        name: ipSetName(spec.id, family, false),
         keyType: `${addrType} . inet_proto . inet_service`,
         flags: [],
         elements,

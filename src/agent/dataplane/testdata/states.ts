@@ -173,7 +173,10 @@ export function stateTiers(): DataplaneSnapshot {
         dstPorts: [{ first: 8000, last: 8080 }],
       }),
     ],
-    outbound: [rule({ action: 'allow', ruleIndex: 0, dstNets: ['10.65.0.0/16', 'fd00:65::/64'] })],
+    outbound: [
+      rule({ action: 'allow', ruleIndex: 0, dstNets: ['10.65.0.0/16', 'fd00:65::/64'] }),
+      rule({ action: 'deny', ruleIndex: 1, dstIpSetIds: ['s:blocked'] }),
+    ],
   };
   const ingress: DirectionPolicies = {
     tiers: [
@@ -189,7 +192,11 @@ export function stateTiers(): DataplaneSnapshot {
   return snapshot({
     endpoints: [workload('web', 'cali3333', '10.65.0.4', { ingress, egress, ipv6Nets: ['fd00:65::4/128'] })],
     policies: [sec, web],
-    ipSets: [{ id: 'n:http', type: 'net,port', v4Members: ['10.65.0.4,tcp:80'], v6Members: ['fd00:65::4,tcp:80'] }],
+    ipSets: [
+      { id: 'n:http', type: 'net,port', v4Members: ['10.65.0.4,tcp:80'], v6Members: ['fd00:65::4,tcp:80'] },
+      // a network set's CIDRs plus an endpoint inside one of them: an interval set (`_net`), the /32 coalesced away
+      { id: 's:blocked', type: 'net', v4Members: ['10.66.0.0/16', '10.66.1.1/32', '203.0.113.9/32'], v6Members: [] },
+    ],
   });
 }
 
