@@ -158,7 +158,7 @@ export class RoutingController {
     );
     // The backend only decides whether BIRD runs: VXLAN pools are the agent's whatever it is (Felix ignores
     // CALICO_NETWORKING_BACKEND), so `vxlan` and `none` program the same routes.
-    const plan = planRoutes(state, this.opts.nodeName, host);
+    const plan = planRoutes(state, this.opts.nodeName, host, { birdOwnsNoEncapBlackholes: !!this.bird });
     await this.routes.apply(plan);
     this.lastPlan = plan;
     await this.nat.apply({ pools: state.pools, tunnelDevices: plan.vxlan.map((d) => d.name) });

@@ -80,6 +80,7 @@ export function renderBirdConfig(state: RoutingState, nodeName: string, opts: Bi
     w(`protocol kernel kernel_${fam(f)} {`);
     w('  learn;');
     w('  persist;');
+    w('  metric 0;  # so that krt_metric from the export filter applies');
     w('  scan time 2;');
     w('  merge paths on;');
     w('  graceful restart on;');
@@ -98,7 +99,9 @@ export function renderBirdConfig(state: RoutingState, nodeName: string, opts: Bi
     [6, blocks6],
   ] as const) {
     if (blocks.length === 0) continue;
-    w(`# Blocks affine to this node: announced whole (the agent installs the matching blackhole routes).`);
+    w(
+      `# Blocks affine to this node: announced whole; blackholed here for no-encap pools (the agent does encap pools).`,
+    );
     w(`protocol static ${BLOCKS_PROTOCOL}_${fam(f)} {`);
     w(`  ipv${f};`);
     for (const b of blocks) w(`  route ${b} blackhole;`);
@@ -200,10 +203,9 @@ function renderFilters(w: (s?: string) => void, state: RoutingState, nodeName: s
   }
   w('}');
   w();
-  w(`# What BIRD installs in the kernel: routes learnt for no-encap pools and routes outside every pool.`);
-  w(`# VXLAN and IPIP pool routes and this node's blocks belong to the agent.`);
+  w(`# What BIRD installs in the kernel: no-encap pool routes (remote blocks, borrowed addresses, the blackholes of`);
+  w(`# our own blocks) and routes outside every pool. VXLAN and IPIP pool routes belong to the agent.`);
   w(`filter calico_kernel_programming_${fam(f)} {`);
-  w(`  if ( proto = "${BLOCKS_PROTOCOL}_${fam(f)}" ) then reject;`);
   w(`  if ( proto = "${SERVICES_PROTOCOL}_${fam(f)}" ) then reject;`);
   w('  if ( source = RTS_DEVICE ) then reject;');
   w(`  krt_metric = ${NORMAL_ROUTE_PRIORITY};`);

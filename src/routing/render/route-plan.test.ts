@@ -127,11 +127,20 @@ describe('route plan', () => {
     assert.ok(show(p).includes('10.65.3.0/26 via 10.65.3.1 dev vxlan.calico onlink'));
   });
 
-  test('no encapsulation: only local routes (BIRD learns the rest)', () => {
+  test('no encapsulation: only local routes (BIRD learns the rest); with BIRD running, BIRD owns the blackholes', () => {
     assert.deepEqual(show(planRoutes(state('Never'), 'a', host())), [
       '10.65.1.2/32 dev cali1',
       'blackhole 10.65.1.0/26',
     ]);
+    assert.deepEqual(show(planRoutes(state('Never'), 'a', host(), { birdOwnsNoEncapBlackholes: true })), [
+      '10.65.1.2/32 dev cali1',
+    ]);
+    assert.ok(
+      show(planRoutes(state('Always'), 'a', host(), { birdOwnsNoEncapBlackholes: true })).includes(
+        'blackhole 10.65.1.0/26',
+      ),
+      "blocks of VXLAN pools stay the agent's",
+    );
   });
 
   test('IPIP behind the capability check', () => {

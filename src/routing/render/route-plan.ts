@@ -97,7 +97,15 @@ function sameSubnet(self: RoutingNode, other: RoutingNode, f: IpFamily): boolean
   return !!a && !!b && cidrContainsIp(parseCidr(a), parseIp(b));
 }
 
-export function planRoutes(state: RoutingState, nodeName: string, host: HostFacts): RoutePlan {
+export interface PlanOptions {
+  /**
+   * BIRD runs and installs the blackholes of blocks in no-encap pools (bird_aggr.cfg's static routes, as Calico);
+   * the agent then only blackholes blocks of VXLAN/IPIP pools. Without BIRD the agent blackholes every block.
+   */
+  birdOwnsNoEncapBlackholes?: boolean;
+}
+
+export function planRoutes(state: RoutingState, nodeName: string, host: HostFacts, opts: PlanOptions = {}): RoutePlan {
   const plan: RoutePlan = { routes: [], neighbors: [], fdb: [], vxlan: [], notes: [] };
   const self = state.nodes.find((n) => n.name === nodeName);
   const byName = new Map(state.nodes.map((n) => [n.name, n]));
@@ -122,6 +130,9 @@ export function planRoutes(state: RoutingState, nodeName: string, host: HostFact
   for (const b of state.blocks) {
     const c = parseCidr(b.cidr);
     if (b.affinityHost !== nodeName || c.prefix === (c.family === 4 ? 32 : 128)) continue;
+    const pool = poolFor(state.pools, b.cidr);
+    const encap = !!pool && (pool.vxlanMode !== 'Never' || pool.ipipMode !== 'Never');
+    if (opts.birdOwnsNoEncapBlackholes && !encap) continue;
     plan.routes.push({ dst: b.cidr, family: c.family, type: 'blackhole', proto: AGENT_ROUTE_PROTO });
   }
 

@@ -2,7 +2,7 @@
 // Node deletion, graceful restart after BIRD is killed.
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { RoutingWorld, unreachablePairs, waitFor, routesOf, ipn } from '../../support/routing-world.js';
+import { RoutingWorld, unreachablePairs, waitFor, routesOf, ipn, sh } from '../../support/routing-world.js';
 import { birdCommand } from '../../../src/routing/bird-socket.js';
 import { resourceKey } from '../../../src/datastore/keys.js';
 import { readFileSync } from 'node:fs';
@@ -52,7 +52,11 @@ describe('BGP mode: full mesh through BIRD 2', () => {
 
   test('blocks are announced whole, borrowed addresses as /32, blackholes for own blocks', () => {
     const r1 = routesOf('tr-bgp-n1');
-    assert.match(r1, /^blackhole 10\.65\.1\.0\/26 proto 80/m);
+    assert.match(
+      r1,
+      /^blackhole 10\.65\.1\.0\/26 proto bird metric 1024/m,
+      'BIRD blackholes no-encap blocks, as Calico',
+    );
     assert.match(r1, /^10\.65\.2\.0\/26 via 172\.31\.1\.12 dev eth0 proto bird/m);
     assert.match(r1, /^10\.65\.4\.2 via 172\.31\.1\.12 dev eth0 proto bird/m);
     const r2 = routesOf('tr-bgp-n2');
@@ -163,7 +167,7 @@ describe('BGP mode across two subnets: multihop sessions, recursive next hops', 
     assert.deepEqual(await unreachablePairs([w.pods[0], w.pods[2]]), []);
   });
 
-  test('a BGPPeer whose password secret is missing: clear error, BIRD keeps its config, routes still programmed', async () => {
+  test('a BGPPeer whose password secret is missing: clear error, BIRD keeps its config, the agent carries on', async () => {
     const n1 = w.nodes[0];
     const before = readFileSync(n1.controller!.bird!.configFile, 'utf8');
     await w.putResource('BGPPeer', 'secret-peer', {
@@ -171,13 +175,14 @@ describe('BGP mode across two subnets: multihop sessions, recursive next hops', 
       asNumber: 65099,
       password: { secretKeyRef: { name: 'absent', key: 'pw' } },
     });
-    await w.putBlock('10.65.77.0/26', 'node1');
+    await w.putResource('IPPool', 'egress-pool', { cidr: '10.80.0.0/16', natOutgoing: true });
     await w.settle();
     assert.match(
       n1.controller!.lastError ?? '',
       /Global_172_31_1_99: BGP password secret "absent\/pw" could not be read/,
     );
     assert.equal(readFileSync(n1.controller!.bird!.configFile, 'utf8'), before);
-    assert.match(routesOf(n1.ns), /^blackhole 10\.65\.77\.0\/26 proto 80/m);
+    const nat = sh('ip', ['netns', 'exec', n1.ns, 'nft', 'list', 'set', 'ip', 'calico', 'masq-ipam-pools']);
+    assert.match(nat, /10\.80\.0\.0\/16/, 'NAT-outgoing still follows the pools');
   });
 });
