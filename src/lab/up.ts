@@ -90,6 +90,8 @@ async function startLabEtcd(layout: LabLayout): Promise<void> {
       '--initial-advertise-peer-urls=http://127.0.0.1:2380',
       '--initial-cluster=lab=http://127.0.0.1:2380',
       '--listen-metrics-urls=http://127.0.0.1:2381',
+      '--auto-compaction-mode=revision',
+      '--auto-compaction-retention=100000',
     ],
     logFile: path.join(layout.options.labDir, 'log', 'etcd.log'),
   });
