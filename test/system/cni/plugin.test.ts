@@ -370,6 +370,35 @@ describe('endpoint, idempotency and cleanup', () => {
     w.removePod(pod.name);
   });
 
+  test('a host route for the address on another interface fails ADD naming it, and is left alone', async () => {
+    const pod = w.addPod();
+    const id = cid();
+    const conf = w.netconf({
+      ipam: {
+        type: 'host-local',
+        ranges: [[{ subnet: '10.124.9.0/24', rangeStart: '10.124.9.9', rangeEnd: '10.124.9.9' }]],
+        dataDir: path.join(w.dir, 'host-local-conflict'),
+      },
+    });
+    inNs(w.nodeNs, ['ip', 'route', 'add', '10.124.9.9/32', 'dev', 'lo']);
+    try {
+      const r = await w.run({ command: 'ADD', containerId: id, netns: pod.netns, ifName: 'eth0', config: conf });
+      assert.equal(r.code, 1);
+      assert.match(r.json.msg, /route 10\.124\.9\.9\/32 already exists for an interface other than 'cali\w+'.*dev lo/);
+      assert.deepEqual(w.hostVeths(), [], 'rolled back');
+      assert.match(inNs(w.nodeNs, ['ip', 'route', 'show', '10.124.9.9']), /dev lo/, 'the other route is untouched');
+      // The address went back to host-local: a second pod can have it once the conflict is gone.
+      inNs(w.nodeNs, ['ip', 'route', 'del', '10.124.9.9/32', 'dev', 'lo']);
+      const again = await w.run({ command: 'ADD', containerId: id, netns: pod.netns, ifName: 'eth0', config: conf });
+      ok(again, 'ADD after the conflict is gone');
+      assert.equal(again.json.ips[0].address, '10.124.9.9/32');
+      ok(await w.run({ command: 'DEL', containerId: id, netns: pod.netns, ifName: 'eth0', config: conf }), 'DEL');
+    } finally {
+      spawnSync('ip', ['-n', w.nodeNs, 'route', 'del', '10.124.9.9/32', 'dev', 'lo']);
+      w.removePod(pod.name);
+    }
+  });
+
   test('host-local by exec from CNI_PATH', async () => {
     const pod = w.addPod();
     const id = cid();
