@@ -1,7 +1,7 @@
 // PATCH bodies applied to a stored object: JSON Patch (RFC 6902), JSON Merge Patch (RFC 7386) and Kubernetes'
 // strategic merge patch for the fields this server stores (lists merged by their merge key: containers by name,
 // conditions by type, ...; `$patch: delete|replace` directives; `$setElementOrder` hints ignored).
-import { badRequest, unsupportedMediaType } from './status.js';
+import { ApiError, badRequest, unsupportedMediaType } from './status.js';
 
 type Json = any;
 const isObj = (v: unknown): v is Record<string, Json> => typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -194,7 +194,15 @@ export function jsonPatch(target: Json, ops: Json): Json {
         break;
       case 'test':
         if (JSON.stringify(getAt(doc, op.path)) !== JSON.stringify(op.value))
-          throw new (class extends Error {})(`json patch test failed at ${op.path}`);
+          throw new ApiError({
+            kind: 'Status',
+            apiVersion: 'v1',
+            metadata: {},
+            status: 'Failure',
+            message: `the server rejected our request due to an error in our request: json patch test failed at ${op.path}`,
+            reason: 'Invalid',
+            code: 422,
+          });
         break;
       default:
         throw badRequest(`json patch: unknown operation ${JSON.stringify(op.op)}`);
