@@ -7,9 +7,8 @@ import path from 'node:path';
 import type { Datastore } from '../../datastore/types.js';
 import type { CniRequest, PluginHandlers } from '../skel/types.js';
 import { KubeApiError, KubeReader } from '../k8s/client.js';
-import type { KubernetesLookup } from '../../ipam/plugin/index.js';
 import { loadKubeconfig } from '../k8s/kubeconfig.js';
-import { ipamHandlersWith, unclosable } from '../ipam-entry.js';
+import { createIpamPluginHandlers, type KubernetesLookup } from '../../ipam/plugin/index.js';
 import { cmdAdd } from './add.js';
 import { cmdCheck } from './check.js';
 import { cmdDel } from './del.js';
@@ -41,6 +40,17 @@ export function logToFile(req: CniRequest, line: string): void {
   }
 }
 
+/** A view of a shared datastore whose close() does nothing (its owner closes it). */
+function unclosable(ds: Datastore): Datastore {
+  return new Proxy(ds, {
+    get(target, prop, receiver) {
+      if (prop === 'close') return async () => {};
+      const v = Reflect.get(target, prop, receiver);
+      return typeof v === 'function' ? v.bind(target) : v;
+    },
+  });
+}
+
 export function createPluginDeps(opts: { keepOpen: boolean; log?: (line: string) => void }): PluginDeps {
   const log = opts.log ?? logger();
   const open = new Map<string, Promise<Datastore>>();
@@ -50,8 +60,8 @@ export function createPluginDeps(opts: { keepOpen: boolean; log?: (line: string)
     log,
     // calico-ipam in-process shares this plugin's datastore handle and Kubernetes reader.
     ipam: new PluginIpamDelegate(
-      (req) =>
-        ipamHandlersWith({
+      async (req) =>
+        createIpamPluginHandlers({
           openDatastore: async (r) => {
             const h = await deps.datastore(r);
             if (opts.keepOpen) return unclosable(h.ds);
