@@ -507,7 +507,8 @@ export class RulesetRenderer {
     // changes flavour (host addresses only <-> CIDRs) changes its name, so the chains are rendered again.
     const cached = cache.get(pol);
     const setIds = cached?.setIds ?? referencedSetIds(pol);
-    const sig = setIds.map((id) => this.setName(id, 4)).join(',');
+    let sig = '';
+    for (const id of setIds) if (this.intervalSets.has(id)) sig += id + ',';
     if (cached && cached.sig === sig) return [cached.inbound, cached.outbound];
     const rc = { ...c.ruleCtx(ctx === 'raw'), setName: (id: IpSetId, f: IpFamily) => this.setName(id, f) };
     const name = (dir: 'in' | 'out'): string =>
@@ -721,14 +722,12 @@ function renderIpSets(spec: IpSetSpec, ipv6: boolean, hostOnly: boolean): NftSet
         elements: setElements(members, family),
       });
     } else {
-      const elements = [
-        ...new Set(
-          members.map((m) => {
-            const p = parseNamedPortMember(m);
-            return `${canonicalAddressElement(p.ip)} . ${PROTOCOL_NUMBERS[p.protocol]} . ${p.port}`;
-          }),
-        ),
-      ].sort();
+      const mapped = members.map((m) => {
+        const p = parseNamedPortMember(m);
+        const ip = /^[0-9.]+$/.test(p.ip) ? p.ip : canonicalAddressElement(p.ip);
+        return `${ip} . ${PROTOCOL_NUMBERS[p.protocol]} . ${p.port}`;
+      });
+      const elements = mapped.every((x, i) => i === 0 || mapped[i - 1]! < x) ? mapped : [...new Set(mapped)].sort();
       out.push({
         name: ipSetName(spec.id, family, false),
         keyType: `${addrType} . inet_proto . inet_service`,
