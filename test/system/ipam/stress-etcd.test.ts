@@ -1,14 +1,14 @@
 // IPAM stress through the calico-ipam executable on a real etcd: borrowing on, then strict affinity with
-// maxBlocksPerHost 2. Scale: IPAM_STRESS_ETCD_ADDS (default 200 to fit the suite budget, since every request starts
+// maxBlocksPerHost 2. Scale: IPAM_STRESS_ETCD_ADDS (default 150 to fit the suite budget, since every request starts
 // a plugin process that loads the etcd client; the acceptance scale is IPAM_STRESS_ETCD_ADDS=2000); strict round
-// at most 150 requests.
+// at most 120 requests.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startEtcd, type TestEtcd } from '../../support/etcd.js';
 import { EtcdDatastore } from '../../../src/datastore/etcd.js';
 import { requireBuild, runStress } from './stress.js';
 
-const ADDS = Number(process.env.IPAM_STRESS_ETCD_ADDS ?? 200);
+const ADDS = Number(process.env.IPAM_STRESS_ETCD_ADDS ?? 150);
 const running: TestEtcd[] = [];
 
 before(() => requireBuild());
@@ -44,7 +44,7 @@ test(`etcd, borrowing on: ${ADDS} addresses by 8 processes on 3 nodes, release h
 });
 
 test('etcd, strict affinity and maxBlocksPerHost 2: the block-limit error appears, nothing is borrowed', async () => {
-  const adds = Math.min(ADDS, 150);
+  const adds = Math.min(ADDS, 120);
   await withEtcd(async (ds, endpoint) => {
     const r = await runStress({
       ds,

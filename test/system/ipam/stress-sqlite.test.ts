@@ -1,5 +1,5 @@
 // IPAM stress through the calico-ipam executable on SQLite: borrowing on, then strict affinity with
-// maxBlocksPerHost 2 (where the block-limit error must appear). Scale: IPAM_STRESS_ADDS (default 600 to fit the
+// maxBlocksPerHost 2 (where the block-limit error must appear). Scale: IPAM_STRESS_ADDS (default 400 to fit the
 // suite budget on 2 cores; the acceptance scale is IPAM_STRESS_ADDS=2000).
 import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
@@ -9,7 +9,7 @@ import path from 'node:path';
 import { SqliteDatastore } from '../../../src/datastore/sqlite.js';
 import { requireBuild, runStress } from './stress.js';
 
-const ADDS = Number(process.env.IPAM_STRESS_ADDS ?? 600);
+const ADDS = Number(process.env.IPAM_STRESS_ADDS ?? 400);
 
 before(() => requireBuild());
 
@@ -42,7 +42,7 @@ test(`SQLite, borrowing on: ${ADDS} addresses by 8 processes on 3 nodes, release
 });
 
 test('SQLite, strict affinity and maxBlocksPerHost 2: the block-limit error appears, nothing is borrowed', async () => {
-  const adds = Math.min(ADDS, 150);
+  const adds = Math.min(ADDS, 120);
   await withSqlite(async (ds, file) => {
     const r = await runStress({
       ds,
