@@ -1,0 +1,38 @@
+// calico-kube-controllers: the Kubernetes controllers (src/k8s/controllers). Settings from the environment:
+// the datastore (DATASTORE_TYPE, SQLITE_PATH, ETCD_*), KUBECONFIG (else in-cluster), ENABLED_CONTROLLERS,
+// LOG_LEVEL, HEALTH_PORT. Runs until SIGTERM or SIGINT, then releases the leader Lease and exits 0.
+import { KubeConfig } from '@kubernetes/client-node';
+import { datastoreSettingsFromEnv, openDatastore } from '../datastore/index.js';
+import { defaultLogger, runKubeControllers } from '../k8s/controllers/index.js';
+
+async function main(): Promise<number> {
+  const log = defaultLogger(process.env.LOG_LEVEL);
+  const settings = datastoreSettingsFromEnv(process.env);
+  const kubeConfig = new KubeConfig();
+  kubeConfig.loadFromDefault();
+  if (!kubeConfig.getCurrentCluster()) {
+    throw new Error('no Kubernetes API: set KUBECONFIG to a kubeconfig file, or run in a pod with a service account');
+  }
+  const datastore = await openDatastore(settings, { timeoutMs: 10_000 });
+  const controllers = await runKubeControllers({ datastore, kubeConfig, log });
+  log.info(
+    { identity: controllers.identity, health: controllers.healthUrl, metrics: controllers.metricsUrl },
+    'running',
+  );
+  await new Promise<void>((resolve) => {
+    process.once('SIGTERM', resolve);
+    process.once('SIGINT', resolve);
+  });
+  log.info('stopping');
+  await controllers.stop();
+  await datastore.close();
+  return 0;
+}
+
+main().then(
+  (code) => process.exit(code),
+  (err: unknown) => {
+    process.stderr.write(`calico-kube-controllers: ${err instanceof Error ? err.message : String(err)}\n`);
+    process.exit(1);
+  },
+);
