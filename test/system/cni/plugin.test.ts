@@ -526,6 +526,21 @@ describe('hand-off to the calico-node agent', () => {
         'DEL via agent',
       );
       assert.match(agent.log(), new RegExp(`DEL ${id}: ok`));
+      // A failure part-way inside the agent rolls back there too.
+      const failed = await w.run({
+        ...base,
+        command: 'ADD',
+        config: conf,
+        env: { CALICO_CNI_HANDOFF: 'required', CALICO_CNI_FAULT_INJECT: 'after-veth' },
+      });
+      assert.equal(failed.json?.code, 999);
+      assert.match(failed.json.msg, /fault injected at after-veth/);
+      assert.deepEqual(w.hostVeths(), []);
+      assert.deepEqual(await allocationsOf(id), []);
+      assert.equal(
+        (await weps()).some((x) => x.spec.containerID === id),
+        false,
+      );
     } finally {
       await agent.stop();
     }
