@@ -2,7 +2,7 @@
 // ca.crt/ca.key/tls.crt/tls.key, the admin token, the service-account signing key and admin.kubeconfig there, so a
 // restart keeps credentials), --min-token-seconds N, --bookmark-interval-ms N. Datastore from the environment
 // (DATASTORE_TYPE, SQLITE_PATH, ETCD_ENDPOINTS, ...). Stops cleanly on SIGTERM/SIGINT.
-import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { datastoreSettingsFromEnv, openDatastore } from '../../datastore/index.js';
@@ -106,6 +106,8 @@ export async function runApiServer(
   const out = io.out ?? ((t: string) => void process.stdout.write(t));
   const flags = parseApiServerFlags(argv);
   const creds = loadOrCreateCredentials(flags.dataDir, flags.host);
+  // admin.kubeconfig appears only once this run is serving: callers wait for the file.
+  rmSync(path.join(flags.dataDir, 'admin.kubeconfig'), { force: true });
   const datastore = await openDatastore(datastoreSettingsFromEnv(env));
   const server = await startApiServer({
     datastore,
