@@ -2,7 +2,7 @@
 // it (nothing linked to the root namespace), pods made by hand with Calico's veth recipe, datastore records in
 // Calico's format in a real etcd, and one RoutingController per node running inside its namespace. teardown()
 // removes everything, also after failures.
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -261,6 +261,40 @@ export class RoutingWorld {
     );
   }
 
+  private readonly nodeProcesses: ChildProcess[] = [];
+
+  /**
+   * Runs each node's controller in its own process (test/support/routing-node.ts), as on real nodes, instead of
+   * in this one; settle() does not track them. Needs the etcd datastore.
+   */
+  async startNodeProcesses(backend: NetworkingBackend): Promise<void> {
+    const runner = path.join(path.dirname(new URL(import.meta.url).pathname), 'routing-node.ts');
+    await Promise.all(
+      this.nodes.map(
+        (n) =>
+          new Promise<void>((resolve, reject) => {
+            const child = spawn(process.execPath, ['--import', 'tsx', runner], {
+              env: {
+                ...process.env,
+                ROUTING_NODE: n.name,
+                ROUTING_NETNS: n.ns,
+                ROUTING_BACKEND: backend,
+                ETCD_ENDPOINTS: this.etcd!.endpoint,
+                CALICO_BIRD_SOCKET: n.socket,
+                CALICO_BIRD_CONFIG_DIR: path.join(this.dir, n.name),
+              },
+              stdio: ['ignore', 'pipe', 'pipe'],
+            });
+            this.nodeProcesses.push(child);
+            let err = '';
+            child.stderr!.on('data', (d: Buffer) => (err += d.toString()));
+            child.stdout!.on('data', (d: Buffer) => d.toString().includes('ready') && resolve());
+            child.once('exit', (code) => reject(new Error(`${n.name} runner exited ${code}: ${err}`)));
+          }),
+      ),
+    );
+  }
+
   /** Waits until every controller finished the syncs caused by the changes so far. */
   async settle(): Promise<void> {
     const rev = await this.ds.currentRevision();
@@ -273,6 +307,20 @@ export class RoutingWorld {
   }
 
   async teardown(): Promise<void> {
+    await Promise.all(
+      this.nodeProcesses.map(
+        (c) =>
+          new Promise<void>((resolve) => {
+            if (c.exitCode !== null) return resolve();
+            const t = setTimeout(() => c.kill('SIGKILL'), 5000);
+            c.once('exit', () => {
+              clearTimeout(t);
+              resolve();
+            });
+            c.kill('SIGTERM');
+          }),
+      ),
+    );
     for (const n of this.nodes) {
       const pid = n.controller?.bird?.pid;
       await n.controller?.stop().catch(() => {});
