@@ -253,7 +253,7 @@ class RequestHandler {
     const accept = req.headers.accept;
     if (r.name === undefined) {
       if (method === 'GET') {
-        if (q.get('watch') === '1' || q.get('watch') === 'true') return this.watch(r, q, res);
+        if (q.get('watch') === '1' || q.get('watch') === 'true') return this.watch(r, q, res, wantsTable(accept));
         return this.list(r, q, res, accept);
       }
       if (method === 'POST') return this.create(r, await readJson(req), res, q);
@@ -355,7 +355,7 @@ class RequestHandler {
     while (this.snapshots.size > 64) this.snapshots.delete(this.snapshots.keys().next().value!);
   }
 
-  private async watch(r: Route, q: URLSearchParams, res: ServerResponse): Promise<void> {
+  private async watch(r: Route, q: URLSearchParams, res: ServerResponse, table = false): Promise<void> {
     const { labels, fields } = this.selectors(r, q);
     const rv = parseResourceVersion(q.get('resourceVersion') ?? '');
     if (Number.isNaN(rv)) throw badRequest(`invalid resource version: ${q.get('resourceVersion')}`);
@@ -374,6 +374,7 @@ class RequestHandler {
         initialEventsEnd: q.get('sendInitialEvents') === 'true',
         timeoutMs,
         bookmarkIntervalMs: this.cfg.bookmarkIntervalMs,
+        table,
       },
       res,
       (w) => this.watches.delete(w),

@@ -7,6 +7,7 @@ import type { Watch } from '../../datastore/index.js';
 import type { KubeObject } from './admission.js';
 import { apiVersionOf, type ServedResource } from './resources.js';
 import { matchesFields, matchesLabels, type FieldRequirement, type LabelRequirement } from './selectors.js';
+import { renderTable } from './table.js';
 import { internalError, tooOldResourceVersion, type Status } from './status.js';
 import type { KubeStore, ObjectEvent } from './storage.js';
 
@@ -22,6 +23,8 @@ export interface WatchRequest {
   initialEventsEnd: boolean;
   timeoutMs: number;
   bookmarkIntervalMs: number;
+  /** kubectl get -w: each event's object is a one-row Table (column definitions on the first only). */
+  table?: boolean;
 }
 
 export class WatchStream {
@@ -31,6 +34,7 @@ export class WatchStream {
   /** Keys of objects this stream has reported as present (to word selector exits and unknown-history puts). */
   private readonly shown = new Set<string>();
   private ended = false;
+  private tableHeaderSent = false;
 
   constructor(
     private readonly store: KubeStore,
@@ -106,6 +110,16 @@ export class WatchStream {
     if (this.ended) return;
     if (type === 'DELETED') this.shown.delete(keyOf(object));
     else this.shown.add(keyOf(object));
+    if (this.req.table) {
+      const table = renderTable(this.req.res.kind, [object], object.metadata.resourceVersion) as Record<
+        string,
+        unknown
+      >;
+      if (this.tableHeaderSent) table.columnDefinitions = [];
+      this.tableHeaderSent = true;
+      this.out.write(JSON.stringify({ type, object: table }) + '\n');
+      return;
+    }
     this.out.write(JSON.stringify({ type, object }) + '\n');
   }
 
