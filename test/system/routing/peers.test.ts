@@ -77,8 +77,11 @@ describe('external peer: gobgpd as a top-of-rack router', () => {
       communities: [{ name: 'rack-a', value: '65000:100' }],
       prefixAdvertisements: [{ cidr: '10.65.1.0/26', communities: ['rack-a', '65000:1:2'] }],
     });
+    // a pool whose routes the ToR must not get (BGPFilter below)
+    await w.putResource('IPPool', 'rack-local', { cidr: '10.67.0.0/16', blockSize: 26 });
+    await w.putBlock('10.67.2.0/26', 'node2');
     await w.putResource('BGPFilter', 'tor-filter', {
-      exportV4: [{ action: 'Reject', matchOperator: 'Equal', cidr: '10.65.3.0/26' }],
+      exportV4: [{ action: 'Reject', matchOperator: 'In', cidr: '10.67.0.0/16' }],
       importV4: [{ action: 'Reject', matchOperator: 'In', cidr: '203.0.113.0/24' }],
     });
     await w.putResource('BGPPeer', 'tor', {
@@ -95,12 +98,18 @@ describe('external peer: gobgpd as a top-of-rack router', () => {
     shOk('ip', ['netns', 'del', torNs]);
   });
 
-  test('gobgp RIB holds the node blocks and the borrowed /32s, never a /32 inside its owner block', async () => {
-    const want = ['10.65.1.0/26', '10.65.2.0/26', '10.65.4.0/26', '10.65.4.2/32', '10.65.4.3/32'];
+  test('gobgp RIB holds every node block and the borrowed /32s, never a /32 inside its owner block', async () => {
+    const want = ['10.65.1.0/26', '10.65.2.0/26', '10.65.3.0/26', '10.65.4.0/26', '10.65.4.2/32', '10.65.4.3/32'];
     await waitFor('gobgp RIB', () => want.every((p) => gobgp('global', 'rib').includes(p)), 20_000);
     const rib = gobgp('global', 'rib');
     assert.doesNotMatch(rib, /10\.65\.1\.2\/32|10\.65\.4\.1\/32/);
-    assert.doesNotMatch(rib, /10\.65\.3\.0\/26/, 'BGPFilter tor-filter rejects this block on export');
+    assert.doesNotMatch(rib, /10\.67\./, 'BGPFilter tor-filter rejects the rack-local pool on export');
+    await waitFor(
+      'the mesh still carries it',
+      () => /10\.67\.2\.0\/26 via 172\.31\.1\.12/.test(routesOf(w.nodes[0].ns)),
+      10_000,
+    );
+    assert.doesNotMatch(gobgp('global', 'rib'), /10\.67\./);
     assert.match(gobgp('neighbor'), /172\.31\.1\.11\s+64512\s+\S+\s+Establ/);
   });
 
