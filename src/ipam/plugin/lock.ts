@@ -2,13 +2,36 @@
 // /var/run/calico/ipam.lock, 90 s timeout). It only spares the datastore needless CAS conflicts between plugin
 // processes of one host: correctness rests on the compare-and-swap writes, never on this lock.
 // Node has no flock(2), so the lock is an O_EXCL lock file holding the owner's PID; a dead owner's file is taken over.
+import { watch } from 'node:fs';
 import { mkdir, open, readFile, stat, unlink } from 'node:fs/promises';
 import path from 'node:path';
 
 export const DEFAULT_IPAM_LOCK_FILE = '/var/run/calico/ipam.lock';
 export const IPAM_LOCK_TIMEOUT_MS = 90_000;
 
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+/** Resolves when the lock file is removed (inotify on its directory) or after ms, whichever comes first. */
+function released(file: string, ms: number): Promise<void> {
+  return new Promise((resolve) => {
+    let done = false;
+    const finish = () => {
+      if (done) return;
+      done = true;
+      clearTimeout(timer);
+      watcher?.close();
+      resolve();
+    };
+    const timer = setTimeout(finish, ms);
+    let watcher: ReturnType<typeof watch> | undefined;
+    try {
+      watcher = watch(path.dirname(file), (_event, name) => {
+        if (name === null || name === path.basename(file)) finish();
+      });
+      watcher.on('error', finish);
+    } catch {
+      // No inotify: the timer alone paces the retries.
+    }
+  });
+}
 
 function alive(pid: number): boolean {
   try {
@@ -56,8 +79,8 @@ export class HostLock {
           `timed out after ${timeoutMs} ms waiting for the IPAM lock ${file} (held by PID ${holder || '?'})`,
         );
       }
-      await sleep(wait);
-      wait = Math.min(wait * 2, 20);
+      await released(file, wait);
+      wait = Math.min(wait * 2, 50);
     }
   }
 
