@@ -11,6 +11,7 @@ import {
   CoordinationV1Api,
   KubeConfig,
   PatchStrategy,
+  Watch,
   makeInformer,
   setHeaderOptions,
   type V1Pod,
@@ -335,6 +336,41 @@ describe('Kubernetes API server', () => {
       after.map((x) => `${x.type} ${x.object.metadata.name}`),
       ['DELETED other'],
     );
+  });
+
+  test("client-node's Watch with allowWatchBookmarks receives BOOKMARKs and resumes from one", async () => {
+    const core = t.core();
+    await core.createNamespace({ body: { metadata: { name: 'bm' } } });
+    const rv = (await core.listNamespacedPod({ namespace: 'bm' })).metadata!.resourceVersion!;
+    const events: { type: string; rv: string; name?: string }[] = [];
+    const watch = new Watch(t.kubeConfig());
+    const ctrl = await watch.watch(
+      '/api/v1/namespaces/bm/pods',
+      { allowWatchBookmarks: true, resourceVersion: rv },
+      (type, obj) => events.push({ type, rv: obj.metadata.resourceVersion, name: obj.metadata.name }),
+      () => undefined,
+    );
+    await core.createNamespacedPod({ namespace: 'bm', body: pod('one') });
+    await eventually(
+      () =>
+        events.some(
+          (e) => e.type === 'BOOKMARK' && Number(e.rv) >= Number(events.find((x) => x.name === 'one')?.rv ?? Infinity),
+        ),
+      'a bookmark after the event',
+    );
+    ctrl.abort();
+    const bookmark = events.filter((e) => e.type === 'BOOKMARK').at(-1)!;
+    await core.createNamespacedPod({ namespace: 'bm', body: pod('two') });
+    const resumed: string[] = [];
+    const ctrl2 = await watch.watch(
+      '/api/v1/namespaces/bm/pods',
+      { resourceVersion: bookmark.rv },
+      (type, obj) => resumed.push(`${type} ${obj.metadata.name}`),
+      () => undefined,
+    );
+    await eventually(() => resumed.length >= 1, 'resumed watch delivers');
+    ctrl2.abort();
+    assert.deepEqual(resumed, ['ADDED two']);
   });
 
   test('a watch from a compacted version gets ERROR 410 Expired; the informer re-lists and converges', async () => {
