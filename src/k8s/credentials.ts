@@ -262,7 +262,8 @@ export async function startTokenRenewal(ctx: TokenRenewalContext): Promise<Token
   const schedule = (ms: number): void => {
     if (stopped) return;
     clearTimeout(timer);
-    timer = setTimeout(() => void renew(), Math.max(0, ms));
+    // A failed renewal has already logged and rescheduled itself; it must not become an unhandled rejection.
+    timer = setTimeout(() => void renew().catch(() => undefined), Math.max(0, ms));
     timer.unref();
   };
   const renew = async (): Promise<void> => {
