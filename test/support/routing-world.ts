@@ -89,6 +89,7 @@ export class RoutingWorld {
     ipn(this.ul, 'link', 'add', 'br0', 'type', 'bridge');
     ipn(this.ul, 'link', 'set', 'br0', 'up');
     ipn(this.ul, 'addr', 'add', '172.31.1.1/24', 'dev', 'br0');
+    if (this.opts.ipv6) ipn(this.ul, 'addr', 'add', 'fd00:31::1/64', 'dev', 'br0', 'nodad');
     if (this.opts.twoSubnets) ipn(this.ul, 'addr', 'add', '172.31.2.1/24', 'dev', 'br0');
     nsExec(this.ul, 'sysctl', '-qw', 'net.ipv4.ip_forward=1');
     for (let i = 1; i <= this.opts.nodes; i++) {

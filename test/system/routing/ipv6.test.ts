@@ -2,7 +2,9 @@
 // IPv6 pods and borrowed /128s in BGP mode; vxlan-v6.calico in VXLAN mode.
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { RoutingWorld, unreachablePairs, waitFor, routesOf, ipn } from '../../support/routing-world.js';
+import { spawn } from 'node:child_process';
+import { formatIp, parseIp } from '../../../src/net/ip.js';
+import { RoutingWorld, unreachablePairs, waitFor, routesOf, ipn, nsExec, shOk } from '../../support/routing-world.js';
 import { readPeerStatus } from '../../../src/routing/bird-status.js';
 import { nodeStatus } from '../../../src/ctl/node-status.js';
 
@@ -104,5 +106,32 @@ describe('IPv6 in VXLAN mode (vxlan-v6.calico)', () => {
   test('every pod reaches every other pod over IPv6 and IPv4', async () => {
     assert.deepEqual(await unreachablePairs(w.pods, 6), []);
     assert.deepEqual(await unreachablePairs(w.pods, 4), []);
+  });
+
+  test('IPv6 NAT-outgoing: the underlay server sees the node address, or the pod address when off', async () => {
+    const server = spawn(
+      'ip',
+      ['netns', 'exec', w.ul, 'socat', 'TCP6-LISTEN:18080,fork,reuseaddr', 'SYSTEM:echo $SOCAT_PEERADDR'],
+      { stdio: 'ignore' },
+    );
+    try {
+      ipn(w.ul, '-6', 'route', 'add', 'fd10:0:0:1::/122', 'via', 'fd00:31::11');
+      const pod = w.pods[0];
+      const seen = (): string =>
+        nsExec(pod.ns, 'socat', '-T', '2', '-', 'TCP6:[fd00:31::1]:18080,connect-timeout=2')
+          .trim()
+          .replace(/^\[|\]$/g, '');
+      const canonical = (): string => formatIp(parseIp(seen()));
+      await waitFor('echo server', () => nsExec(w.ul, 'ss', '-ltn').includes(':18080'), 5000);
+      const spec = { cidr: 'fd10::/48', blockSize: 122, vxlanMode: 'Always' };
+      await w.putResource('IPPool', 'default-ipv6-ippool', { ...spec, natOutgoing: true });
+      await w.settle();
+      assert.equal(canonical(), 'fd00:31::11');
+      await w.putResource('IPPool', 'default-ipv6-ippool', { ...spec, natOutgoing: false });
+      await w.settle();
+      assert.equal(canonical(), pod.ip6);
+    } finally {
+      if (server.pid) shOk('kill', ['-9', String(server.pid)]);
+    }
   });
 });
