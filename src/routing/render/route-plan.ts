@@ -1,6 +1,6 @@
 // Felix's route and VXLAN resolvers for one node: which kernel routes, VXLAN neighbours and FDB entries the agent
 // owns (dataplane.md §3). In: RoutingState + node name + host facts (parent interface). Out: a RoutePlan, the desired
-// state that routes.ts diffs against the kernel. BIRD-learnt routes (no-encap pools) are not part of it. Pure.
+// state that routes.ts diffs against the kernel. What BIRD installs for no-encap pools is not part of it. Pure.
 import { parseCidr, parseIp, cidrContainsIp, cidrContainsCidr, type IpFamily } from '../../net/ip.js';
 import { type RoutingState, type RoutingNode, type RoutingPool, type RoutingBlock, hostIp } from './state.js';
 
