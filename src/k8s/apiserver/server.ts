@@ -272,9 +272,9 @@ class RequestHandler {
         return this.json(res, 200, obj);
       }
       case 'PUT':
-        return this.update(r, await readJson(req), res);
+        return this.update(r, await readJson(req), res, q.get('dryRun') === 'All');
       case 'PATCH':
-        return this.patch(r, req, res);
+        return this.patch(r, req, res, q.get('dryRun') === 'All');
       case 'DELETE':
         return this.delete(r, await readJson(req, true), res);
       default:
@@ -403,7 +403,7 @@ class RequestHandler {
     this.json(res, 201, created);
   }
 
-  private async update(r: Route, body: unknown, res: ServerResponse): Promise<void> {
+  private async update(r: Route, body: unknown, res: ServerResponse, dryRun: boolean): Promise<void> {
     const obj = checkEnvelope(r.res, body, r.namespace, r.name);
     const wanted = parseResourceVersion(obj.metadata.resourceVersion);
     if (Number.isNaN(wanted))
@@ -414,30 +414,38 @@ class RequestHandler {
       r.name!,
       (current) => this.merge(r, current, obj),
       wanted,
+      dryRun,
     );
     this.json(res, 200, updated);
   }
 
-  private async patch(r: Route, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  private async patch(r: Route, req: IncomingMessage, res: ServerResponse, dryRun: boolean): Promise<void> {
     const text = await readBody(req);
-    const updated = await this.store.modify(r.res, r.namespace, r.name!, (current) => {
-      const patched = applyPatch(req.headers['content-type'], current, text) as KubeObject;
-      const want = parseResourceVersion(patched?.metadata?.resourceVersion);
-      if (want !== undefined && want !== Number(current.metadata.resourceVersion)) {
-        throw new ApiError({
-          kind: 'Status',
-          apiVersion: 'v1',
-          metadata: {},
-          status: 'Failure',
-          message: `Operation cannot be fulfilled on ${r.res.plural} "${r.name}": the object has been modified; please apply your changes to the latest version and try again`,
-          reason: 'Conflict',
-          details: { name: r.name, kind: r.res.plural },
-          code: 409,
-        });
-      }
-      const obj = checkEnvelope(r.res, patched, r.namespace, r.name);
-      return this.merge(r, current, obj);
-    });
+    const updated = await this.store.modify(
+      r.res,
+      r.namespace,
+      r.name!,
+      (current) => {
+        const patched = applyPatch(req.headers['content-type'], current, text) as KubeObject;
+        const want = parseResourceVersion(patched?.metadata?.resourceVersion);
+        if (want !== undefined && want !== Number(current.metadata.resourceVersion)) {
+          throw new ApiError({
+            kind: 'Status',
+            apiVersion: 'v1',
+            metadata: {},
+            status: 'Failure',
+            message: `Operation cannot be fulfilled on ${r.res.plural} "${r.name}": the object has been modified; please apply your changes to the latest version and try again`,
+            reason: 'Conflict',
+            details: { name: r.name, kind: r.res.plural },
+            code: 409,
+          });
+        }
+        const obj = checkEnvelope(r.res, patched, r.namespace, r.name);
+        return this.merge(r, current, obj);
+      },
+      undefined,
+      dryRun,
+    );
     this.json(res, 200, updated);
   }
 

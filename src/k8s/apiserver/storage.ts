@@ -122,6 +122,7 @@ export class KubeStore {
     name: string,
     change: (current: KubeObject) => KubeObject,
     expectedVersion?: number,
+    dryRun = false,
   ): Promise<KubeObject> {
     const key = objectKey(res, namespace, name);
     for (let attempt = 0; ; attempt++) {
@@ -144,6 +145,7 @@ export class KubeStore {
       }
       const text = encodeObject(next);
       if (text === encodeObject(current)) return current; // a no-op update writes nothing, as kube-apiserver
+      if (dryRun) return decodeObject(text, kv.revision);
       try {
         const out = await this.datastore.update(key, text, kv.revision);
         this.remember(key, out.revision, kv.value);
