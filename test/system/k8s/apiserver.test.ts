@@ -439,6 +439,27 @@ describe('Kubernetes API server', () => {
     assert.equal((await raw(t, 'GET', '/api/v1/pods', { token: tr2.status!.token })).status, 401, 'account deleted');
   });
 
+  test('concurrent patches of one object lose nothing; a new namespace gets its default service account', async () => {
+    const core = t.core();
+    await core.createNamespace({ body: { metadata: { name: 'race' } } });
+    const sas = await core.listNamespacedServiceAccount({ namespace: 'race' });
+    assert.deepEqual(
+      sas.items.map((s) => s.metadata?.name),
+      ['default'],
+    );
+    await core.createNamespacedPod({ namespace: 'race', body: pod('target') });
+    await Promise.all(
+      Array.from({ length: 20 }, (_, i) =>
+        raw(t, 'PATCH', '/api/v1/namespaces/race/pods/target', {
+          type: 'application/merge-patch+json',
+          body: { metadata: { labels: { [`l${i}`]: 'x' } } },
+        }).then((r) => assert.equal(r.status, 200, r.body)),
+      ),
+    );
+    const final = await core.readNamespacedPod({ name: 'target', namespace: 'race' });
+    assert.equal(Object.keys(final.metadata?.labels ?? {}).length, 20);
+  });
+
   test('leases are compare-and-swap: the second writer of the same version gets 409', async () => {
     const coord = t.kubeConfig().makeApiClient(CoordinationV1Api);
     const lease = await coord.createNamespacedLease({
