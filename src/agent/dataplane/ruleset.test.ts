@@ -77,3 +77,21 @@ describe('ruleset rendering', () => {
     assert.match(tw.get('cali2222')!, /^goto filter-cali-tw-[0-9a-f]{16}$/);
   });
 });
+
+describe('counters', () => {
+  test('withCounter puts the counter after the matches, before the first statement', async () => {
+    const { withCounter } = await import('./ruleset.js');
+    assert.equal(withCounter('meta mark & 0x10000 == 0x10000 return'), 'meta mark & 0x10000 == 0x10000 counter return');
+    assert.equal(withCounter('iifname vmap @m'), 'counter iifname vmap @m');
+    assert.equal(withCounter('meta mark set meta mark & 0xfffcffff'), 'counter meta mark set meta mark & 0xfffcffff');
+    assert.equal(withCounter('ct state invalid counter drop'), 'ct state invalid counter drop');
+  });
+
+  test('every rule of every golden state has a counter', () => {
+    for (const make of Object.values(NAMED_STATES)) {
+      for (const ch of new RulesetRenderer().render(make()).chains.values()) {
+        for (const rule of ch.rules) assert.match(rule.body, /(^| )counter( |$)/, `${ch.name}: ${rule.body}`);
+      }
+    }
+  });
+});

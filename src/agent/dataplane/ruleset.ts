@@ -108,7 +108,17 @@ const base = (type: NftBaseChainSpec['type'], hook: NftBaseChainSpec['hook'], pr
   policy: 'accept',
 });
 
-const r = nftRule;
+/** Every rule counts the packets it matched (before its first statement), so any verdict can be attributed. */
+const STATEMENT =
+  /(^| )(?=(?:jump|goto|return|accept|drop|reject|notrack|log|dnat|snat|meta mark set|[io]ifname vmap)\b)/;
+export function withCounter(body: string): string {
+  if (/(^| )counter( |$)/.test(body)) return body;
+  const m = STATEMENT.exec(body);
+  if (!m) return `${body} counter`;
+  const at = m.index + m[1]!.length;
+  return `${body.slice(0, at)}counter ${body.slice(at)}`;
+}
+const r = (body: string, note: string): NftRule => nftRule(withCounter(body), note);
 
 /** Everything derived from the config alone. */
 interface ConfigContext {
