@@ -28,12 +28,10 @@ describe('CNI token renewal', () => {
     await t
       .core()
       .createNamespacedServiceAccount({ namespace: 'kube-system', body: { metadata: { name: 'calico-cni-plugin' } } });
-    await t
-      .core()
-      .createNamespacedPod({
-        namespace: 'default',
-        body: { metadata: { name: 'pod-a' }, spec: { containers: [{ name: 'c' }] } },
-      });
+    await t.core().createNamespacedPod({
+      namespace: 'default',
+      body: { metadata: { name: 'pod-a' }, spec: { containers: [{ name: 'c' }] } },
+    });
   });
   after(async () => {
     await t?.stop();
