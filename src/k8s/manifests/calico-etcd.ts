@@ -19,6 +19,9 @@ export const DEFAULT_MANIFEST_OPTIONS: ManifestOptions = {
   etcdEndpoints: 'http://<ETCD_IP>:<ETCD_PORT>',
 };
 
+/** calico-kube-controllers' health server port (src/k8s/controllers: HEALTH_PORT, default 9440). */
+export const KUBE_CONTROLLERS_HEALTH_PORT = 9440;
+
 export type KubeManifestObject = Record<string, any> & { apiVersion: string; kind: string; metadata: { name: string } };
 
 const configRef = (key: string) => ({ valueFrom: { configMapKeyRef: { name: 'calico-config', key } } });
@@ -226,10 +229,24 @@ export function calicoEtcdObjects(o: ManifestOptions = DEFAULT_MANIFEST_OPTIONS)
               name: 'calico-kube-controllers',
               image: o.image,
               command: ['calico-kube-controllers'],
-              env: [...etcdEnv, { name: 'ENABLED_CONTROLLERS', value: 'policy,namespace,serviceaccount,workloadendpoint,node' }],
+              env: [
+                ...etcdEnv,
+                { name: 'ENABLED_CONTROLLERS', value: 'policy,namespace,serviceaccount,workloadendpoint,node' },
+                { name: 'HEALTH_PORT', value: String(KUBE_CONTROLLERS_HEALTH_PORT) },
+              ],
               volumeMounts: [{ mountPath: '/calico-secrets', name: 'etcd-certs' }],
-              livenessProbe: { exec: { command: ['calico-kube-controllers', 'check-status', '-l'] }, periodSeconds: 10, initialDelaySeconds: 10, failureThreshold: 6, timeoutSeconds: 10 },
-              readinessProbe: { exec: { command: ['calico-kube-controllers', 'check-status', '-r'] }, periodSeconds: 10 },
+              // Health answers on 127.0.0.1:HEALTH_PORT; with host networking the kubelet reaches it there.
+              livenessProbe: {
+                httpGet: { host: '127.0.0.1', path: '/liveness', port: KUBE_CONTROLLERS_HEALTH_PORT },
+                periodSeconds: 10,
+                initialDelaySeconds: 10,
+                failureThreshold: 6,
+                timeoutSeconds: 10,
+              },
+              readinessProbe: {
+                httpGet: { host: '127.0.0.1', path: '/readiness', port: KUBE_CONTROLLERS_HEALTH_PORT },
+                periodSeconds: 10,
+              },
             },
           ],
           volumes: [{ name: 'etcd-certs', secret: { secretName: 'calico-etcd-secrets', defaultMode: 0o440 } }],

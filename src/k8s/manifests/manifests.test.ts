@@ -68,7 +68,7 @@ describe('manifests/calico.yaml', () => {
     assert.equal(conflist.plugins[0].etcd_endpoints, 'http://10.0.0.1:2379');
   });
 
-  test('calico-node: install-cni init container, host network, privileged, probes calling calico-node', () => {
+  test('calico-node: install-cni init container, host network, privileged, probes calling calico-node; controllers probe their health port', () => {
     const ds = find('DaemonSet', 'calico-node');
     const pod = ds.spec.template.spec;
     assert.deepEqual(ds.spec.selector.matchLabels, ds.spec.template.metadata.labels);
@@ -78,6 +78,9 @@ describe('manifests/calico.yaml', () => {
     assert.equal(node.securityContext.privileged, true);
     assert.deepEqual(node.livenessProbe.exec.command, ['calico-node', '-felix-live', '-bird-live']);
     assert.deepEqual(node.readinessProbe.exec.command, ['calico-node', '-felix-ready', '-bird-ready']);
+    const kc = find('Deployment', 'calico-kube-controllers').spec.template.spec.containers[0];
+    assert.equal(kc.livenessProbe.httpGet.path, '/liveness');
+    assert.equal(kc.readinessProbe.httpGet.port, Number(kc.env.find((e: any) => e.name === 'HEALTH_PORT').value));
     const env = Object.fromEntries(node.env.map((e: any) => [e.name, e]));
     assert.equal(env.DATASTORE_TYPE.value, 'etcdv3');
     assert.equal(env.ETCD_ENDPOINTS.valueFrom.configMapKeyRef.key, 'etcd_endpoints');
