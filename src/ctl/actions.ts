@@ -1,10 +1,10 @@
-// Runs create/apply/replace/delete over checked resources in file order, stopping at the first error as Calico's
-// calicoctl does, and words the outcome as Calico does ("Successfully applied 2 'IPPool' resource(s)",
-// "Partial success: ..."). Resources in -> per-command result (stdout, stderr, exit code) out.
+// Runs create/apply/replace/delete over checked resources in file order and words the outcome as Calico's
+// calicoctl does ("Successfully applied 2 'IPPool' resource(s)", "Partial success: ...").
+// Resources in -> per-command result (stdout, stderr, exit code) out.
 import type { Resource } from '../api/resource.js';
 import { ResourceValidationError } from '../api/problems.js';
 import { updateProblems } from '../api/validate/update.js';
-import { AlreadyExistsError, NotFoundError } from '../datastore/types.js';
+import { AlreadyExistsError, NotFoundError, UnreachableError } from '../datastore/types.js';
 import type { ResourceClient } from '../datastore/resources.js';
 import { deleteNodeCascade, type NodeCleanup } from './node-delete.js';
 
@@ -23,10 +23,10 @@ export interface ActionResults {
   numResources: number;
   /** Resources done, skipped ones included. */
   numHandled: number;
-  numIgnored: number;
+  /** Per-resource failures (already exists, does not exist, conflict, refused). */
+  errors: Error[];
   /** The kind when every resource has the same one, else "". */
   singleKind: string;
-  error?: Error;
 }
 
 export interface CommandResult {
@@ -47,6 +47,11 @@ export function singleKindOf(resources: Resource[]): string {
   return kinds.size === 1 ? [...kinds][0] : '';
 }
 
+/**
+ * Runs the action on each resource in order. As Calico's calicoctl, create/apply/delete go on past a resource
+ * that fails and report every failure; replace stops at its first. Any action stops when the datastore cannot be
+ * reached: every later write would fail the same way after its own timeout.
+ */
 export async function executeAction(
   client: ResourceClient,
   action: WriteAction,
@@ -56,7 +61,7 @@ export async function executeAction(
   const results: ActionResults = {
     numResources: resources.length,
     numHandled: 0,
-    numIgnored: 0,
+    errors: [],
     singleKind: singleKindOf(resources),
   };
   for (const r of resources) {
@@ -67,10 +72,10 @@ export async function executeAction(
         (action === 'create' && opts.skipExists && err instanceof AlreadyExistsError) ||
         (action === 'delete' && opts.skipNotExists && err instanceof NotFoundError);
       if (!skip) {
-        results.error = err as Error;
-        break;
+        results.errors.push(err as Error);
+        if (action === 'replace' || err instanceof UnreachableError) break;
+        continue;
       }
-      results.numIgnored++;
     }
     results.numHandled++;
   }
@@ -109,25 +114,35 @@ export async function checkUpdate(client: ResourceClient, next: Resource): Promi
   if (!sink.ok) throw new ResourceValidationError(sink.problems);
 }
 
-/** Calico's wording of the outcome and its exit code. */
+/** Go's %v of a []error: the messages in brackets, separated by spaces. */
+const goErrors = (errors: Error[]): string => `[${errors.map((e) => e.message).join(' ')}]`;
+
+/** Calico's wording of the outcome and its exit code (calicoctl's create.go, apply.go, replace.go, delete.go). */
 export function summarize(action: WriteAction, results: ActionResults): CommandResult {
   const past = PAST[action];
-  const kindText = results.singleKind ? ` '${results.singleKind}'` : '';
-  if (results.numResources === 0) {
-    return { code: 0, stdout: 'No resources specified\n', stderr: '' };
-  }
-  if (!results.error) {
-    return { code: 0, stdout: `Successfully ${past} ${results.numHandled}${kindText} resource(s)\n`, stderr: '' };
-  }
-  if (results.numHandled - results.numIgnored > 0) {
+  const { numResources, numHandled, errors, singleKind } = results;
+  const kindText = singleKind ? ` '${singleKind}'` : '';
+  if (numResources === 0) return { code: 0, stdout: 'No resources specified\n', stderr: '' };
+  const success = numHandled > 0 ? `Successfully ${past} ${numHandled}${kindText} resource(s)\n` : '';
+  if (!errors.length) return { code: 0, stdout: success, stderr: '' };
+
+  if (action === 'delete') {
+    const what = singleKind ? `'${singleKind}' resource` : 'resource';
     return {
       code: 1,
-      stdout:
-        `Partial success: ${past} the first ${results.numHandled} out of ${results.numResources}` +
-        `${kindText} resources:\n`,
-      stderr: `Hit error: ${results.error.message}\n`,
+      stdout: success,
+      stderr: errors.map((e) => `Failed to delete ${what}: ${e.message}\n`).join(''),
     };
   }
-  const what = results.singleKind ? `'${results.singleKind}' resource` : 'resources';
-  return { code: 1, stdout: '', stderr: `Failed to ${action} ${what}: [${results.error.message}]\n` };
+  const list = action === 'replace' ? errors[0].message : goErrors(errors);
+  if (numHandled === 0) {
+    const what =
+      numResources === 1 ? `'${singleKind}' resource` : singleKind ? `any '${singleKind}' resources` : 'any resources';
+    return { code: 1, stdout: '', stderr: `Failed to ${action} ${what}: ${list}\n` };
+  }
+  return {
+    code: 1,
+    stdout: `Partial success: ${past} the first ${numHandled} out of ${numResources}${kindText} resources:\n`,
+    stderr: `${action === 'apply' ? 'Hit error(s)' : 'Hit error'}: ${list}\n`,
+  };
 }

@@ -8,7 +8,8 @@ import { ensureClusterInformation } from '../datastore/resources.js';
 import { executeAction, summarize, type CommandResult, type WriteAction } from './actions.js';
 import { globalOptions, openDatastoreFor, openResourceClient } from './connect.js';
 import { resolveKind, runGet } from './get.js';
-import { decodeInput, readInput } from './input.js';
+import { decodeDocuments } from '../api/decode.js';
+import { decodeInput, readInput, readOnlyMessage } from './input.js';
 import { runLabel } from './label.js';
 import { runPatch, type PatchType } from './patch.js';
 import { CALICOCTL_VERSION, versionText } from './version.js';
@@ -36,19 +37,44 @@ interface FileOpts {
   filename?: string;
   recursive?: boolean;
   namespace?: string;
+  skipEmpty?: boolean;
 }
 
-/** Reads and checks -f input; on any problem returns Calico's "Failed to execute command" result instead. */
+/**
+ * Reads and checks -f input; on any problem returns Calico's "Failed to execute command" result instead. A file
+ * (or directory) without resources is an error unless --skip-empty, as Calico's.
+ */
 function loadFile(opts: FileOpts, action: string, identityOnly: boolean): Resource[] | CommandResult {
+  const failed = (message: string, prefix = true): CommandResult => ({
+    code: 1,
+    stdout: '',
+    stderr: `${prefix ? 'Failed to execute command: ' : ''}${message}\n`,
+  });
+  let sources;
   try {
-    if (!opts.filename) throw new Error('no resources given: use -f FILE|DIR|-');
-    return decodeInput(readInput(opts.filename, Boolean(opts.recursive)), {
-      namespace: opts.namespace,
-      action,
-      identityOnly,
-    });
+    if (!opts.filename) return failed('no resources given: use -f FILE|DIR|-', false);
+    sources = readInput(opts.filename, Boolean(opts.recursive));
   } catch (e) {
-    return { code: 1, stdout: '', stderr: `Failed to execute command: ${(e as Error).message}\n` };
+    return failed((e as Error).message);
+  }
+  if (!opts.skipEmpty) {
+    const empty = sources.find((s) => isEmptyInput(s.text));
+    if (empty) return failed(`No resources specified in file ${empty.source}`, false);
+    if (!sources.length) return failed(`No resources specified in directory ${opts.filename}`, false);
+  }
+  try {
+    return decodeInput(sources, { namespace: opts.namespace, action, identityOnly });
+  } catch (e) {
+    return failed((e as Error).message);
+  }
+}
+
+/** No documents at all (syntax errors are reported by decodeInput, so they do not count as empty). */
+function isEmptyInput(text: string): boolean {
+  try {
+    return decodeDocuments(text).length === 0;
+  } catch {
+    return false;
   }
 }
 
@@ -60,7 +86,8 @@ function writeCommand(program: Command, action: Exclude<WriteAction, 'delete'>, 
     .description(description)
     .option('-f, --filename <FILE>', 'file, directory (all .yaml/.yml/.json in it) or - for stdin')
     .option('-R, --recursive', 'process the directory given with -f recursively')
-    .option('-n, --namespace <NS>', 'namespace for namespaced resources that give none (default "default")');
+    .option('-n, --namespace <NS>', 'namespace for namespaced resources that give none (default "default")')
+    .option('--skip-empty', 'do not fail on files or directories that hold no resources');
   if (action === 'create') c.option('--skip-exists', 'do not fail on resources that already exist');
   return c.action(async (opts: FileOpts & { skipExists?: boolean }, cmd: Command) => {
     const resources = loadFile(opts, action, false);
@@ -84,7 +111,8 @@ export function registerResourceCommands(program: Command): void {
     .option('-f, --filename <FILE>', 'file, directory or - for stdin naming the resources to delete')
     .option('-R, --recursive', 'process the directory given with -f recursively')
     .option('-n, --namespace <NS>', 'namespace of namespaced resources (default "default")')
-    .option('--skip-not-exists', 'do not fail on resources that do not exist')
+    .option('-s, --skip-not-exists', 'do not fail on resources that do not exist')
+    .option('--skip-empty', 'do not fail on files or directories that hold no resources')
     .action(async (kind: string | undefined, names: string[], opts: FileOpts & { skipNotExists?: boolean }, cmd) => {
       let resources: Resource[];
       if (opts.filename) {
@@ -100,9 +128,8 @@ export function registerResourceCommands(program: Command): void {
         } catch (e) {
           return print(usage((e as Error).message));
         }
-        if (info.readOnly) {
-          return print(usage(`operation delete is not supported on ${info.kind}: read-only kind`));
-        }
+        if (info.readOnly) return print(usage(readOnlyMessage('delete', info.kind)));
+        if (!info.namespaced && opts.namespace) return print(usage(`${info.kind} is not namespaced`));
         resources = names.map((name) => ({
           apiVersion: 'projectcalico.org/v3',
           kind: info.kind,
@@ -123,13 +150,13 @@ export function registerResourceCommands(program: Command): void {
     .option('-o, --output <FORMAT>', 'ps, wide, yaml, json, name or custom-columns=COL,...', 'ps')
     .option('-n, --namespace <NS>', 'namespace of namespaced resources (default "default")')
     .option('-A, --all-namespaces', 'list namespaced resources of every namespace')
-    .option('--export', 'leave out cluster-specific metadata (uid, resourceVersion, creationTimestamp)')
-    .option('--skip-empty', 'print nothing when no resources are found')
+    .option('--export', 'named resources only: leave out namespace, uid, resourceVersion, creationTimestamp')
+    .option('--skip-empty', 'do not fail on files or directories that hold no resources')
     .action(
       async (
         kind: string | undefined,
         names: string[],
-        opts: FileOpts & { output: string; allNamespaces?: boolean; export?: boolean; skipEmpty?: boolean },
+        opts: FileOpts & { output: string; allNamespaces?: boolean; export?: boolean },
         cmd: Command,
       ) => {
         let fromFile: Resource[] | undefined;
@@ -147,7 +174,6 @@ export function registerResourceCommands(program: Command): void {
             allNamespaces: opts.allNamespaces,
             output: opts.output,
             export: opts.export,
-            skipEmpty: opts.skipEmpty,
           }),
         );
       },
@@ -202,7 +228,8 @@ export function registerResourceCommands(program: Command): void {
     .option('-R, --recursive', 'process the directory given with -f recursively')
     .option('-n, --namespace <NS>', 'namespace for namespaced resources that give none (default "default")')
     .action((opts: FileOpts) => {
-      const loaded = loadFile(opts, 'validate', false);
+      // Read-only kinds are reported as an apply would report them.
+      const loaded = loadFile(opts, 'apply', false);
       if (isResult(loaded)) return print(loaded);
       const kinds = new Set(loaded.map((r) => r.kind));
       const kindText = kinds.size === 1 ? ` '${[...kinds][0]}'` : '';

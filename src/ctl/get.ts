@@ -7,7 +7,8 @@ import type { ResourceClient } from '../datastore/resources.js';
 import { IpamStore } from '../ipam/store.js';
 import type { CommandResult } from './actions.js';
 import type { CellContext } from './columns.js';
-import { parseOutputFormat, renderGet, type OutputFormat } from './output.js';
+import { parseOutputFormat, renderGet, type GetResult, type OutputFormat } from './output.js';
+import { NotFoundError } from '../datastore/types.js';
 
 export interface GetRequest {
   kind?: string;
@@ -18,8 +19,6 @@ export interface GetRequest {
   allNamespaces?: boolean;
   output: string;
   export?: boolean;
-  /** Print nothing (no header, no empty list) when nothing is found. */
-  skipEmpty?: boolean;
 }
 
 /** Resolves a kind argument (kind, plural or alias, any case) or says it is not supported, as calicoctl. */
@@ -42,59 +41,67 @@ export async function runGet(client: ResourceClient, req: GetRequest): Promise<C
   } catch (e) {
     return { code: 1, stdout: '', stderr: `${(e as Error).message}\n` };
   }
-  const groups: { info: KindInfo; items: Resource[]; single: boolean; revision: number }[] = [];
+  const results: GetResult[] = [];
+  const errors: string[] = [];
+  let named = false;
   try {
+    if (req.allNamespaces && req.namespace) {
+      return fail('cannot use both --namespace and --all-namespaces flags at the same time');
+    }
+    const targets: { info: KindInfo; name?: string; namespace?: string }[] = [];
     if (req.fromFile) {
-      for (const r of req.fromFile) {
-        const info = resolveKind(r.kind);
-        const found = await getOne(client, info, r.metadata.name, r.metadata.namespace);
-        const last = groups[groups.length - 1];
-        if (last && last.info.kind === info.kind) last.items.push(found);
-        else groups.push({ info, items: [found], single: false, revision: 0 });
-      }
-      if (groups.length === 1 && groups[0].items.length === 1) groups[0].single = true;
+      named = true;
+      for (const r of req.fromFile)
+        targets.push({ info: resolveKind(r.kind), name: r.metadata.name, namespace: r.metadata.namespace });
     } else {
       if (!req.kind) return fail('resource type not specified');
       const info = resolveKind(req.kind);
-      const ns = info.namespaced ? (req.namespace ?? 'default') : undefined;
+      // Calico reports this per resource, without the "Failed to get resources" prefix.
+      if (!info.namespaced && (req.namespace || req.allNamespaces)) {
+        return { code: 1, stdout: '', stderr: `${info.kind} is not namespaced\n` };
+      }
+      const ns = info.namespaced && !req.allNamespaces ? (req.namespace ?? 'default') : undefined;
       if (req.names.length) {
-        const items: Resource[] = [];
-        for (const n of req.names) items.push(await getOne(client, info, n, ns));
-        groups.push({ info, items, single: items.length === 1, revision: 0 });
-      } else {
-        const listed = await listKind(client, info, req.allNamespaces ? undefined : ns);
-        groups.push({ info, items: listed.items, single: false, revision: listed.revision });
+        named = true;
+        if (info.namespaced && req.allNamespaces) {
+          return fail('cannot use --all-namespace flag for getting a single resource');
+        }
+        for (const name of req.names) targets.push({ info, name, namespace: ns });
+      } else targets.push({ info, namespace: ns });
+    }
+    for (const t of targets) {
+      if (t.name === undefined) {
+        const listed = await listKind(client, t.info, t.namespace);
+        results.push({ type: 'list', kind: t.info.kind, items: listed.items, revision: listed.revision });
+        continue;
+      }
+      try {
+        results.push({
+          type: 'resource',
+          kind: t.info.kind,
+          resource: await getOne(client, t.info, t.name, t.namespace),
+        });
+      } catch (e) {
+        if (e instanceof NotFoundError) errors.push((e as Error).message);
+        else throw e;
       }
     }
-    for (const g of groups) if (!g.revision) g.revision = await client.datastore.currentRevision();
-    const ctx = await cellContext(client, groups, format);
-    let stdout = '';
-    for (const g of groups) {
-      if (req.skipEmpty && g.items.length === 0) continue;
-      const namespaceColumn = Boolean(req.allNamespaces && g.info.namespaced && !req.fromFile && !req.names.length);
-      stdout += renderGet(
-        {
-          kind: g.info.kind,
-          items: g.items,
-          single: g.single,
-          revision: g.revision,
-          namespaceColumn,
-          exported: Boolean(req.export),
-        },
-        format,
-        ctx,
-      );
-    }
-    return { code: 0, stdout, stderr: '' };
   } catch (e) {
     return fail((e as Error).message);
   }
+  const printNamespace = Boolean(req.allNamespaces || req.namespace);
+  let stdout = '';
+  if (results.length) {
+    const ctx = await cellContext(client, results, format);
+    stdout = renderGet(results, format, ctx, { printNamespace, exported: Boolean(req.export && named) });
+  }
+  return { code: errors.length ? 1 : 0, stdout, stderr: errors.map((e) => `${e}\n`).join('') };
 }
 
 async function getOne(client: ResourceClient, info: KindInfo, name: string, ns?: string): Promise<Resource> {
   if (info.kind === 'BlockAffinity') {
     const found = (await blockAffinities(client)).items.find((a) => a.metadata.name === name);
-    if (!found) throw new Error(`resource does not exist: BlockAffinity(${name}) with error: <nil>`);
+    if (!found) throw new NotFoundError(`resource does not exist: BlockAffinity(${name}) with error: <nil>`);
     return found;
   }
   return client.get(info.kind, name, ns);
@@ -132,14 +139,10 @@ async function blockAffinities(client: ResourceClient): Promise<{ items: Resourc
 }
 
 /** BGPConfiguration default's asNumber, fetched only when a Node table shows the ASN column. */
-async function cellContext(
-  client: ResourceClient,
-  groups: { info: KindInfo }[],
-  format: OutputFormat,
-): Promise<CellContext> {
+async function cellContext(client: ResourceClient, groups: GetResult[], format: OutputFormat): Promise<CellContext> {
   const ctx: CellContext = { globalAsNumber: '64512' };
   const needsAs =
-    groups.some((g) => g.info.kind === 'Node') &&
+    groups.some((g) => g.kind === 'Node') &&
     (format.type === 'wide' || (format.type === 'custom' && format.columns.some((c) => c.toUpperCase() === 'ASN')));
   if (needsAs) {
     const bgp = await client.find('BGPConfiguration', 'default');

@@ -9,7 +9,6 @@ import type { Resource } from '../api/resource.js';
 import { lookupKind } from '../api/kinds.js';
 import { applyCreateDefaults } from '../api/defaults.js';
 import { resourceProblems } from '../api/validate/index.js';
-import { resourceId } from '../datastore/resources.js';
 
 export interface InputSource {
   /** File path, or "-" for stdin. */
@@ -55,6 +54,11 @@ export interface DecodeOptions {
   identityOnly?: boolean;
 }
 
+/** libcalico-go's ErrorOperationNotSupported for the kinds Calico manages itself. */
+export function readOnlyMessage(action: string, kind: string): string {
+  return `operation ${action} is not supported on ${kind}: resource is readonly`;
+}
+
 /** A problem attached to the file it came from, when the input has several files. */
 export class InputError extends Error {
   constructor(readonly lines: string[]) {
@@ -80,30 +84,28 @@ export function decodeInput(sources: InputSource[], opts: DecodeOptions = {}): R
       else problems.push({ document: 0, kind: '', name: '', path: '', reason: (e as Error).message });
       docs = [];
     }
-    for (const { document, value } of docs) {
+    for (const { document, value } of docs.flatMap((d) => expandSequence(d))) {
       const r = value as Resource;
       const info = r && typeof r === 'object' && typeof r.kind === 'string' ? lookupKind(r.kind) : undefined;
       if (info && r.metadata && typeof r.metadata === 'object') {
+        const name = String(r.metadata.name ?? '');
+        const problem = (path: string, reason: string): void => {
+          const ns = info.namespaced ? r.metadata.namespace : undefined;
+          problems.push({ document, kind: info.kind, name: ns ? `${ns}/${name}` : name, path, reason });
+        };
         if (info.namespaced) {
           if (!r.metadata.namespace) r.metadata.namespace = opts.namespace ?? 'default';
           else if (opts.namespace && r.metadata.namespace !== opts.namespace) {
-            problems.push({
-              document,
-              kind: info.kind,
-              name: `${r.metadata.namespace}/${r.metadata.name}`,
-              path: 'metadata.namespace',
-              reason: `does not match the namespace given by -n (${JSON.stringify(opts.namespace)})`,
-            });
+            problem(
+              'metadata.namespace',
+              `resource namespace does not match client namespace. ${r.metadata.namespace} != ${opts.namespace}`,
+            );
           }
+        } else if (opts.namespace && !r.metadata.namespace) {
+          problem('', `${info.kind} is not namespaced`);
         }
         if (info.readOnly && opts.action && opts.action !== 'get') {
-          problems.push({
-            document,
-            kind: info.kind,
-            name: String(r.metadata.name ?? ''),
-            path: '',
-            reason: `operation ${opts.action} is not supported on ${resourceId(info.kind, String(r.metadata.name ?? ''), r.metadata.namespace)}: read-only kind`,
-          });
+          problem('', readOnlyMessage(opts.action, info.kind));
         }
       }
       if (opts.identityOnly) problems.push(...identityProblems(r, document));
@@ -120,6 +122,18 @@ export function decodeInput(sources: InputSource[], opts: DecodeOptions = {}): R
   }
   if (lines.length) throw new InputError(lines);
   return out;
+}
+
+/** A YAML/JSON sequence of objects (what `get` prints for several named resources) is a list of documents. */
+function expandSequence(d: { document: number; value: unknown }): { document: number; value: unknown }[] {
+  if (!Array.isArray(d.value)) return [d];
+  return d.value.flatMap((v: unknown) => {
+    const o = v as { kind?: unknown; items?: unknown };
+    if (o && typeof o.kind === 'string' && o.kind.endsWith('List') && Array.isArray(o.items)) {
+      return o.items.map((item: unknown) => ({ document: d.document, value: item }));
+    }
+    return [{ document: d.document, value: v }];
+  });
 }
 
 function defaulted(r: Resource): Resource {

@@ -5,6 +5,7 @@ import { ConflictError } from '../datastore/types.js';
 import type { ResourceClient } from '../datastore/resources.js';
 import type { CommandResult } from './actions.js';
 import { resolveKind } from './get.js';
+import { readOnlyMessage } from './input.js';
 
 export interface LabelRequest {
   kind: string;
@@ -34,7 +35,7 @@ export async function runLabel(client: ResourceClient, req: LabelRequest): Promi
   try {
     const { key, value } = parseLabelArg(req.label, Boolean(req.remove));
     const info = resolveKind(req.kind);
-    if (info.readOnly) throw new Error(`operation label is not supported on ${info.kind}: read-only kind`);
+    if (info.readOnly) throw new Error(readOnlyMessage('label', info.kind));
     const ns = info.namespaced ? (req.namespace ?? 'default') : undefined;
     for (let attempt = 0; ; attempt++) {
       const current = await client.get(info.kind, req.name, ns);

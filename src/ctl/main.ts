@@ -21,5 +21,7 @@ export function buildProgram(): Command {
 }
 
 export async function main(argv: string[]): Promise<void> {
-  await buildProgram().parseAsync(argv, { from: 'user' });
+  // `get -a` is the old spelling of -A, still accepted by Calico's calicoctl.
+  const args = argv[0] === 'get' ? argv.map((a) => (a === '-a' ? '-A' : a)) : argv;
+  await buildProgram().parseAsync(args, { from: 'user' });
 }

@@ -152,7 +152,8 @@ describe('-f input', () => {
       ['a', 'b', 's'],
     );
     assert.equal(out[2].metadata.namespace, 'default');
-    assert.equal(decodeInput([{ source: 'x', text: yaml }], { namespace: 'prod' })[2].metadata.namespace, 'prod');
+    const netset = yaml.split('---\n')[2];
+    assert.equal(decodeInput([{ source: 'x', text: netset }], { namespace: 'prod' })[0].metadata.namespace, 'prod');
     const json = JSON.stringify([
       { apiVersion: 'projectcalico.org/v3', kind: 'IPPool', metadata: { name: 'j' }, spec: { cidr: '10.3.0.0/16' } },
     ]);
@@ -160,17 +161,30 @@ describe('-f input', () => {
   });
 
   test('every problem of every document is listed, read-only kinds refused', () => {
-    const text = `${pool('ok', '10.1.0.0/16')}---\n${pool('bad', 'not-a-cidr')}---\napiVersion: projectcalico.org/v3\nkind: ClusterInformation\nmetadata:\n  name: default\nspec: {}\n---\napiVersion: projectcalico.org/v3\nkind: NetworkSet\nmetadata:\n  name: s\n  namespace: other\nspec: {}\n`;
+    const text = `${pool('ok', '10.1.0.0/16')}---\n${pool('bad', 'not-a-cidr')}---\napiVersion: projectcalico.org/v3\nkind: ClusterInformation\nmetadata:\n  name: default\nspec: {}\n---\napiVersion: projectcalico.org/v3\nkind: GlobalNetworkSet\nmetadata:\n  name: s\n  namespace: other\nspec: {}\n`;
     try {
-      decodeInput([{ source: 'x', text }], { action: 'apply', namespace: 'prod' });
+      decodeInput([{ source: 'x', text }], { action: 'apply' });
       assert.fail('expected an error');
     } catch (e) {
       assert.ok(e instanceof InputError);
       assert.equal(e.lines.length, 3, e.message);
       assert.match(e.lines[0], /IPPool "bad": spec\.cidr/);
-      assert.match(e.lines[1], /operation apply is not supported on ClusterInformation\(default\)/);
-      assert.match(e.lines[2], /metadata\.namespace: does not match the namespace given by -n \("prod"\)/);
+      assert.match(e.lines[1], /operation apply is not supported on ClusterInformation: resource is readonly/);
+      assert.match(e.lines[2], /GlobalNetworkSet .*metadata\.namespace: must be empty/);
     }
+  });
+
+  test('-n: a namespaced resource naming another namespace, or a cluster-scoped kind, is refused (as Calico)', () => {
+    const netset =
+      'apiVersion: projectcalico.org/v3\nkind: NetworkSet\nmetadata:\n  name: s\n  namespace: other\nspec: {}\n';
+    assert.throws(
+      () => decodeInput([{ source: 'x', text: netset }], { namespace: 'prod' }),
+      /NetworkSet "other\/s": metadata\.namespace: resource namespace does not match client namespace\. other != prod/,
+    );
+    assert.throws(
+      () => decodeInput([{ source: 'x', text: pool('a', '10.1.0.0/16') }], { namespace: 'prod' }),
+      /IPPool is not namespaced/,
+    );
   });
 
   test('directories: resource files only, sub-directories with -R; problems name their file', () => {

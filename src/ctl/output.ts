@@ -2,6 +2,7 @@
 // object itself for one named resource), and `name`. Resources in -> text out; what is printed applies back unchanged.
 import { stringify } from 'yaml';
 import { CALICO_API_VERSION, type Resource } from '../api/resource.js';
+import { lookupKind } from '../api/kinds.js';
 import { columnsFor, tableRows, type CellContext, type TableFormat } from './columns.js';
 import { tabwrite } from './tabwriter.js';
 
@@ -18,28 +19,25 @@ export function parseOutputFormat(o: string): OutputFormat {
       .split(',')
       .map((c) => c.trim())
       .filter(Boolean);
-    if (!columns.length) throw new Error('output: custom-columns= needs at least one column name');
+    if (!columns.length) throw new Error('need to specify at least one column');
     return { type: 'custom', columns };
   }
-  throw new Error(
-    `output: unrecognized output format '${o}'; one of ps, wide, yaml, json, name, custom-columns=<COL>,...`,
-  );
+  throw new Error(`unrecognized output format '${o}'`);
 }
 
-export interface GetOutput {
-  kind: string;
-  items: Resource[];
-  /** A single named resource: printed as the object, not a list. */
-  single: boolean;
-  /** Datastore revision of the list (the List's metadata.resourceVersion). */
-  revision: number;
-  /** -A on a namespaced kind: tables get a NAMESPACE column first. */
-  namespaceColumn: boolean;
-  /** --export: strip uid, resourceVersion, creationTimestamp. */
+/** One thing `get` found: a single resource (get by name) or a whole list (get without names). */
+export type GetResult =
+  | { type: 'resource'; kind: string; resource: Resource }
+  | { type: 'list'; kind: string; items: Resource[]; revision: number };
+
+export interface RenderOptions {
+  /** -A or -n: tables of namespaced kinds get a NAMESPACE column first. */
+  printNamespace: boolean;
+  /** --export (named gets only): strip namespace, uid, resourceVersion, creationTimestamp. */
   exported: boolean;
 }
 
-const EXPORT_STRIPPED = ['uid', 'resourceVersion', 'creationTimestamp', 'generation', 'managedFields'];
+const EXPORT_STRIPPED = ['namespace', 'uid', 'resourceVersion', 'creationTimestamp', 'generation', 'managedFields'];
 
 /** Object keys in Calico's JSON order at the top (kind, apiVersion, metadata, spec, status), the rest after. */
 function ordered(r: Resource, exported: boolean): Record<string, unknown> {
@@ -50,12 +48,13 @@ function ordered(r: Resource, exported: boolean): Record<string, unknown> {
   return out;
 }
 
-function listObject(o: GetOutput): Record<string, unknown> {
+function objectOf(g: GetResult, exported: boolean): Record<string, unknown> {
+  if (g.type === 'resource') return ordered(g.resource, exported);
   return {
-    kind: `${o.kind}List`,
+    kind: `${g.kind}List`,
     apiVersion: CALICO_API_VERSION,
-    metadata: o.exported ? {} : { resourceVersion: String(o.revision) },
-    items: o.items.map((r) => ordered(r, o.exported)),
+    metadata: { resourceVersion: String(g.revision) },
+    items: g.items.map((r) => ordered(r, false)),
   };
 }
 
@@ -64,17 +63,31 @@ export function toYaml(v: unknown): string {
   return stringify(v, { sortMapEntries: true, indentSeq: false, lineWidth: 0, minContentWidth: 0 });
 }
 
-export function renderGet(o: GetOutput, format: OutputFormat, ctx: CellContext): string {
+/**
+ * As calicoctl's printers: YAML/JSON print the one result as an object (a `<Kind>List` for a list) or several as a
+ * sequence; tables print one table per result, each followed by an empty line; `name` prints one name per line.
+ */
+export function renderGet(results: GetResult[], format: OutputFormat, ctx: CellContext, opts: RenderOptions): string {
   switch (format.type) {
     case 'yaml':
-      return toYaml(o.single ? ordered(o.items[0], o.exported) : listObject(o));
-    case 'json':
-      return JSON.stringify(o.single ? ordered(o.items[0], o.exported) : listObject(o), null, 2) + '\n';
-    case 'name':
-      return o.items.map((r) => `${r.metadata.name}\n`).join('');
-    default: {
-      const cols = columnsFor(o.kind, format, o.namespaceColumn);
-      return tabwrite(tableRows(o.kind, cols, o.items, ctx));
+    case 'json': {
+      const objs = results.map((g) => objectOf(g, opts.exported));
+      const v = objs.length === 1 ? objs[0] : objs;
+      return format.type === 'yaml' ? toYaml(v) : JSON.stringify(v, null, 2) + '\n';
     }
+    case 'name':
+      return results
+        .flatMap((g) => (g.type === 'resource' ? [g.resource] : g.items))
+        .map((r) => `${r.metadata.name}\n`)
+        .join('');
+    default:
+      return results
+        .map((g) => {
+          const items = g.type === 'resource' ? [g.resource] : g.items;
+          const namespaced = lookupKind(g.kind)?.namespaced ?? false;
+          const cols = columnsFor(g.kind, format, opts.printNamespace && namespaced);
+          return tabwrite(tableRows(g.kind, cols, items, ctx)) + '\n';
+        })
+        .join('');
   }
 }

@@ -10,6 +10,7 @@ import { ConflictError } from '../datastore/types.js';
 import type { ResourceClient } from '../datastore/resources.js';
 import type { CommandResult } from './actions.js';
 import { resolveKind } from './get.js';
+import { readOnlyMessage } from './input.js';
 
 export type PatchType = 'strategic' | 'merge' | 'json';
 
@@ -222,7 +223,7 @@ export interface PatchRequest {
 export async function runPatch(client: ResourceClient, req: PatchRequest): Promise<CommandResult> {
   try {
     const info = resolveKind(req.kind);
-    if (info.readOnly) throw new Error(`operation patch is not supported on ${info.kind}: read-only kind`);
+    if (info.readOnly) throw new Error(readOnlyMessage('patch', info.kind));
     const ns = info.namespaced ? (req.namespace ?? 'default') : undefined;
     for (let attempt = 0; ; attempt++) {
       const current = await client.get(info.kind, req.name, ns);

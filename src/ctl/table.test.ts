@@ -14,8 +14,12 @@ const res = (kind: string, name: string, spec: Record<string, unknown>, namespac
   metadata: { name, ...(namespace ? { namespace } : {}) },
   spec,
 });
+/** A listed kind as a table, without the empty line calicoctl prints after each table. */
 const table = (kind: string, items: Resource[], type: 'ps' | 'wide', ns = false): string =>
-  renderGet({ kind, items, single: false, revision: 1, namespaceColumn: ns, exported: false }, { type }, ctx);
+  renderGet([{ type: 'list', kind, items, revision: 1 }], { type }, ctx, {
+    printNamespace: ns,
+    exported: false,
+  }).replace(/\n\n$/, '\n');
 
 describe('tabwriter', () => {
   test('pads every column but the last to widest cell + 3, at least 5', () => {
@@ -210,16 +214,80 @@ describe('kind tables', () => {
     const pool = res('IPPool', 'p', { cidr: '10.0.0.0/8', natOutgoing: false });
     assert.equal(
       renderGet(
-        { kind: 'IPPool', items: [pool], single: false, revision: 1, namespaceColumn: false, exported: false },
+        [{ type: 'list', kind: 'IPPool', items: [pool], revision: 1 }],
         { type: 'custom', columns: ['name', 'NAT'] },
         ctx,
+        {
+          printNamespace: false,
+          exported: false,
+        },
       ),
-      'NAME   NAT\np      false\n',
+      'NAME   NAT\np      false\n\n',
     );
     assert.throws(() => columnsFor('IPPool', { type: 'custom', columns: ['NAME', 'BOGUS'] }, false), /BOGUS/);
   });
 
   test('an empty list prints only the header', () => {
     assert.equal(table('IPPool', [], 'ps'), 'NAME   CIDR   SELECTOR\n');
+  });
+
+  test('each result is its own table followed by an empty line; NAMESPACE only for namespaced kinds', () => {
+    const a = res('NetworkSet', 'a', {}, 'x');
+    const b = res('NetworkSet', 'b', {}, 'y');
+    assert.equal(
+      renderGet(
+        [
+          { type: 'resource', kind: 'NetworkSet', resource: a },
+          { type: 'resource', kind: 'NetworkSet', resource: b },
+        ],
+        { type: 'ps' },
+        ctx,
+        { printNamespace: true, exported: false },
+      ),
+      'NAMESPACE   NAME\nx           a\n\nNAMESPACE   NAME\ny           b\n\n',
+    );
+    assert.equal(
+      renderGet([{ type: 'list', kind: 'IPPool', items: [], revision: 1 }], { type: 'ps' }, ctx, {
+        printNamespace: true,
+        exported: false,
+      }),
+      'NAME   CIDR   SELECTOR\n\n',
+    );
+  });
+
+  test('yaml/json: one result prints the object (a List for a list), several print a sequence; --export strips', () => {
+    const a = {
+      ...res('IPPool', 'a', { cidr: '10.0.0.0/8' }),
+      metadata: { name: 'a', uid: 'u', resourceVersion: '5', creationTimestamp: 't' },
+    };
+    const one = renderGet([{ type: 'resource', kind: 'IPPool', resource: a }], { type: 'yaml' }, ctx, {
+      printNamespace: false,
+      exported: true,
+    });
+    assert.equal(
+      one,
+      'apiVersion: projectcalico.org/v3\nkind: IPPool\nmetadata:\n  name: a\nspec:\n  cidr: 10.0.0.0/8\n',
+    );
+    const list = JSON.parse(
+      renderGet([{ type: 'list', kind: 'IPPool', items: [a], revision: 9 }], { type: 'json' }, ctx, {
+        printNamespace: false,
+        exported: false,
+      }),
+    );
+    assert.deepEqual(Object.keys(list), ['kind', 'apiVersion', 'metadata', 'items']);
+    assert.equal(list.kind, 'IPPoolList');
+    assert.equal(list.metadata.resourceVersion, '9');
+    const two = JSON.parse(
+      renderGet(
+        [
+          { type: 'resource', kind: 'IPPool', resource: a },
+          { type: 'resource', kind: 'IPPool', resource: a },
+        ],
+        { type: 'json' },
+        ctx,
+        { printNamespace: false, exported: false },
+      ),
+    );
+    assert.ok(Array.isArray(two) && two.length === 2);
   });
 });

@@ -2,7 +2,7 @@
 // a real etcd started for the test (test/support/etcd.ts). Each backend gives the environment calicoctl reads and a
 // ResourceClient for checking what the datastore holds.
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { openDatastore } from '../../../src/datastore/index.js';
@@ -12,8 +12,21 @@ import { startEtcd, type TestEtcd } from '../../support/etcd.js';
 
 export const CTL_BIN = path.resolve(path.dirname(new URL(import.meta.url).pathname), '../../../dist/bin/calicoctl');
 
+const NODE_MODULES = path.resolve(path.dirname(CTL_BIN), '../../node_modules');
+let privateBin: string | undefined;
+
+/**
+ * Checks the build exists and takes a private copy of dist/bin/calicoctl for this test file, so that another
+ * `npm run build` (which empties dist/) while the tests run cannot pull the program away mid-test.
+ */
 export function requireBuild(): void {
   if (!existsSync(CTL_BIN)) throw new Error(`build the programs first (npm run build): ${CTL_BIN} is missing`);
+  if (privateBin) return;
+  const dir = mkdtempSync(path.join(tmpdir(), 'tl-bin-'));
+  writeFileSync(path.join(dir, 'package.json'), '{ "type": "commonjs" }\n');
+  privateBin = path.join(dir, 'calicoctl');
+  copyFileSync(CTL_BIN, privateBin);
+  process.on('exit', () => rmSync(dir, { recursive: true, force: true }));
 }
 
 export interface CtlResult {
@@ -33,8 +46,9 @@ export interface Backend {
 
 function runCtl(env: Record<string, string>, args: string[], stdin?: string): Promise<CtlResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CTL_BIN, ...args], {
-      env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/root', ...env },
+    const child = spawn(process.execPath, [privateBin ?? CTL_BIN, ...args], {
+      // The copy lives outside the repository: its external packages resolve through NODE_PATH.
+      env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/root', NODE_PATH: NODE_MODULES, ...env },
       stdio: ['pipe', 'pipe', 'pipe'],
     });
     let stdout = '';
