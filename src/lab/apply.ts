@@ -4,6 +4,7 @@
 // written when anything is wrong. Pods without spec.nodeName are scheduled round-robin over the lab's nodes.
 // Runs inside the underlay namespace, where the API server and the datastore are reachable.
 import * as k8s from '@kubernetes/client-node';
+import { KubeRest, KubeRestError, objectPaths } from './kube-rest.js';
 import { parseResources, isKubernetesKind, type KubernetesObject, type Resource } from '../api/index.js';
 import {
   openDatastore,
@@ -34,24 +35,23 @@ export async function labApply(text: string, ctx: ApplyContext, mode: 'apply' | 
   }
   const kc = new k8s.KubeConfig();
   kc.loadFromFile(ctx.kubeconfig);
-  const api = k8s.KubernetesObjectApi.makeApiClient(kc);
-  const core = kc.makeApiClient(k8s.CoreV1Api);
+  const api = new KubeRest(kc);
   const datastore = await openDatastore(datastoreSettingsFromEnv(ctx.env), { timeoutMs: 10_000 });
   const calico = new ResourceClient(datastore);
   try {
-    if (mode === 'apply') await checkReferences(objects, core, calico);
+    if (mode === 'apply') await checkReferences(objects, api, calico);
     const out: string[] = [];
     if (mode === 'apply') {
       await ensureClusterInformation(calico).catch(() => undefined);
-      const pods = await core.listPodForAllNamespaces();
+      const pods = await api.request<{ items: unknown[] }>('GET', '/api/v1/pods');
       let next = pods.items.length;
       for (const o of objects) {
         if (isK8s(o)) {
-          const obj = structuredClone(o) as k8s.KubernetesObject & { spec?: { nodeName?: string } };
+          const obj = structuredClone(o) as KubernetesObject & { spec?: { nodeName?: string } };
           if (o.kind === 'Pod' && !obj.spec?.nodeName) {
             obj.spec = { ...obj.spec, nodeName: ctx.nodeNames[next++ % ctx.nodeNames.length] };
           }
-          out.push(await applyKubernetes(api, obj));
+          out.push(await applyKubernetes(api, obj as KubernetesObject));
         } else {
           await calico.apply(o as Resource);
           out.push(`${o.kind.toLowerCase()}.projectcalico.org/${o.metadata.name} applied`);
@@ -60,7 +60,7 @@ export async function labApply(text: string, ctx: ApplyContext, mode: 'apply' | 
     } else {
       for (const o of [...objects].reverse()) {
         if (isK8s(o)) {
-          await api.delete(o as k8s.KubernetesObject).catch((e: unknown) => {
+          await api.request('DELETE', objectPaths(o).item).catch((e: unknown) => {
             if (!isNotFound(e)) throw e;
           });
         } else {
@@ -77,32 +77,32 @@ export async function labApply(text: string, ctx: ApplyContext, mode: 'apply' | 
   }
 }
 
-async function applyKubernetes(api: k8s.KubernetesObjectApi, obj: k8s.KubernetesObject): Promise<string> {
-  const name = `${obj.kind!.toLowerCase()}/${obj.metadata!.name}`;
+async function applyKubernetes(api: KubeRest, obj: KubernetesObject): Promise<string> {
+  const name = `${obj.kind.toLowerCase()}/${obj.metadata.name}`;
+  const paths = objectPaths(obj);
   try {
-    await api.create(obj);
+    await api.request('POST', paths.collection, obj);
     return `${name} created`;
   } catch (e) {
     if (!isConflict(e)) throw e;
   }
-  const current = await api.read(obj as k8s.KubernetesObject & { metadata: { name: string } });
+  const current = await api.request<KubernetesObject & { spec?: { nodeName?: string } }>('GET', paths.item);
   obj.metadata = { ...obj.metadata, resourceVersion: current.metadata?.resourceVersion };
   // A pod stays on the node it was scheduled to (spec.nodeName is immutable in Kubernetes).
-  const currentNode = (current as { spec?: { nodeName?: string } }).spec?.nodeName;
+  const currentNode = current.spec?.nodeName;
   if (obj.kind === 'Pod' && currentNode) (obj as { spec?: { nodeName?: string } }).spec!.nodeName = currentNode;
-  await api.replace(obj);
+  await api.request('PUT', paths.item, obj);
   return `${name} configured`;
 }
 
-const statusCode = (e: unknown) =>
-  (e as { code?: number; statusCode?: number }).code ?? (e as { statusCode?: number }).statusCode;
-const isConflict = (e: unknown) => statusCode(e) === 409;
-const isNotFound = (e: unknown) => statusCode(e) === 404;
+const isConflict = (e: unknown) => e instanceof KubeRestError && e.status === 409;
+const isNotFound = (e: unknown) => e instanceof KubeRestError && e.status === 404;
 
 /** Every pod's namespace exists (in the API or in the input) and every pool a pod annotation names exists. */
-async function checkReferences(objects: AnyObject[], core: k8s.CoreV1Api, calico: ResourceClient): Promise<void> {
+async function checkReferences(objects: AnyObject[], api: KubeRest, calico: ResourceClient): Promise<void> {
   const problems: string[] = [];
-  const namespaces = new Set((await core.listNamespace()).items.map((n) => n.metadata!.name!));
+  const list = await api.request<{ items: KubernetesObject[] }>('GET', '/api/v1/namespaces');
+  const namespaces = new Set(list.items.map((n) => n.metadata.name));
   for (const o of objects) if (o.kind === 'Namespace') namespaces.add(o.metadata.name);
   const pools = (await calico.list('IPPool')).items;
   const poolNames = new Set<string>();

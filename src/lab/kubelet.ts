@@ -2,7 +2,7 @@
 // node and gives each a network namespace, a CNI ADD exactly as kubelet makes it, and a resident agent serving the
 // pod's container ports; a deleted pod gets CNI DEL and its namespace removed.
 import { randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { spawn } from 'node:child_process';
 import * as k8s from '@kubernetes/client-node';
 import { run, runStatus } from '../common/exec.js';
@@ -112,9 +112,11 @@ export class LabKubelet {
     const rt = this.runtime(rec);
     const result = await cniAdd(this.conflist(), rt);
     rec.cniResult = result;
+    writePodRecord(this.opts.labDir, rec); // the CNI result, for DEL, before anything else can fail
+    await this.startPodAgent(rec);
+    // Addresses are published last: a pod with addresses in its record is one the probe can use.
     rec.ips = resultIps(result);
     writePodRecord(this.opts.labDir, rec);
-    this.startPodAgent(rec);
     await this.reportPodIps(namespace, name, rec.ips);
     this.opts.log(`pod ${namespace}/${name} up: ${rec.ips.join(',')} in ${netns}`);
   }
@@ -152,7 +154,8 @@ export class LabKubelet {
     };
   }
 
-  private startPodAgent(rec: PodRecord): void {
+  /** Starts the pod's agent and resolves once its control socket answers. */
+  private async startPodAgent(rec: PodRecord): Promise<void> {
     const served = rec.ports.filter((p) => p.protocol !== 'SCTP').map((p) => `${p.port}/${p.protocol}`);
     const [program, ...args] = this.opts.podAgentCommand;
     const child = spawn(
@@ -171,6 +174,11 @@ export class LabKubelet {
       { detached: true, stdio: 'ignore' },
     );
     child.unref();
+    const deadline = Date.now() + 10_000;
+    while (!existsSync(rec.controlSocket)) {
+      if (Date.now() > deadline) throw new Error(`the pod agent of ${rec.namespace}/${rec.name} did not start`);
+      await new Promise((r) => setTimeout(r, 25));
+    }
   }
 
   private async reportPodIps(namespace: string, name: string, ips: string[]): Promise<void> {

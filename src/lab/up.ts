@@ -147,7 +147,9 @@ async function writeNodeServiceAccount(layout: LabLayout, k8sDir: string, kubeco
   const kubectl = (args: string[]) =>
     runStatus('ip', ['netns', 'exec', layout.underlayNetns, 'kubectl', '--kubeconfig', kubeconfig, ...args]);
   await kubectl(['create', 'namespace', 'kube-system']);
+  // As the manifests: calico-node's own account, and the one whose token calico-node issues to the CNI plugin.
   await kubectl(['-n', 'kube-system', 'create', 'serviceaccount', 'calico-node']);
+  await kubectl(['-n', 'kube-system', 'create', 'serviceaccount', 'calico-cni-plugin']);
   const token = await kubectl(['-n', 'kube-system', 'create', 'token', 'calico-node', '--duration=24h']);
   if (token.code !== 0) throw new Error(`could not issue a token for kube-system/calico-node: ${token.stderr.trim()}`);
   const dir = path.join(k8sDir, 'serviceaccount');
