@@ -76,6 +76,7 @@ export class ControllerSet {
           metrics,
           reconcilerPeriodMs: c.node.reconcilerPeriodMs,
           leakGracePeriodMs: config.leakGracePeriodMs,
+          syncLabels: config.syncLabels,
         }),
       );
     }

@@ -152,11 +152,12 @@ export async function runKubeControllers(opts: KubeControllersOptions): Promise<
       metrics.isLeader.set(1);
       return serially(startSet);
     },
-    onStoppedLeading: () => {
+    onStoppedLeading: async () => {
       leading = false;
       metrics.isLeader.set(0);
       report(true, 'standby: waiting for the leader lease');
-      return serially(stopSet);
+      // Not queued behind a start that may still wait for the API server: stopping must never wait for it.
+      await stopSet();
     },
   });
 
@@ -209,7 +210,7 @@ export async function runKubeControllers(opts: KubeControllersOptions): Promise<
       stopping = true;
       await configWatch.stop();
       await elector.stop();
-      await serially(stopSet);
+      await stopSet();
       await Promise.all(servers.map((s) => s.close()));
     },
   };

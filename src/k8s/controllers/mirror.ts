@@ -145,9 +145,10 @@ export class MirrorController<T extends KubernetesObject> implements Controller 
   }
 
   async start(): Promise<void> {
-    this.stopped = false;
     await this.informer.synced();
+    if (this.stopped) return;
     await this.watcher.start();
+    if (this.stopped) return void (await this.watcher.stop());
     this.timer = setInterval(() => void this.resync().catch(() => undefined), this.opts.reconcilerPeriodMs);
     this.timer.unref();
   }

@@ -4,7 +4,8 @@
 //   node informer + Calico Node list+watch -> per k8s node name: adopt (orchRef) or delete its Calico Node
 //   periodic / after a deletion -> LeakCollector.scan(liveness: WEPs, tunnels, pods and nodes that exist)
 // Only Calico Nodes that name a Kubernetes node in spec.orchRefs are deleted; a Calico Node named like an existing
-// Kubernetes Node gets that orchRef (as calico-node does on a Kubernetes host), so it is tracked from then on.
+// Kubernetes Node gets that orchRef (as calico-node does on a Kubernetes host), so it is tracked from then on, and
+// (syncLabels) the Kubernetes Node's labels.
 import type { Logger } from 'pino';
 import type { KubernetesNode, Pod } from '../../api/k8s/types.js';
 import type { Resource } from '../../api/resource.js';
@@ -29,8 +30,13 @@ export interface NodeControllerOptions {
   reconcilerPeriodMs: number;
   /** KubeControllersConfiguration controllers.node.leakGracePeriod; 0 disables leak release (gone nodes excepted). */
   leakGracePeriodMs: number;
+  /** Copy Kubernetes Node labels onto the Calico Node (controllers.node.syncLabels). */
+  syncLabels: boolean;
   now?: () => number;
 }
+
+/** The Kubernetes labels last copied onto a Calico Node (so labels removed in Kubernetes are removed too). */
+export const KUBE_LABELS_ANNOTATION = 'projectcalico.org/kube-labels';
 
 /** The queue key of an IPAM garbage-collection pass (no node name contains a space). */
 const GC_KEY = ' ipam-gc';
@@ -85,6 +91,7 @@ export class NodeController implements Controller {
       this.log,
     );
     nodes.on('add', (n) => this.queue.add(n.metadata.name));
+    nodes.on('update', (n) => this.queue.add(n.metadata.name));
     nodes.on('delete', (n) => this.queue.add(n.metadata.name));
   }
 
@@ -97,15 +104,12 @@ export class NodeController implements Controller {
   private async reconcile(k8sName: string): Promise<void> {
     if (this.stopped) return;
     const { client } = this.opts;
-    if (this.nodes.get(k8sName)) {
-      const same = this.calicoNodes.get(k8sName);
-      if (same && kubernetesNodeOf(same) === undefined) {
-        const current = await client.find('Node', k8sName);
-        if (!current || kubernetesNodeOf(current) !== undefined) return;
-        const orchRefs = [...((current.spec.orchRefs as unknown[]) ?? []), { orchestrator: 'k8s', nodeName: k8sName }];
-        await client.update({ ...current, spec: { ...current.spec, orchRefs } });
-        this.opts.metrics.writes.inc({ controller: this.name, op: 'update' });
-        this.log.info({ node: k8sName }, `Calico Node ${k8sName} belongs to Kubernetes Node ${k8sName}`);
+    const k8sNode = this.nodes.get(k8sName);
+    if (k8sNode) {
+      for (const n of this.calicoNodes.values()) {
+        const ref = kubernetesNodeOf(n);
+        if (ref === k8sName || (ref === undefined && n.metadata.name === k8sName))
+          await this.syncNode(k8sNode, n.metadata.name);
       }
       return;
     }
@@ -127,6 +131,40 @@ export class NodeController implements Controller {
       );
     }
     this.queue.add(GC_KEY);
+  }
+
+  /** Gives the Calico Node its Kubernetes orchRef and (syncLabels) the Kubernetes Node's labels; CAS update. */
+  private async syncNode(k8sNode: KubernetesNode, calicoName: string): Promise<void> {
+    const current = await this.opts.client.find('Node', calicoName);
+    if (!current) return;
+    const k8sName = k8sNode.metadata.name;
+    const spec = { ...current.spec };
+    const metadata = { ...current.metadata, labels: { ...(current.metadata.labels ?? {}) } };
+    if (kubernetesNodeOf(current) === undefined) {
+      spec.orchRefs = [...((spec.orchRefs as unknown[]) ?? []), { orchestrator: 'k8s', nodeName: k8sName }];
+    }
+    if (this.opts.syncLabels) {
+      const annotations = { ...(metadata.annotations ?? {}) };
+      let previous: Record<string, string> = {};
+      try {
+        previous = JSON.parse(annotations[KUBE_LABELS_ANNOTATION] ?? '{}') as Record<string, string>;
+      } catch {
+        previous = {};
+      }
+      const labels = k8sNode.metadata.labels ?? {};
+      for (const k of Object.keys(previous)) if (!(k in labels)) delete metadata.labels[k];
+      Object.assign(metadata.labels, labels);
+      annotations[KUBE_LABELS_ANNOTATION] = JSON.stringify(labels);
+      metadata.annotations = annotations;
+    }
+    const changed =
+      JSON.stringify(spec) !== JSON.stringify(current.spec) ||
+      JSON.stringify(metadata.labels) !== JSON.stringify(current.metadata.labels ?? {}) ||
+      JSON.stringify(metadata.annotations ?? {}) !== JSON.stringify(current.metadata.annotations ?? {});
+    if (!changed) return;
+    await this.opts.client.update({ ...current, metadata, spec });
+    this.opts.metrics.writes.inc({ controller: this.name, op: 'update' });
+    this.log.info({ node: calicoName }, `synced Calico Node ${calicoName} with Kubernetes Node ${k8sName}`);
   }
 
   private async liveness(): Promise<AllocationLiveness> {
@@ -161,9 +199,10 @@ export class NodeController implements Controller {
   }
 
   async start(): Promise<void> {
-    this.stopped = false;
     await Promise.all([this.nodes.synced(), this.pods.synced()]);
+    if (this.stopped) return;
     await this.watcher.start();
+    if (this.stopped) return void (await this.watcher.stop());
     this.timer = setInterval(() => void this.resync(), this.opts.reconcilerPeriodMs);
     this.timer.unref();
   }

@@ -189,9 +189,10 @@ export class WorkloadEndpointController implements Controller {
   }
 
   async start(): Promise<void> {
-    this.stopped = false;
     await this.pods.synced();
+    if (this.stopped) return;
     await this.watcher.start();
+    if (this.stopped) return void (await this.watcher.stop());
     this.timer = setInterval(() => void this.resync(), this.opts.reconcilerPeriodMs);
     this.timer.unref();
   }

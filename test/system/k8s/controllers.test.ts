@@ -244,8 +244,22 @@ describe('kube-controllers: workload endpoints and nodes', () => {
   });
 
   test('Kubernetes Node deleted -> Calico Node, its affinities and addresses cleaned up', async () => {
-    await w.core.createNode({ body: { metadata: { name: 'tjn2' } } });
-    await w.client.create({ apiVersion: CALICO_API_VERSION, kind: 'Node', metadata: { name: 'tjn2' }, spec: {} });
+    await w.core.createNode({ body: { metadata: { name: 'tjn2', labels: { zone: 'a', rack: '1' } } } });
+    await w.client.create({
+      apiVersion: CALICO_API_VERSION,
+      kind: 'Node',
+      metadata: { name: 'tjn2', labels: { 'calico-own': 'yes' } },
+      spec: {},
+    });
+    // Kubernetes labels are copied; a label removed in Kubernetes goes; Calico's own labels stay.
+    await eventually(async () => (await w.client.find('Node', 'tjn2'))?.metadata.labels?.zone === 'a', 'labels synced');
+    const k8sNode = await w.core.readNode({ name: 'tjn2' });
+    k8sNode.metadata!.labels = { zone: 'b' };
+    await w.core.replaceNode({ name: 'tjn2', body: k8sNode });
+    await eventually(async () => (await w.client.find('Node', 'tjn2'))?.metadata.labels?.zone === 'b', 'relabel');
+    const synced = await w.client.get('Node', 'tjn2');
+    assert.equal(synced.metadata.labels?.rack, undefined);
+    assert.equal(synced.metadata.labels?.['calico-own'], 'yes');
     // Adopted: the Calico Node gets its Kubernetes orchRef.
     await eventually(
       async () => (await w.client.find('Node', 'tjn2'))?.spec.orchRefs?.[0]?.nodeName === 'tjn2',
