@@ -152,6 +152,8 @@ export class IpamClient {
    * read per allocation); the transaction's revision conditions reject a stale guess, and the retry reads afresh.
    */
   private readonly written = new Map<string, Versioned<AllocationBlock> | HandleRecord>();
+  /** Blocks whose guess proved stale (another process writes them too): no guessing for the next few rounds. */
+  private readonly staleGuesses = new Map<string, number>();
 
   constructor(
     readonly ds: Datastore,
@@ -335,7 +337,7 @@ export class IpamClient {
     reservations: ReservationSet,
   ): Promise<Assigned[] | 'not-ours'> {
     for (let attempt = 0; attempt < DATASTORE_RETRIES; attempt++) {
-      const guessBlock = attempt === 0 ? (this.written.get(blockKey(cidr)) as Versioned<AllocationBlock>) : undefined;
+      const guessBlock = attempt === 0 ? this.blockGuess(cidr) : undefined;
       const guessHandle =
         attempt === 0 ? ((this.written.get(handleKey(req.handleId)) as HandleRecord) ?? null) : undefined;
       const [cur, handle] = await Promise.all([
@@ -358,6 +360,18 @@ export class IpamClient {
       return r;
     }
     throw new MaxRetriesError(`assigning from block ${cidr}`);
+  }
+
+  /** The block as this client last wrote it, unless guesses for it keep proving stale. */
+  private blockGuess(cidr: string): Versioned<AllocationBlock> | undefined {
+    const key = blockKey(cidr);
+    const penalty = this.staleGuesses.get(key);
+    if (penalty) {
+      if (penalty <= 1) this.staleGuesses.delete(key);
+      else this.staleGuesses.set(key, penalty - 1);
+      return undefined;
+    }
+    return this.written.get(key) as Versioned<AllocationBlock> | undefined;
   }
 
   /** One CAS attempt: take up to num addresses from the block for the handle. */
@@ -420,7 +434,9 @@ export class IpamClient {
       }
       return true;
     } catch (e) {
-      for (const c of conditions) this.written.delete(c.key);
+      for (const c of conditions) {
+        if (this.written.delete(c.key) && c.key === blockKey(cur.value.cidr)) this.staleGuesses.set(c.key, 32);
+      }
       if (e instanceof ConflictError) return false;
       throw e;
     }
