@@ -6,12 +6,13 @@ import { randomBytes } from 'node:crypto';
 import { createServer, type Server } from 'node:https';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { parse as parseYaml } from 'yaml';
 import type { Datastore } from '../../datastore/index.js';
 import { admit, checkEnvelope, checkImmutable, type KubeObject } from './admission.js';
 import { TokenAuthority, type Identity } from './auth.js';
 import { apiGroup, apiGroupList, apiResourceList, apiVersions, SERVER_VERSION } from './discovery.js';
 import { openApiGroupVersion, openApiRoot } from './openapi.js';
-import { applyPatch } from './patch.js';
+import { applyPatch, strategicMergePatch } from './patch.js';
 import { apiVersionOf, findResource, SERVED_RESOURCES, type ServedResource } from './resources.js';
 import { matchesFields, matchesLabels, parseFieldSelector, parseLabelSelector, SelectorError } from './selectors.js';
 import {
@@ -274,6 +275,8 @@ class RequestHandler {
       case 'PUT':
         return this.update(r, await readJson(req), res, q.get('dryRun') === 'All');
       case 'PATCH':
+        if ((req.headers['content-type'] ?? '').startsWith('application/apply-patch+yaml'))
+          return this.serverSideApply(r, await readBody(req), res, q.get('dryRun') === 'All');
         return this.patch(r, req, res, q.get('dryRun') === 'All');
       case 'DELETE':
         return this.delete(r, await readJson(req, true), res);
@@ -443,6 +446,45 @@ class RequestHandler {
         const obj = checkEnvelope(r.res, patched, r.namespace, r.name);
         return this.merge(r, current, obj);
       },
+      undefined,
+      dryRun,
+    );
+    this.json(res, 200, updated);
+  }
+
+  /**
+   * Server-side apply (`kubectl apply --server-side`), simplified: the applied configuration is created when absent,
+   * else merged into the stored object as a strategic merge patch. Field ownership (managedFields) is not tracked.
+   */
+  private async serverSideApply(r: Route, text: string, res: ServerResponse, dryRun: boolean): Promise<void> {
+    let body: unknown;
+    try {
+      body = parseYaml(text);
+    } catch (err) {
+      throw badRequest(`error decoding YAML: ${(err as Error).message}`);
+    }
+    const applied = checkEnvelope(r.res, body, r.namespace, r.name);
+    if (r.subresource !== 'status' && !(await this.store.find(r.res, r.namespace, r.name!))) {
+      if (r.res.namespaced) await this.requireNamespace(applied.metadata.namespace);
+      const admitted = admit(r.res, applied);
+      if (r.res.kind === 'Pod') admitted.status = { phase: 'Pending' };
+      if (r.res.kind === 'Namespace') admitted.status = { phase: 'Active' };
+      if (dryRun) return this.json(res, 201, admitted);
+      const created = await this.store.create(r.res, admitted);
+      if (r.res.kind === 'Namespace') await this.ensureDefaultServiceAccount(applied.metadata.name);
+      return this.json(res, 201, created);
+    }
+    const { resourceVersion: _rv, ...meta } = applied.metadata;
+    const updated = await this.store.modify(
+      r.res,
+      r.namespace,
+      r.name!,
+      (current) =>
+        this.merge(
+          r,
+          current,
+          checkEnvelope(r.res, strategicMergePatch(current, { ...applied, metadata: meta }, ''), r.namespace, r.name),
+        ),
       undefined,
       dryRun,
     );

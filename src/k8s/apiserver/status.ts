@@ -84,7 +84,7 @@ export const unsupportedMediaType = (type: string): ApiError =>
   failure(
     415,
     'UnsupportedMediaType',
-    `the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/strategic-merge-patch+json (got ${type})`,
+    `the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/strategic-merge-patch+json, application/apply-patch+yaml (got ${type})`,
   );
 export const expired = (message: string): ApiError => failure(410, 'Expired', message);
 export const tooOldResourceVersion = (requested: number, compacted: number): ApiError =>

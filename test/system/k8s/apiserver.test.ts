@@ -153,6 +153,21 @@ describe('Kubernetes API server', () => {
     assert.equal(r.code, 0, r.stderr);
     r = await t.kubectl('-n', 'kc', 'get', 'networkpolicy', 'db', '-o', 'jsonpath={.spec.policyTypes}');
     assert.equal(r.stdout, '["Ingress","Egress"]', 'egress rules without policyTypes default to Ingress+Egress');
+    const podFile = path.join(t.dir, 'pod.yaml');
+    writeFileSync(
+      podFile,
+      'apiVersion: v1\nkind: Pod\nmetadata: {name: ssa, namespace: kc, labels: {app: ssa}}\nspec: {containers: [{name: c, image: busybox}]}\n',
+    );
+    r = await t.kubectl('apply', '--server-side', '-f', podFile);
+    assert.equal(r.code, 0, r.stderr);
+    writeFileSync(
+      podFile,
+      'apiVersion: v1\nkind: Pod\nmetadata: {name: ssa, namespace: kc, labels: {app: ssa, v: "2"}}\nspec: {containers: [{name: c, image: busybox}]}\n',
+    );
+    r = await t.kubectl('apply', '--server-side', '-f', podFile);
+    assert.equal(r.code, 0, r.stderr);
+    r = await t.kubectl('-n', 'kc', 'get', 'pod', 'ssa', '-o', 'jsonpath={.metadata.labels.v}');
+    assert.equal(r.stdout, '2', 'server-side apply updates');
     r = await t.kubectl('create', 'namespace', 'Bad_Name');
     assert.notEqual(r.code, 0);
     assert.match(r.stderr, /is invalid: metadata\.name/);
