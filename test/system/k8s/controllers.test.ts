@@ -108,6 +108,23 @@ describe('kube-controllers: namespaces, service accounts, policies', () => {
     assert.ok(await profile(w, 'tj-mine'));
   });
 
+  test('watches cut by the API server and a 410 Gone (compacted history) are survived by re-listing', async () => {
+    const lists = async () =>
+      (await kc.metrics.informerLists.get()).values.find((v) => v.labels.resource === 'Namespace')?.value ?? 0;
+    const before = await lists();
+    // A pod write moves the store on without the namespace watch seeing it; compacting there makes its version stale.
+    await w.core.createNamespacedPod({
+      namespace: 'default',
+      body: { metadata: { name: 'tj-bump' }, spec: { containers: [{ name: 'c', image: 'x' }] } },
+    });
+    await w.api.datastore.compact(await w.api.datastore.currentRevision());
+    await w.api.server.closeWatches();
+    await eventually(async () => (await lists()) > before, 'namespaces re-listed after 410');
+    await w.core.createNamespace({ body: { metadata: { name: 'tj-after-410' } } });
+    await eventually(() => profile(w, 'kns.tj-after-410'), 'kns.tj-after-410 after the re-list');
+    await w.core.deleteNamespacedPod({ namespace: 'default', name: 'tj-bump' });
+  });
+
   test('health and metrics endpoints answer on localhost', async () => {
     const ready = await fetch(`${kc.healthUrl}/readiness`);
     assert.equal(ready.status, 200);
