@@ -185,12 +185,25 @@ describe('label and patch', () => {
     );
     const refused = await runLabel(c, { kind: 'ippool', name: 'a', label: 'env=dev' });
     assert.equal(refused.code, 1);
-    assert.match(refused.stderr, /key env is already present; use --overwrite/);
-    await runLabel(c, { kind: 'ippool', name: 'a', label: 'env=dev', overwrite: true });
+    assert.match(
+      refused.stderr,
+      /^failed to update label of ippool a, key env is already present\. please use '--overwrite' to set a new value\.\n$/,
+    );
+    assert.equal(
+      (await runLabel(c, { kind: 'ippool', name: 'a', label: 'env=dev', overwrite: true })).stdout,
+      'Successfully updated label env on ippool a\n',
+    );
     assert.deepEqual((await c.get('IPPool', 'a')).metadata.labels, { env: 'dev' });
     await runLabel(c, { kind: 'ippool', name: 'a', label: 'env', remove: true });
     assert.deepEqual((await c.get('IPPool', 'a')).metadata.labels, {});
-    assert.equal((await runLabel(c, { kind: 'ippool', name: 'a', label: 'env', remove: true })).code, 1);
+    assert.equal(
+      (await runLabel(c, { kind: 'ippool', name: 'a', label: 'env', remove: true })).stderr,
+      'cannot remove label of ippool a, key env does not exist\n',
+    );
+    assert.match(
+      (await runLabel(c, { kind: 'ippool', name: 'zz', label: 'a=b' })).stderr,
+      /^failed to get ippool zz, error resource does not exist/,
+    );
     assert.equal((await runLabel(c, { kind: 'clusterinfo', name: 'default', label: 'a=b' })).code, 1);
   });
 

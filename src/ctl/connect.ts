@@ -4,7 +4,7 @@ import type { Command } from 'commander';
 import { ResourceClient } from '../datastore/resources.js';
 import type { Datastore } from '../datastore/types.js';
 import { ctlDatastoreSettings } from './ipam/connect.js';
-import { CALICOCTL_VERSION, versionMismatch } from './version.js';
+import { CALICOCTL_VERSION, releaseOf, versionMismatch } from './version.js';
 
 export interface GlobalOptions {
   config?: string;
@@ -28,11 +28,16 @@ export async function openResourceClient(opts: GlobalOptions): Promise<ResourceC
   const client = new ResourceClient(ds);
   try {
     if (!opts.allowVersionMismatch) {
-      const info = await client.find('ClusterInformation', 'default');
+      const info = await client.find('ClusterInformation', 'default').catch((e: Error) => {
+        throw new Error(
+          `Unable to get Cluster Information to verify version mismatch: ${e.message}\n` +
+            'Use --allow-version-mismatch to override.',
+        );
+      });
       const clusterVersion = typeof info?.spec?.calicoVersion === 'string' ? info.spec.calicoVersion : '';
       if (versionMismatch(CALICOCTL_VERSION, clusterVersion)) {
         throw new Error(
-          `Version mismatch.\nClient Version:   ${CALICOCTL_VERSION}\nCluster Version:  ${clusterVersion}\n` +
+          `Version mismatch.\nClient Version:   ${CALICOCTL_VERSION}\nCluster Version:  ${releaseOf(clusterVersion)}\n` +
             'Use --allow-version-mismatch to override.',
         );
       }

@@ -60,7 +60,8 @@ describe('label argument', () => {
     assert.deepEqual(parseLabelArg('rack=a', false), { key: 'rack', value: 'a' });
     assert.deepEqual(parseLabelArg('example.com/x=', false), { key: 'example.com/x', value: '' });
     assert.deepEqual(parseLabelArg('rack', true), { key: 'rack' });
-    assert.throws(() => parseLabelArg('rack', false), /expected key=value/);
+    assert.throws(() => parseLabelArg('rack', false), /^Error: invalid label rack$/);
+    assert.throws(() => parseLabelArg('a=b=c', false), /invalid label a=b=c/);
     assert.throws(() => parseLabelArg('rack=a', true), /only the key/);
     assert.throws(() => parseLabelArg('rack=bad value', false), /invalid label value/);
   });
@@ -212,5 +213,15 @@ describe('-f input', () => {
     assert.throws(() => decodeInput(all), /sub\/b\.json: IPPool "b": spec\.cidr/);
     assert.throws(() => readInput(path.join(dir, 'missing.yaml'), false), /no such file or directory/);
     assert.equal(readInput('-', false, () => 'text')[0].text, 'text');
+  });
+});
+
+describe('version check', () => {
+  test('release numbers must be equal; an unrecorded cluster version never mismatches', async () => {
+    const { versionMismatch, releaseOf } = await import('./version.js');
+    assert.equal(releaseOf('v3.29.0-calico-ts'), '3.29.0');
+    assert.equal(versionMismatch('v3.29.0-calico-ts', 'v3.29.0'), false);
+    assert.equal(versionMismatch('v3.29.0-calico-ts', 'v3.29.1'), true);
+    assert.equal(versionMismatch('v3.29.0-calico-ts', ''), false);
   });
 });

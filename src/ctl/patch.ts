@@ -240,6 +240,6 @@ export async function runPatch(client: ResourceClient, req: PatchRequest): Promi
       }
     }
   } catch (e) {
-    return { code: 1, stdout: '', stderr: `Failed to patch resource: ${(e as Error).message}\n` };
+    return { code: 1, stdout: '', stderr: `Hit error: ${(e as Error).message}\n` };
   }
 }

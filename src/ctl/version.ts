@@ -1,20 +1,17 @@
-// calicoctl's version and Calico's client/cluster version comparison (major.minor must agree; a cluster that has
-// not recorded its version never mismatches).
+// calicoctl's version and Calico's client/cluster version comparison (the release numbers without `v` and any
+// `-suffix` must be equal; a cluster that has not recorded its version never mismatches).
 
 /** The Calico release whose interfaces this calicoctl follows, with our own build suffix. */
 export const CALICOCTL_VERSION = 'v3.29.0-calico-ts';
 export const CALICOCTL_GIT_COMMIT = 'calico-ts';
 
-function majorMinor(v: string): string | undefined {
-  const m = /^v?(\d+)\.(\d+)/.exec(v.trim());
-  return m ? `${m[1]}.${m[2]}` : undefined;
+/** "v3.29.0-calico-ts" -> "3.29.0", as Calico compares them. */
+export function releaseOf(v: string): string {
+  return v.trim().replace(/^v/, '').split('-')[0];
 }
 
 export function versionMismatch(client: string, cluster: string): boolean {
-  if (!cluster) return false;
-  const a = majorMinor(client);
-  const b = majorMinor(cluster);
-  return a !== undefined && b !== undefined && a !== b;
+  return cluster !== '' && releaseOf(client) !== releaseOf(cluster);
 }
 
 /** `calicoctl version` text: client lines, then the cluster's when it could be read. */

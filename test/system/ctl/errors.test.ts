@@ -118,7 +118,7 @@ for (const make of [sqliteBackend, etcdBackend]) {
     test('label --overwrite/--remove and patch of each type', async () => {
       const refused = await b.ctl(['label', 'ipp', 'c1', 'env=dev']);
       assert.equal(refused.code, 1);
-      assert.match(refused.stderr, /already present; use --overwrite/);
+      assert.match(refused.stderr, /key env is already present\. please use '--overwrite'/);
       assert.equal((await b.ctl(['label', 'ipp', 'c1', 'env=dev', '--overwrite'])).code, 0);
       assert.equal((await b.client.get('IPPool', 'c1')).metadata.labels?.env, 'dev');
       const removed = await b.ctl(['label', 'ipp', 'c1', 'env', '--remove']);
@@ -171,7 +171,7 @@ for (const make of [sqliteBackend, etcdBackend]) {
       assert.equal(mismatch.code, 1);
       assert.match(
         mismatch.stderr,
-        /^Version mismatch\.\nClient Version: +v3\.29\.0-calico-ts\nCluster Version: +v3\.1\.0\nUse --allow-version-mismatch to override\.\n$/,
+        /^Version mismatch\.\nClient Version: +v3\.29\.0-calico-ts\nCluster Version: +3\.1\.0\nUse --allow-version-mismatch to override\.\n$/,
       );
       const allowed = await b.ctl(['get', 'ippools', '--allow-version-mismatch']);
       assert.equal(allowed.code, 0, allowed.stderr);
