@@ -62,8 +62,24 @@ const MAX_NOTE = 128 - 16;
 
 export function nftRule(body: string, note: string): NftRule {
   const safeNote = note.replace(/["\\\n]/g, "'").slice(0, MAX_NOTE);
-  const id = createHash('sha256').update(body).update('\0').update(safeNote).digest('hex').slice(0, 12);
-  return { body, note: safeNote, id };
+  return { body, note: safeNote, id: contentHash(`${body}\0${safeNote}`, 12) };
+}
+
+/**
+ * A fast 64-bit content hash (two independently seeded 32-bit multiply-xor lanes) as `hexChars` hex digits. Rule ids
+ * only need to tell our own rules apart (a cryptographic hash cost ~30% of rendering 10,000 rules).
+ */
+export function contentHash(text: string, hexChars = 16): string {
+  let h1 = 0xdeadbeef;
+  let h2 = 0x41c6ce57;
+  for (let i = 0; i < text.length; i++) {
+    const ch = text.charCodeAt(i);
+    h1 = Math.imul(h1 ^ ch, 2654435761);
+    h2 = Math.imul(h2 ^ ch, 1597334677);
+  }
+  h1 = Math.imul(h1 ^ (h1 >>> 16), 2246822507) ^ Math.imul(h2 ^ (h2 >>> 13), 3266489909);
+  h2 = Math.imul(h2 ^ (h2 >>> 16), 2246822507) ^ Math.imul(h1 ^ (h1 >>> 13), 3266489909);
+  return ((h2 >>> 0).toString(16).padStart(8, '0') + (h1 >>> 0).toString(16).padStart(8, '0')).slice(0, hexChars);
 }
 
 /** The comment written to the kernel for a rule; `ruleIdFromComment` reverses it. */

@@ -95,3 +95,12 @@ describe('counters', () => {
     }
   });
 });
+
+test('rule ids: 12 hex digits, no collisions among 100,000 similar rules', async () => {
+  const { nftRule } = await import('./nft-model.js');
+  const ids = new Set<string>();
+  for (let i = 0; i < 100_000; i++)
+    ids.add(nftRule(`ip saddr 10.${i >> 16}.${(i >> 8) & 255}.${i & 255} counter accept`, 'x').id);
+  assert.equal(ids.size, 100_000);
+  for (const id of [...ids].slice(0, 100)) assert.match(id, /^[0-9a-f]{12}$/);
+});

@@ -5,7 +5,6 @@
 //        profile and direction, one nft set per IP set and family)
 // Objects are memoised on the identity of their inputs, so re-rendering an unchanged snapshot costs little and yields
 // the identical chain objects (which the NftTable diff skips by identity).
-import { createHash } from 'node:crypto';
 import type { IpFamily } from '../../net/ip.js';
 import type {
   CompiledPolicy,
@@ -21,6 +20,7 @@ import type {
 import { parseNamedPortMember, PROTOCOL_NUMBERS } from '../calc/model.js';
 import { canonicalAddressElement } from './nft-kernel.js';
 import {
+  contentHash,
   nftName,
   nftRule,
   type NftBaseChainSpec,
@@ -216,9 +216,7 @@ class SharedEndpointChains {
     let chain = this.byKey.get(key);
     if (!chain) {
       const rules = build();
-      const h = createHash('sha256');
-      for (const x of rules) h.update(x.id);
-      chain = { name: `${prefix}${h.digest('hex').slice(0, 16)}`, rules };
+      chain = { name: `${prefix}${contentHash(rules.map((x) => x.id).join(','))}`, rules };
       this.byKey.set(key, chain);
     }
     return chain;
