@@ -13,3 +13,4 @@ export {
 export type { RunConfig, ControllerName } from './config.js';
 export { LeaseElector, DEFAULT_LEASE_NAME, DEFAULT_LEASE_NAMESPACE } from './leader.js';
 export { kubernetesNodeOf } from './node.js';
+export { checkStatus } from './check-status.js';

@@ -5,6 +5,7 @@ import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { CoordinationV1Api, V1MicroTime } from '@kubernetes/client-node';
 import { eventually } from '../../support/k8s.js';
+import { checkStatus } from '../../../src/k8s/controllers/index.js';
 import { startControllersWorld, type ControllersWorld } from './controllers-world.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -38,7 +39,11 @@ describe('kube-controllers: two replicas under leader election', () => {
     const standby = await (await fetch(`${b.healthUrl}/readiness`)).json();
     assert.match(JSON.stringify(standby), /standby/);
 
+    const aPort = Number(new URL(a.healthUrl!).port);
     await a.stop();
+    const gone = await checkStatus('liveness', aPort);
+    assert.equal(gone.ok, false);
+    assert.match(gone.reason, /health endpoint 127\.0\.0\.1:\d+ unreachable/);
     await eventually(() => b.isLeader() && b.running().length === 5, 'b took over', 5000);
     await w.core.createNamespace({ body: { metadata: { name: 'tj-two' } } });
     await eventually(() => w.client.find('Profile', 'kns.tj-two'), 'b created kns.tj-two');

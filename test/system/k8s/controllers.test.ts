@@ -8,7 +8,7 @@ import { IpamClient } from '../../../src/ipam/client.js';
 import { eventually } from '../../support/k8s.js';
 import { putNode, putPool } from '../../support/ipam.js';
 import { startControllersWorld, type ControllersWorld } from './controllers-world.js';
-import type { KubeControllers } from '../../../src/k8s/controllers/index.js';
+import { checkStatus, type KubeControllers } from '../../../src/k8s/controllers/index.js';
 
 /** eventually() for a lookup that returns undefined until the object exists. */
 async function until<T>(check: () => Promise<T | undefined>, what: string): Promise<T> {
@@ -129,6 +129,13 @@ describe('kube-controllers: namespaces, service accounts, policies', () => {
     const ready = await fetch(`${kc.healthUrl}/readiness`);
     assert.equal(ready.status, 200);
     assert.match(JSON.stringify(await ready.json()), /leader: running/);
+    // The exec probes (calico-kube-controllers -l / -r) ask the same endpoint.
+    const port = Number(new URL(kc.healthUrl!).port);
+    assert.deepEqual(await checkStatus('readiness', port), {
+      ok: true,
+      reason: 'ready (kube-controllers: leader: running namespace, serviceaccount, policy, workloadendpoint, node)',
+    });
+    assert.equal((await checkStatus('liveness', port)).ok, true);
     const metrics = await (await fetch(`${kc.metricsUrl}/metrics`)).text();
     assert.match(metrics, /calico_kube_controllers_is_leader 1/);
     assert.match(metrics, /calico_kube_controllers_datastore_writes_total\{controller="namespace",op="create"\} \d+/);
