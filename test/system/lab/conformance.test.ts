@@ -63,7 +63,7 @@ for (const mode of ['bgp', 'vxlan'] as const) {
         );
         // Tiers first: calico-lab delete works through its input backwards, so policies go before their tiers.
         toDelete.sort((a, b) => Number((b as any).kind === 'Tier') - Number((a as any).kind === 'Tier'));
-        if (toDelete.length) lab.run(['delete', '-f', '-', '--lab-dir', lab.labDir], toYaml(toDelete));
+        if (toDelete.length) lab.delete(toYaml(toDelete));
         if (c.restore) lab.apply(toYaml(c.restore));
         await lab.waitForMatrices([{ probe: { port: 80, protocol: 'TCP' }, matrix: everythingReachable }]);
       }
