@@ -112,8 +112,10 @@ export async function startAgent(ctx: AgentContext): Promise<Agent> {
     }, delay);
   };
 
+  let lastProblems: DataplaneSnapshot['problems'] | undefined;
   const updateGauges = (snap: DataplaneSnapshot): void => {
     metrics.activePolicies.set(snap.policies.size);
+    metrics.stagedPolicies.set(snap.stagedPolicies.size);
     metrics.activeEndpoints.set(snap.endpoints.size);
     let selectors = 0;
     for (const id of snap.ipSets.keys()) if (id.startsWith('s:') || id.startsWith('n:')) selectors++;
@@ -157,7 +159,10 @@ export async function startAgent(ctx: AgentContext): Promise<Agent> {
             'dataplane updated',
           );
         }
-        for (const p of snap.problems) log.warn({ resource: p.resource }, p.message);
+        if (snap.problems !== lastProblems) {
+          lastProblems = snap.problems;
+          for (const p of snap.problems) log.warn({ resource: p.resource }, p.message);
+        }
         try {
           await status.report(snap);
         } catch (err) {

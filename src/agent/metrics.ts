@@ -17,6 +17,11 @@ export class AgentMetrics {
     help: 'Number of active policies on this node.',
     registers: [this.registry],
   });
+  readonly stagedPolicies = new Gauge({
+    name: 'felix_active_local_staged_policies',
+    help: 'Number of staged policies selecting local endpoints (computed and reported, never enforced).',
+    registers: [this.registry],
+  });
   readonly activeSelectors = new Gauge({
     name: 'felix_active_local_selectors',
     help: 'Number of active selectors (IP sets) on this node.',
