@@ -195,6 +195,20 @@ describe('policy on one node', () => {
     assert.equal(w.canConnect(a, b.ip, 80), true, 'its real address still works');
   });
 
+  test('a staged policy is reported but never enforced', async () => {
+    await w.put({
+      kind: 'StagedNetworkPolicy',
+      metadata: { name: 'staged-deny-b', namespace: 'default' },
+      spec: { stagedAction: 'Set', selector: bSel, types: ['Ingress'], ingress: [{ action: 'Deny' }] },
+    });
+    await w.settle();
+    assert.equal(w.canConnect(a, b.ip, 80), true);
+    const metrics = await (await fetch(`http://${w.agent!.metricsAddress}/metrics`)).text();
+    assert.match(metrics, /felix_active_local_staged_policies 1/);
+    await w.del('StagedNetworkPolicy', 'staged-deny-b', 'default');
+    await w.settle();
+  });
+
   test('the host reaches its pods even under default deny (kubelet probes)', async () => {
     await policy('deny-b', { selector: bSel, types: ['Ingress'] });
     assert.equal(w.canConnect(w.node, b.ip, 80), true);
