@@ -456,7 +456,8 @@ export const KUBERNETES_CASES: Case[] = [
     (f, t) => (t !== 'x/a' || f === 'x/b') && (f !== 'x/a' || nsOf(t) === 'y'),
   ),
   single(
-    'egress written without policyTypes isolates egress',
+    // kube-apiserver defaults policyTypes to [Ingress, Egress] here: ingress is isolated too, with no rule allowing any.
+    'egress written without policyTypes isolates egress (and ingress)',
     () => [
       knp('x', 'implicit-egress', {
         podSelector: podSel({ pod: 'a' }),
@@ -464,7 +465,7 @@ export const KUBERNETES_CASES: Case[] = [
       }),
     ],
     [TCP80],
-    (f, t) => f !== 'x/a' || nsOf(t) === 'z',
+    (f, t) => (f !== 'x/a' || nsOf(t) === 'z') && t !== 'x/a',
   ),
   single(
     'client-side egress deny wins over a server that allows',
