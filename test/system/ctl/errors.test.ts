@@ -205,21 +205,30 @@ for (const make of [sqliteBackend, etcdBackend]) {
       );
       const big = file('big.yaml', docs.join('---\n'));
       let frozen = false;
+      let freezeError: unknown;
       let unfreeze = async (): Promise<void> => {};
+      let seen = 0;
+      // Freeze at the second pool written: calicoctl only sent it after the reply to the first, so at least one
+      // resource is known applied (freezing at the first could catch its reply in flight).
       const watch = b.client.datastore.watch(resourcePrefix('IPPool'), 0, () => {
-        if (frozen) return;
+        if (frozen || ++seen < 2) return;
         frozen = true;
-        if (b.etcd) {
-          const pid = b.etcd.pid;
-          process.kill(pid, 'SIGSTOP');
-          unfreeze = async () => void process.kill(pid, 'SIGCONT');
-        } else {
-          const db = new Database(b.env.SQLITE_PATH);
-          db.exec('BEGIN EXCLUSIVE');
-          unfreeze = async () => {
-            db.exec('ROLLBACK');
-            db.close();
-          };
+        try {
+          if (b.etcd) {
+            const pid = b.etcd.pid;
+            process.kill(pid, 'SIGSTOP');
+            unfreeze = async () => void process.kill(pid, 'SIGCONT');
+          } else {
+            // Waits for calicoctl's write in progress, then holds the write lock.
+            const db = new Database(b.env.SQLITE_PATH, { timeout: 10_000 });
+            db.exec('BEGIN EXCLUSIVE');
+            unfreeze = async () => {
+              db.exec('ROLLBACK');
+              db.close();
+            };
+          }
+        } catch (e) {
+          freezeError = e;
         }
       });
       let r;
@@ -230,6 +239,7 @@ for (const make of [sqliteBackend, etcdBackend]) {
         await unfreeze();
       }
       assert.ok(frozen, 'the datastore was made unreachable');
+      assert.equal(freezeError, undefined);
       assert.equal(r.code, 1, r.stdout + r.stderr);
       const m = /^Partial success: applied the first (\d+) out of 400 'IPPool' resources:\n$/.exec(r.stdout);
       assert.ok(m, r.stdout);
