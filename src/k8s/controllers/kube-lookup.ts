@@ -3,7 +3,8 @@
 import { ApiException, CoreV1Api, type KubeConfig } from '@kubernetes/client-node';
 
 export interface KubeLookup {
-  podExists(namespace: string, name: string): Promise<boolean>;
+  /** The pod's node ('' when not scheduled), or undefined when the pod does not exist. */
+  podNode(namespace: string, name: string): Promise<string | undefined>;
   nodeExists(name: string): Promise<boolean>;
 }
 
@@ -22,7 +23,14 @@ export function apiLookup(kc: KubeConfig): KubeLookup {
     }
   };
   return {
-    podExists: (namespace, name) => exists(() => core.readNamespacedPod({ namespace, name })),
+    podNode: async (namespace, name) => {
+      try {
+        return (await core.readNamespacedPod({ namespace, name })).spec?.nodeName ?? '';
+      } catch (err) {
+        if (notFound(err)) return undefined;
+        throw err;
+      }
+    },
     nodeExists: (name) => exists(() => core.readNode({ name })),
   };
 }

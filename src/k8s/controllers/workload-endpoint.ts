@@ -1,7 +1,7 @@
 // The workload endpoint controller (Calico's pod controller, `workloadEndpoint` in KubeControllersConfiguration):
 //   pod informer + WorkloadEndpoint list+watch -> per pod: WEP labels = pod labels + Calico's (CAS update)
-//   a k8s WEP whose pod is gone (confirmed with the API server, then a grace period for the CNI DEL that normally
-//   removes it) -> WEP deleted (CAS), then the addresses it held released if the allocation is still its own.
+//   a k8s WEP whose pod is gone, or now runs on another node (confirmed with the API server, then a grace period for
+//   the CNI DEL that normally removes it) -> WEP deleted (CAS), then its addresses released if still its own.
 // Only WorkloadEndpoints with orchestrator k8s are touched; the CNI plugin creates them, this controller never does.
 import type { Logger } from 'pino';
 import type { Pod } from '../../api/k8s/types.js';
@@ -44,6 +44,8 @@ export class WorkloadEndpointController implements Controller {
   private readonly byPod = new Map<string, Set<string>>();
   /** WEP key (ns/name) -> pod key. */
   private readonly podOf = new Map<string, string>();
+  /** WEP key (ns/name) -> spec.node. */
+  private readonly nodeOf = new Map<string, string>();
   private readonly goneSince = new Map<string, number>();
   private readonly queue: ReconcileQueue;
   private readonly watcher: CalicoWatcher;
@@ -100,6 +102,7 @@ export class WorkloadEndpointController implements Controller {
   private onListed(items: Resource[]): void {
     this.byPod.clear();
     this.podOf.clear();
+    this.nodeOf.clear();
     for (const r of items) this.onEndpoint({ name: r.metadata.name, namespace: r.metadata.namespace }, r);
     this.opts.metrics.fullSyncs.inc({ controller: this.name });
   }
@@ -109,6 +112,8 @@ export class WorkloadEndpointController implements Controller {
     const podKey = r && isK8sEndpoint(r) ? keyOf(r.spec.pod as string, id.namespace) : undefined;
     const old = this.podOf.get(wepKey);
     this.index(wepKey, podKey);
+    if (podKey) this.nodeOf.set(wepKey, String(r!.spec.node ?? ''));
+    else this.nodeOf.delete(wepKey);
     if (podKey) this.queue.add(podKey);
     if (old && old !== podKey) this.queue.add(old);
   }
@@ -122,12 +127,21 @@ export class WorkloadEndpointController implements Controller {
     }
     const { namespace, name } = splitKey(podKey);
     const pod = this.pods.get(name, namespace);
-    if (pod) {
+    const cached = pod?.spec?.nodeName;
+    // Endpoints on another node than the pod's are left over from an earlier pod of that name.
+    const nodeOf = (wep: string) => this.nodeOf.get(keyOf(wep, namespace));
+    const leftOver = (wep: string) => Boolean(cached) && nodeOf(wep) !== cached;
+    const live = pod ? names.filter((n) => !leftOver(n)) : [];
+    for (const wep of live) await this.syncLabels(pod!, wep, namespace!);
+    const suspects = names.filter((n) => !live.includes(n));
+    if (!suspects.length) {
       this.goneSince.delete(podKey);
-      for (const wep of names) await this.syncLabels(pod, wep, namespace!);
       return;
     }
-    if (await this.opts.lookup.podExists(namespace!, name)) return; // the informer is behind; its event will come
+    // The informer may be behind: ask the API server where the pod is now.
+    const node = await this.opts.lookup.podNode(namespace!, name);
+    const dead = suspects.filter((n) => node === undefined || (node !== '' && nodeOf(n) !== node));
+    if (!dead.length) return; // the informer's event will follow
     const now = this.now();
     const since = this.goneSince.get(podKey) ?? now;
     this.goneSince.set(podKey, since);
@@ -136,7 +150,7 @@ export class WorkloadEndpointController implements Controller {
       this.queue.addAfter(podKey, wait);
       return;
     }
-    for (const wep of names) await this.removeDeadEndpoint(wep, namespace!, name);
+    for (const wep of dead) await this.removeDeadEndpoint(wep, namespace!, name);
     this.goneSince.delete(podKey);
   }
 

@@ -267,6 +267,29 @@ describe('kube-controllers: workload endpoints and nodes', () => {
     await eventually(async () => (await ipam.getAllocation(ip)) === undefined, 'released');
   });
 
+  test('an endpoint left on another node by an earlier pod of the same name is removed; the current one stays', async () => {
+    await putNode(w.calico, 'tjn3');
+    await w.core.createNamespacedPod({
+      namespace: 'default',
+      body: {
+        metadata: { name: 'moved', labels: { app: 'm' } },
+        spec: { nodeName: 'tjn3', containers: [{ name: 'c', image: 'x' }] },
+      },
+    });
+    const old = await endpointFor('moved', 'tjn1', 'c5');
+    const cur = await endpointFor('moved', 'tjn3', 'c6');
+    await eventually(
+      async () => (await w.client.find('WorkloadEndpoint', old.name, 'default')) === undefined,
+      'old removed',
+    );
+    await eventually(async () => (await ipam.getAllocation(old.ip)) === undefined, 'old address released');
+    await eventually(
+      async () => (await w.client.find('WorkloadEndpoint', cur.name, 'default'))?.metadata.labels?.app === 'm',
+      'current endpoint kept and labelled',
+    );
+    assert.ok(await ipam.getAllocation(cur.ip));
+  });
+
   test('Kubernetes Node deleted -> Calico Node, its affinities and addresses cleaned up', async () => {
     await w.core.createNode({ body: { metadata: { name: 'tjn2', labels: { zone: 'a', rack: '1' } } } });
     await w.client.create({
