@@ -33,7 +33,9 @@ const spec = (r: Resource): Record<string, any> => (r.spec ?? {}) as Record<stri
 const list = (v: unknown): string => (Array.isArray(v) ? v.map(str).join(',') : '');
 const goBool = (v: unknown): string => (v === true ? 'true' : 'false');
 const orDash = (v: unknown): string => (v === undefined || v === null || v === '' ? '-' : String(v));
-const num = (v: unknown): string => (typeof v === 'number' ? goFloat(v) : str(v));
+/** A *float64 as a Go template prints it: the number, or <nil> when unset. */
+const num = (v: unknown): string =>
+  typeof v === 'number' ? goFloat(v) : v === undefined || v === null ? '<nil>' : str(v);
 
 /** Calico's joinAndTruncate: comma-joined, cut to maxLen with "..." at the end. */
 export function joinAndTruncate(items: unknown, maxLen: number): string {
@@ -145,10 +147,12 @@ const COLUMNS: Record<string, KindColumns> = {
       NETWORKS: (r) => list(spec(r).ipNetworks),
       INTERFACE: (r) => str(spec(r).interfaceName),
       PROFILES: (r) => list(spec(r).profiles),
+      ORCHESTRATOR: (r) => str(spec(r).orchestrator),
+      // Go prints each IPNAT struct as {internalIP externalIP}.
       NATS: (r) =>
         Array.isArray(spec(r).ipNATs)
           ? (spec(r).ipNATs as { internalIP?: string; externalIP?: string }[])
-              .map((n) => `${str(n.internalIP)}:${str(n.externalIP)}`)
+              .map((n) => `{${str(n.internalIP)} ${str(n.externalIP)}}`)
               .join(',')
           : '',
     },

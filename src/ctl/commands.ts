@@ -93,7 +93,8 @@ function writeCommand(program: Command, action: Exclude<WriteAction, 'delete'>, 
     const resources = loadFile(opts, action, false);
     if (isResult(resources)) return print(resources);
     await withClient(cmd, async (client) => {
-      if (resources.length) await ensureClusterInformation(client);
+      // As Calico's tryEnsureInitialized: a failure here does not fail the user's command.
+      if (resources.length) await ensureClusterInformation(client).catch(() => undefined);
       const results = await executeAction(client, action, resources, { skipExists: opts.skipExists });
       return summarize(action, results);
     });

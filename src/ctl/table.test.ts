@@ -166,6 +166,26 @@ describe('kind tables', () => {
     ]);
   });
 
+  test('unset order prints <nil>; NATS print as Go structs', () => {
+    assert.equal(
+      table('GlobalNetworkPolicy', [res('GlobalNetworkPolicy', 'p', { tier: 'default', selector: 'all()' })], 'wide'),
+      'NAME   TIER      ORDER   SELECTOR\np      default   <nil>   all()\n',
+    );
+    const wep = res(
+      'WorkloadEndpoint',
+      'w',
+      { pod: 'p', ipNATs: [{ internalIP: '10.1.0.5', externalIP: '172.16.0.5' }] },
+      'd',
+    );
+    const rows = tableRows(
+      'WorkloadEndpoint',
+      columnsFor('WorkloadEndpoint', { type: 'custom', columns: ['NATS'] }, false),
+      [wep],
+      ctx,
+    );
+    assert.deepEqual(rows[1], ['{10.1.0.5 172.16.0.5}']);
+  });
+
   test('Tier order in Go float form; IPAMConfiguration, ClusterInformation, HostEndpoint, Profile, sets', () => {
     assert.equal(
       table('Tier', [res('Tier', 'default', { order: 1000000 })], 'ps'),
