@@ -411,9 +411,17 @@ export class RulesetRenderer {
       dispatch.set(d, new Map());
     }
     const allInterfaces = new Map<string, string>(); // dispatch chain -> chain for the `*` host endpoint
+    // Which policy chains are jumped to, per context and direction: only those are created (an Ingress-only
+    // policy has no outbound chain).
     const usedPolicies = { filter: new Set<string>(), raw: new Set<string>(), mangle: new Set<string>() };
-    const usePolicies = (ctx: PolicyContext, dp: DirectionPolicies): void => {
-      for (const t of dp.tiers) for (const p of t.policyIds) usedPolicies[ctx].add(p);
+    const usedDirs = new Set<string>();
+    const usePolicies = (ctx: PolicyContext, dp: DirectionPolicies, dir: 'in' | 'out'): void => {
+      for (const t of dp.tiers) {
+        for (const p of t.policyIds) {
+          usedPolicies[ctx].add(p);
+          usedDirs.add(`${ctx} ${dir} ${p}`);
+        }
+      }
     };
     const natRules: { pre: NftRule[]; post: NftRule[] } = { pre: [], post: [] };
 
@@ -427,8 +435,8 @@ export class RulesetRenderer {
         dispatch.get(CHAINS.toWl)!.set(ep.interfaceName, `goto ${tw.name}`);
         dispatch.get(CHAINS.fromWl)!.set(ep.interfaceName, `goto ${fw.name}`);
         dispatch.get(CHAINS.rawAntiSpoof)!.set(ep.interfaceName, `goto ${sp.name}`);
-        usePolicies('filter', ep.ingress);
-        usePolicies('filter', ep.egress);
+        usePolicies('filter', ep.ingress, 'in');
+        usePolicies('filter', ep.egress, 'out');
         if (cfg.floatingIPs === 'Enabled') {
           for (const [fam, nats] of [
             ['ip', ep.ipv4Nat],
@@ -455,13 +463,13 @@ export class RulesetRenderer {
           if (ep.interfaceName === '*') allInterfaces.set(d, target);
           else dispatch.get(d)!.set(ep.interfaceName, `goto ${target}`);
         }
-        usePolicies('filter', ep.ingress);
-        usePolicies('filter', ep.egress);
-        usePolicies('filter', ep.forward.ingress);
-        usePolicies('filter', ep.forward.egress);
-        usePolicies('mangle', ep.preDnat.ingress);
-        usePolicies('raw', ep.untracked.ingress);
-        usePolicies('raw', ep.untracked.egress);
+        usePolicies('filter', ep.ingress, 'in');
+        usePolicies('filter', ep.egress, 'out');
+        usePolicies('filter', ep.forward.ingress, 'in');
+        usePolicies('filter', ep.forward.egress, 'out');
+        usePolicies('mangle', ep.preDnat.ingress, 'in');
+        usePolicies('raw', ep.untracked.ingress, 'in');
+        usePolicies('raw', ep.untracked.egress, 'out');
       }
     }
 
@@ -471,7 +479,9 @@ export class RulesetRenderer {
       if (!cache) this.policyCache.set(ctx, (cache = new WeakMap()));
       for (const pid of [...usedPolicies[ctx]].sort()) {
         const pol = snap.policies.get(pid) ?? { id: pid, inbound: [], outbound: [] };
-        for (const ch of this.policyChains(pol, ctx, cache, c)) addChain(ch);
+        const [inbound, outbound] = this.policyChains(pol, ctx, cache, c) as [NftChain, NftChain];
+        if (usedDirs.has(`${ctx} in ${pid}`)) addChain(inbound);
+        if (usedDirs.has(`${ctx} out ${pid}`)) addChain(outbound);
       }
     }
     let profCache = this.policyCache.get('profile');
