@@ -3,6 +3,8 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { createServer } from 'node:http';
+import { writeFileSync } from 'node:fs';
 import { MemoryDatastore } from '../../datastore/memory.js';
 import type { Datastore } from '../../datastore/types.js';
 import type { CniRequest, NetConf } from '../../cni/skel/types.js';
@@ -161,6 +163,42 @@ describe('calico-ipam handlers', () => {
       h.check!(check),
       /10\.0\.200\.1 from prevResult is not allocated to handle k8s-pod-network\.c1/,
     );
+  });
+
+  test('without an injected lookup, the netconf kubeconfig is used to read the pod and its Namespace', async () => {
+    await putPool(mem, 'team-a', '10.50.0.0/24', { namespaceSelector: 'team == "a"' });
+    await putPool(mem, 'default-v4', '10.0.0.0/16', { namespaceSelector: 'team == "nobody"' });
+    const seen: string[] = [];
+    const api = createServer((req, res) => {
+      seen.push(req.url ?? '');
+      res.setHeader('content-type', 'application/json');
+      if (req.url === '/api/v1/namespaces/prod')
+        res.end(JSON.stringify({ metadata: { name: 'prod', labels: { team: 'a' } } }));
+      else if (req.url === '/api/v1/namespaces/prod/pods/web-0')
+        res.end(JSON.stringify({ metadata: { name: 'web-0', annotations: {} } }));
+      else {
+        res.statusCode = 404;
+        res.end('{"message":"not found"}');
+      }
+    });
+    await new Promise<void>((r) => api.listen(0, '127.0.0.1', r));
+    try {
+      const port = (api.address() as { port: number }).port;
+      const kubeconfig = path.join(dir, 'kubeconfig');
+      writeFileSync(
+        kubeconfig,
+        `apiVersion: v1\nkind: Config\nclusters:\n- name: c\n  cluster:\n    server: http://127.0.0.1:${port}\n` +
+          `users:\n- name: u\n  user:\n    token: t\ncontexts:\n- name: x\n  context:\n    cluster: c\n    user: u\ncurrent-context: x\n`,
+      );
+      const h = createIpamPluginHandlers({ openDatastore: async () => shared() });
+      const req = request('ADD', 'k1');
+      req.config.kubernetes = { kubeconfig };
+      const r = await h.add(req);
+      assert.match((r.ips as { address: string }[])[0].address, /^10\.50\.0\./, 'the namespace labels chose the pool');
+      assert.deepEqual(seen.sort(), ['/api/v1/namespaces/prod', '/api/v1/namespaces/prod/pods/web-0']);
+    } finally {
+      api.close();
+    }
   });
 
   test('timestamps are recorded in Go time.Time String() form, as Calico', () => {

@@ -94,6 +94,38 @@ async function withIpam<T>(deps: IpamPluginDeps, req: CniRequest, fn: (ipam: Ipa
   }
 }
 
+/**
+ * Without an injected lookup, a netconf naming `kubernetes.kubeconfig` is enough: the pod and its Namespace are read
+ * from the API server (as Calico's calico-ipam fetches the Namespace for pools' namespaceSelector).
+ */
+async function kubeconfigLookup(req: CniRequest): Promise<KubernetesLookup | undefined> {
+  const kubeconfig = (req.config.kubernetes as { kubeconfig?: unknown } | undefined)?.kubeconfig;
+  if (typeof kubeconfig !== 'string' || !kubeconfig) return undefined;
+  const [{ KubeReader, KubeApiError }, { loadKubeconfig }] = await Promise.all([
+    import('../../cni/k8s/client.js'),
+    import('../../cni/k8s/kubeconfig.js'),
+  ]);
+  const reader = new KubeReader(await loadKubeconfig(kubeconfig));
+  const get = async (apiPath: string) => {
+    try {
+      return await reader.get(apiPath);
+    } catch (e) {
+      if (e instanceof KubeApiError && e.status === 404) return undefined;
+      throw e;
+    }
+  };
+  return {
+    pod: async (ns, name) => {
+      const o = await get(`/api/v1/namespaces/${encodeURIComponent(ns)}/pods/${encodeURIComponent(name)}`);
+      return o ? { annotations: o.metadata.annotations ?? {} } : undefined;
+    },
+    namespace: async (name) => {
+      const o = await get(`/api/v1/namespaces/${encodeURIComponent(name)}`);
+      return o ? { labels: o.metadata.labels ?? {}, annotations: o.metadata.annotations ?? {} } : undefined;
+    },
+  };
+}
+
 export function createIpamPluginHandlers(overrides: Partial<IpamPluginDeps> = {}): PluginHandlers {
   const deps: IpamPluginDeps = { openDatastore: defaultOpen, now: () => new Date(), ...overrides };
 
@@ -108,9 +140,10 @@ export function createIpamPluginHandlers(overrides: Partial<IpamPluginDeps> = {}
     if (pod) {
       attrs.namespace = pod.namespace;
       attrs.pod = pod.name;
-      if (deps.kubernetes) {
-        const p = await deps.kubernetes.pod(pod.namespace, pod.name);
-        const ns = await deps.kubernetes.namespace(pod.namespace);
+      const kubernetes = deps.kubernetes ?? (await kubeconfigLookup(req));
+      if (kubernetes) {
+        const p = await kubernetes.pod(pod.namespace, pod.name);
+        const ns = await kubernetes.namespace(pod.namespace);
         if (p) sources.push({ owner: `pod ${pod.namespace}/${pod.name}`, annotations: p.annotations ?? {} });
         if (ns) sources.push({ owner: `namespace ${pod.namespace}`, annotations: ns.annotations ?? {} });
         namespace = { name: pod.namespace, labels: ns?.labels ?? {} };
@@ -212,5 +245,5 @@ export function createIpamPluginHandlers(overrides: Partial<IpamPluginDeps> = {}
   return { add, del, check };
 }
 
-/** The handlers `calico` runs when invoked as `calico-ipam` (no Kubernetes lookup). */
+/** The handlers `calico` runs when invoked as `calico-ipam` (Kubernetes through the netconf's kubeconfig). */
 export const ipamPluginHandlers: PluginHandlers = createIpamPluginHandlers();
