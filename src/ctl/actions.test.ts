@@ -237,3 +237,24 @@ describe('get', () => {
     assert.equal((await runGet(c, { kind: 'tiers', names: [], output: 'name' })).stdout, '');
   });
 });
+
+describe('read-only kinds', () => {
+  test('BlockAffinity is read from IPAM affinities; ClusterInformation and BlockAffinity cannot be written', async () => {
+    const ds = new MemoryDatastore();
+    const c = client(ds);
+    await c.create(pool('p', '10.60.0.0/16', { blockSize: 26 }));
+    await c.create({ apiVersion: 'projectcalico.org/v3', kind: 'Node', metadata: { name: 'node-a' }, spec: {} });
+    await new IpamClient(ds).ensureTunnelAddress('node-a');
+    const out = await runGet(c, { kind: 'blockaffinities', names: [], output: 'ps' });
+    assert.equal(out.code, 0, out.stderr);
+    assert.match(
+      out.stdout,
+      /^NAME {3,}CIDR {3,}NODE {3,}STATE\nnode-a-10-60-\d+-\d+-26 {3,}10\.60\.\d+\.\d+\/26 {3,}node-a {3,}confirmed\n\n$/,
+    );
+    const name = out.stdout.split('\n')[1].split(' ')[0];
+    const one = await runGet(c, { kind: 'affinity', names: [name], output: 'json' });
+    assert.equal(JSON.parse(one.stdout).spec.node, 'node-a');
+    const del = await runLabel(c, { kind: 'blockaffinity', name, label: 'a=b' });
+    assert.equal(del.stderr, 'operation label is not supported on BlockAffinity: resource is readonly\n');
+  });
+});
