@@ -6,6 +6,8 @@ import assert from 'node:assert/strict';
 import { CoordinationV1Api, V1MicroTime } from '@kubernetes/client-node';
 import { eventually } from '../../support/k8s.js';
 import { checkStatus } from '../../../src/k8s/controllers/index.js';
+import { IpamClient } from '../../../src/ipam/client.js';
+import { putNode, putPool } from '../../support/ipam.js';
 import { startControllersWorld, type ControllersWorld } from './controllers-world.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -74,6 +76,44 @@ describe('kube-controllers: two replicas under leader election', () => {
     const cur = await leases.readNamespacedLease({ namespace: 'kube-system', name: 'calico-kube-controllers' });
     cur.spec = { ...cur.spec, holderIdentity: '', leaseDurationSeconds: 1 };
     await leases.replaceNamespacedLease({ namespace: 'kube-system', name: 'calico-kube-controllers', body: cur });
+  });
+
+  test('leaked addresses on a live node are released only after the leak grace period; live ones stay', async () => {
+    const ipam = new IpamClient(w.calico);
+    await putPool(w.calico, 'tj-gc-pool', '10.78.0.0/16', { blockSize: 26 });
+    await putNode(w.calico, 'tjgc1');
+    await w.core.createNamespacedPod({
+      namespace: 'default',
+      body: { metadata: { name: 'tj-alive' }, spec: { nodeName: 'tjgc1', containers: [{ name: 'c', image: 'x' }] } },
+    });
+    const assign = async (pod: string, cid: string) =>
+      (
+        await ipam.autoAssign({
+          num4: 1,
+          num6: 0,
+          handleId: `k8s-pod-network.${cid}`,
+          attrs: { namespace: 'default', pod, node: 'tjgc1' },
+          hostname: 'tjgc1',
+        })
+      ).ipv4[0]!.split('/')[0]!;
+    const leaked = await assign('tj-never-existed', 'g1'); // no pod, no endpoint: a leak
+    const live = await assign('tj-alive', 'g2'); // pod exists (endpoint not written yet): never a leak
+    const kcc = await w.client.get('KubeControllersConfiguration', 'default');
+    await w.client.update({
+      ...kcc,
+      spec: { ...kcc.spec, controllers: { node: { reconcilerPeriod: '1s', leakGracePeriod: '2s' } } },
+    });
+    const k = await w.start({ identity: 'tj-replica-gc' });
+    await eventually(() => k.isLeader() && k.running().includes('node'), 'gc replica leads');
+    const t0 = Date.now();
+    await eventually(async () => (await k.metrics.gcCandidates.get()).values[0]?.value === 1, 'one candidate');
+    assert.ok(await ipam.getAllocation(leaked), 'still held during the grace period');
+    await eventually(async () => (await ipam.getAllocation(leaked)) === undefined, 'leak released', 10_000);
+    assert.ok(Date.now() - t0 >= 1500, 'not before the grace period');
+    assert.ok(await ipam.getAllocation(live), 'the live pod keeps its address');
+    assert.equal((await k.metrics.gcReclamations.get()).values[0]?.value, 1);
+    await k.stop();
+    await w.client.update({ ...(await w.client.get('KubeControllersConfiguration', 'default')), spec: kcc.spec });
   });
 
   test('KubeControllersConfiguration chooses controllers; ENABLED_CONTROLLERS overrides; changes restart them', async () => {
