@@ -3,8 +3,7 @@
 // every document valid, every pod's namespace present, every IP pool a pod annotation names present — and nothing is
 // written when anything is wrong. Pods without spec.nodeName are scheduled round-robin over the lab's nodes.
 // Runs inside the underlay namespace, where the API server and the datastore are reachable.
-import * as k8s from '@kubernetes/client-node';
-import { KubeRest, KubeRestError, objectPaths } from './kube-rest.js';
+import { KubeRest, KubeRestError, loadKubeconfig, objectPaths } from './kube-rest.js';
 import { parseResources, isKubernetesKind, type KubernetesObject, type Resource } from '../api/index.js';
 import {
   openDatastore,
@@ -33,9 +32,7 @@ export async function labApply(text: string, ctx: ApplyContext, mode: 'apply' | 
   } catch (e) {
     throw new LabInputError(e instanceof Error ? e.message : String(e));
   }
-  const kc = new k8s.KubeConfig();
-  kc.loadFromFile(ctx.kubeconfig);
-  const api = new KubeRest(kc);
+  const api = new KubeRest(loadKubeconfig(ctx.kubeconfig));
   const datastore = await openDatastore(datastoreSettingsFromEnv(ctx.env), { timeoutMs: 10_000 });
   const calico = new ResourceClient(datastore);
   try {
