@@ -38,7 +38,7 @@ export const pureFolders = [
 ];
 
 export default tseslint.config(
-  { ignores: ['dist/**', 'node_modules/**', 'manifests/**', '.lab/**'] },
+  { ignores: ['dist/**', 'dist.*/**', 'node_modules/**', 'manifests/**', '.lab/**'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
