@@ -26,7 +26,7 @@ for (const mode of ['bgp', 'vxlan'] as const) {
     after(() => {
       const ms = times.map((t) => t.ms);
       process.stdout.write(
-        `\n${mode}: time from apply to the expected matrix, per step:\n` +
+        `\n${mode}: time from the start of `calico-lab apply` to the expected matrix, per step:\n` +
           times.map((t) => `  ${String(t.ms).padStart(6)} ms  ${t.name}`).join('\n') +
           `\n${mode}: median ${median(ms)} ms over ${ms.length} steps (goal <= 500 ms)\n`,
       );
@@ -42,6 +42,8 @@ for (const mode of ['bgp', 'vxlan'] as const) {
       try {
         const steps = c.steps(world);
         for (const [i, step] of steps.entries()) {
+          // Timed from the moment `calico-lab apply` starts, as a user would time it.
+          const since = Date.now();
           if (step.apply) {
             lab.apply(toYaml(step.apply));
             applied.push(...step.apply.filter(isPolicyObject));
@@ -49,6 +51,8 @@ for (const mode of ['bgp', 'vxlan'] as const) {
           if (step.delete) lab.delete(toYaml(step.delete));
           const ms = await lab.waitForMatrices(
             step.probes.map((probe) => ({ probe, matrix: matrixOf((f, t) => step.reach(f, t, probe)) })),
+            20_000,
+            since,
           );
           times.push({ name: `${c.name}${steps.length > 1 ? ` (step ${i + 1})` : ''}`, ms });
         }

@@ -66,8 +66,12 @@ export class TestLab {
   }
 
   /** Probes until every probe's matrix equals its expectation; returns the time taken, or throws with the differences. */
-  async waitForMatrices(expect: { probe: Probe; matrix: Matrix }[], timeoutMs = 20_000): Promise<number> {
-    const started = Date.now();
+  async waitForMatrices(
+    expect: { probe: Probe; matrix: Matrix }[],
+    timeoutMs = 20_000,
+    since = Date.now(),
+  ): Promise<number> {
+    const started = since;
     let problems: string[] = [];
     let last = '';
     while (Date.now() - started < timeoutMs) {
