@@ -5,8 +5,10 @@ import {
   ConfigError,
   DEFAULT_KUBE_CONTROLLERS_SPEC,
   enabledControllersFromEnv,
+  formatGoDuration,
   parseGoDuration,
   runConfigFrom,
+  runningConfigOf,
 } from './config.js';
 
 describe('KubeControllersConfiguration -> run settings', () => {
@@ -70,7 +72,27 @@ describe('KubeControllersConfiguration -> run settings', () => {
     );
   });
 
+  test('status.runningConfig: the effective settings in the resource shape, accepted by the validator', () => {
+    const spec = { controllers: { node: { leakGracePeriod: '90s' }, policy: { reconcilerPeriod: '1h' } } };
+    const running = runningConfigOf(runConfigFrom(spec, { ENABLED_CONTROLLERS: 'node,policy,namespace' }), spec);
+    assert.deepEqual(running.controllers, {
+      node: { reconcilerPeriod: '5m0s', syncLabels: 'Enabled', leakGracePeriod: '1m30s' },
+      policy: { reconcilerPeriod: '1h0m0s' },
+      namespace: { reconcilerPeriod: '5m0s' },
+    });
+    validateResource({
+      apiVersion: 'projectcalico.org/v3',
+      kind: 'KubeControllersConfiguration',
+      metadata: { name: 'default' },
+      spec,
+      status: { runningConfig: running, environmentVars: { ENABLED_CONTROLLERS: 'node,policy,namespace' } },
+    });
+  });
+
   test('Go durations', () => {
+    assert.equal(formatGoDuration(250), '250ms');
+    assert.equal(formatGoDuration(0), '0s');
+    assert.equal(formatGoDuration(90_000), '1m30s');
     assert.equal(parseGoDuration('1m30s', 'x'), 90_000);
     assert.equal(parseGoDuration('250ms', 'x'), 250);
     assert.equal(parseGoDuration('1h', 'x'), 3_600_000);

@@ -115,3 +115,43 @@ export function runConfigFrom(
     logSeverityScreen: spec.logSeverityScreen ?? 'Info',
   };
 }
+
+/** Milliseconds as Go's time.Duration prints them: "5m0s", "1h0m0s", "90s" -> "1m30s", "250ms", "0s". */
+export function formatGoDuration(ms: number): string {
+  if (ms === 0) return '0s';
+  if (ms < 1000) return `${ms}ms`;
+  const h = Math.floor(ms / 3_600_000);
+  const m = Math.floor((ms % 3_600_000) / 60_000);
+  const s = (ms % 60_000) / 1000;
+  if (h) return `${h}h${m}m${s}s`;
+  if (m) return `${m}m${s}s`;
+  return `${s}s`;
+}
+
+/** The effective settings in the resource's own shape, as Calico reports them in status.runningConfig. */
+export function runningConfigOf(
+  config: RunConfig,
+  spec: KubeControllersConfigurationSpec,
+): KubeControllersConfigurationSpec {
+  const controllers: NonNullable<KubeControllersConfigurationSpec['controllers']> = {};
+  for (const name of CONTROLLER_NAMES) {
+    const c = config.controllers[name];
+    if (!c) continue;
+    const reconcilerPeriod = formatGoDuration(c.reconcilerPeriodMs);
+    if (name === 'node') {
+      controllers.node = {
+        reconcilerPeriod,
+        syncLabels: config.syncLabels ? 'Enabled' : 'Disabled',
+        leakGracePeriod: formatGoDuration(config.leakGracePeriodMs),
+        ...(spec.controllers?.node?.hostEndpoint ? { hostEndpoint: spec.controllers.node.hostEndpoint } : {}),
+      };
+    } else controllers[SPEC_KEY[name] as 'policy'] = { reconcilerPeriod };
+  }
+  return {
+    logSeverityScreen: config.logSeverityScreen,
+    healthChecks: config.healthChecks ? 'Enabled' : 'Disabled',
+    etcdV3CompactionPeriod: spec.etcdV3CompactionPeriod ?? DEFAULT_KUBE_CONTROLLERS_SPEC.etcdV3CompactionPeriod,
+    prometheusMetricsPort: config.prometheusMetricsPort,
+    controllers,
+  };
+}

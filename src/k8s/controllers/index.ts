@@ -6,6 +6,8 @@ export {
   runConfigFrom,
   enabledControllersFromEnv,
   parseGoDuration,
+  formatGoDuration,
+  runningConfigOf,
   DEFAULT_KUBE_CONTROLLERS_SPEC,
   CONTROLLER_NAMES,
   ConfigError,

@@ -8,7 +8,7 @@ import { ResourceClient } from '../../datastore/resources.js';
 import { AlreadyExistsError, type Datastore } from '../../datastore/types.js';
 import { IpamClient } from '../../ipam/client.js';
 import { CalicoWatcher } from './calico-watch.js';
-import { DEFAULT_KUBE_CONTROLLERS_SPEC, runConfigFrom, type RunConfig } from './config.js';
+import { DEFAULT_KUBE_CONTROLLERS_SPEC, runConfigFrom, runningConfigOf, type RunConfig } from './config.js';
 import { errorText } from './controller.js';
 import { ControllerSet } from './controller-set.js';
 import { HealthReport, startStatusServer, type StatusServer } from './health.js';
@@ -134,12 +134,27 @@ export async function runKubeControllers(opts: KubeControllersOptions): Promise<
     set = next;
     report(false, 'leader: syncing');
     await next.start();
-    if (set === next) report(true, `leader: running ${next.names.join(', ')}`);
+    if (set !== next) return;
+    report(true, `leader: running ${next.names.join(', ')}`);
+    await writeStatus(next.config).catch((err: unknown) =>
+      log.warn({ err: errorText(err) }, 'could not write KubeControllersConfiguration status'),
+    );
   };
   const stopSet = async (): Promise<void> => {
     const cur = set;
     set = undefined;
     await cur?.stop();
+  };
+
+  /** status.runningConfig and status.environmentVars of `default`, as Calico keeps them (CAS; unchanged = no write). */
+  const writeStatus = async (running: RunConfig): Promise<void> => {
+    const current = await client.find(KCC, 'default');
+    if (!current) return;
+    const environmentVars: Record<string, string> = {};
+    if (env.ENABLED_CONTROLLERS) environmentVars.ENABLED_CONTROLLERS = env.ENABLED_CONTROLLERS;
+    const status = { runningConfig: runningConfigOf(running, current.spec), environmentVars };
+    if (JSON.stringify(current.status) === JSON.stringify(status)) return;
+    await client.update({ ...current, status });
   };
 
   const elector = new LeaseElector({

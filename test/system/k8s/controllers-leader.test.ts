@@ -133,6 +133,10 @@ describe('kube-controllers: two replicas under leader election', () => {
     await eventually(() => b.running().length === 2, 'restarted with two controllers');
     assert.deepEqual(b.running().sort(), ['namespace', 'node']);
     assert.equal(b.config().leakGracePeriodMs, 30_000);
+    await eventually(async () => {
+      const st = (await w.client.get('KubeControllersConfiguration', 'default')).status as any;
+      return st?.runningConfig?.controllers?.node?.leakGracePeriod === '30s' && !st.runningConfig.controllers.policy;
+    }, 'status.runningConfig follows');
     assert.equal(b.config().controllers.namespace?.reconcilerPeriodMs, 60_000);
     await b.stop();
   });
