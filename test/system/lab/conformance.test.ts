@@ -26,7 +26,7 @@ for (const mode of ['bgp', 'vxlan'] as const) {
     after(() => {
       const ms = times.map((t) => t.ms);
       process.stdout.write(
-        `\n${mode}: time from the start of `calico-lab apply` to the expected matrix, per step:\n` +
+        `\n${mode}: time from the start of calico-lab apply to the expected matrix, per step:\n` +
           times.map((t) => `  ${String(t.ms).padStart(6)} ms  ${t.name}`).join('\n') +
           `\n${mode}: median ${median(ms)} ms over ${ms.length} steps (goal <= 500 ms)\n`,
       );
