@@ -104,3 +104,14 @@ test('rule ids: 12 hex digits, no collisions among 100,000 similar rules', async
   assert.equal(ids.size, 100_000);
   for (const id of [...ids].slice(0, 100)) assert.match(id, /^[0-9a-f]{12}$/);
 });
+
+test('allowSpoofedSourcePrefixes only count with workloadSourceSpoofing Any', async () => {
+  const { snapshot, workload } = await import('./testdata/states.js');
+  const ep = workload('pod-a', 'cali1111', '10.65.0.2', { allowSpoofedSourcePrefixes: ['192.0.2.0/24'] });
+  const rule = (spoofing: 'Any' | 'Disabled'): string =>
+    new RulesetRenderer()
+      .render(snapshot({ endpoints: [ep], config: { workloadSourceSpoofing: spoofing } }))
+      .chains.get('raw-cali-sp-cali1111')!.rules[0]!.body;
+  assert.equal(rule('Disabled'), 'meta nfproto ipv4 ip saddr != 10.65.0.2 counter drop');
+  assert.equal(rule('Any'), 'meta nfproto ipv4 ip saddr != 10.65.0.2 ip saddr != 192.0.2.0/24 counter drop');
+});

@@ -250,19 +250,16 @@ function workloadChains(ep: LocalWorkloadEndpoint, c: ConfigContext, shared: Sha
   // Anti-spoofing in raw PREROUTING, before conntrack: the source must be one of the workload's addresses (or an
   // allowed spoofed prefix); IPv6 link-local and the unspecified address are needed for neighbour discovery.
   const spoof: NftRule[] = [];
-  const allowed4 = coalesceNets([...ep.ipv4Nets, ...ep.allowSpoofedSourcePrefixes.filter((p) => !p.includes(':'))]);
+  // allowSpoofedSourcePrefixes only count when FelixConfiguration workloadSourceSpoofing is Any (Felix's opt-in).
+  const spoofable = c.cfg.workloadSourceSpoofing === 'Any' ? ep.allowSpoofedSourcePrefixes : [];
+  const allowed4 = coalesceNets([...ep.ipv4Nets, ...spoofable.filter((p) => !p.includes(':'))]);
   spoof.push(
     allowed4.length
       ? r(`meta nfproto ipv4 ${netMatch('ip saddr', allowed4, true)} counter drop`, `${id}: anti-spoofing (IPv4)`)
       : r('meta nfproto ipv4 counter drop', `${id}: anti-spoofing (no IPv4 address)`),
   );
   if (c.cfg.ipv6Support) {
-    const allowed6 = coalesceNets([
-      ...ep.ipv6Nets,
-      ...ep.allowSpoofedSourcePrefixes.filter((p) => p.includes(':')),
-      'fe80::/10',
-      '::/128',
-    ]);
+    const allowed6 = coalesceNets([...ep.ipv6Nets, ...spoofable.filter((p) => p.includes(':')), 'fe80::/10', '::/128']);
     spoof.push(
       r(`meta nfproto ipv6 ${netMatch('ip6 saddr', allowed6, true)} counter drop`, `${id}: anti-spoofing (IPv6)`),
     );
@@ -588,7 +585,13 @@ export class RulesetRenderer {
     const allFallback = (d: string, key: 'iifname' | 'oifname', skipWorkloads: boolean): NftRule[] => {
       const target = allInterfaces.get(d);
       if (!target) return [];
-      const skips = [`${key} "lo" return`, ...(skipWorkloads ? prefixes.map((p) => `${key} ${wild(p)} return`) : [])];
+      // lo, the configured interfaceExclude names (regex entries cannot be matched by nft and are skipped) and, for
+      // forwarded traffic, workload interfaces are not policed by the all-interfaces host endpoint.
+      const excluded = cfg.interfaceExclude.filter((n) => !n.startsWith('/'));
+      const skips = [
+        ...['lo', ...excluded].map((n) => `${key} "${n}" return`),
+        ...(skipWorkloads ? prefixes.map((p) => `${key} ${wild(p)} return`) : []),
+      ];
       return [
         ...skips.map((s) => r(s, 'not policed by the all-interfaces host endpoint')),
         r(`counter goto ${target}`, 'all-interfaces host endpoint'),
