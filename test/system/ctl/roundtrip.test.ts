@@ -103,17 +103,22 @@ for (const make of [sqliteBackend, etcdBackend]) {
         assert.match(s.stdout, new RegExp(`^kind: ${kind}$`, 'm'), 'a named get prints the object itself');
         singles.push(s.stdout);
       }
+      // Several named objects print as a sequence of objects, which applies back too.
+      const pools = examples.filter((d) => d.kind === 'IPPool').map((d) => d.metadata.name as string);
+      const pair = await b.ctl(['get', 'ippools', ...pools, '-o', 'yaml']);
+      assert.match(pair.stdout, /^- apiVersion: projectcalico\.org\/v3$/m);
       const before = await b.client.datastore.currentRevision();
       for (const [name, text] of [
         ['lists.yaml', yamlDocs.join('---\n')],
         ['lists.json', jsonDocs.join('\n')],
         ['singles.yaml', singles.join('---\n')],
+        ['pair.yaml', pair.stdout],
       ]) {
         const file = path.join(dir, name);
         writeFileSync(file, text);
         const r = await b.ctl(['apply', '-f', file]);
         assert.equal(r.code, 0, `${name}: ${r.stderr}`);
-        assert.match(r.stdout, /^Successfully applied \d+ resource\(s\)\n$/);
+        assert.match(r.stdout, /^Successfully applied \d+ ('IPPool' )?resource\(s\)\n$/);
       }
       assert.equal(await b.client.datastore.currentRevision(), before, 'applying unchanged output writes nothing');
       for (const [i, kind] of kinds.entries()) {
