@@ -6,6 +6,7 @@
 import type { Logger } from 'pino';
 import type { KubernetesObject } from '../../api/k8s/types.js';
 import type { Resource } from '../../api/resource.js';
+import { ResourceValidationError } from '../../api/problems.js';
 import type { ResourceClient } from '../../datastore/resources.js';
 import { NotFoundError } from '../../datastore/types.js';
 import { CalicoWatcher, type CalicoId } from './calico-watch.js';
@@ -123,7 +124,16 @@ export class MirrorController<T extends KubernetesObject> implements Controller 
         this.log.warn({ key }, `${kind} ${key} exists and is not ours; leaving it alone`);
         return;
       }
-      const written = await client.apply(want);
+      let written: Resource;
+      try {
+        written = await client.apply(want);
+      } catch (err) {
+        // Retrying cannot help an object the datastore refuses; its next Kubernetes change brings a new attempt.
+        if (!(err instanceof ResourceValidationError)) throw err;
+        metrics.reconciles.inc({ controller: this.name, result: 'invalid' });
+        this.log.error({ key, err: err.message }, `cannot write ${kind} ${key}: ${err.message}`);
+        return;
+      }
       if (!current) {
         metrics.writes.inc({ controller: this.name, op: 'create' });
         this.log.info({ key }, `created ${kind} ${key}`);

@@ -14,14 +14,29 @@ import type { MirrorDefinition } from './mirror.js';
 export const namespaceMirror: MirrorDefinition<Namespace> = {
   name: 'namespace',
   calicoKind: 'Profile',
-  convert: (ns) => namespaceToProfile(ns),
+  convert: (ns, log) => {
+    const dropped: string[] = [];
+    const profile = namespaceToProfile(ns, dropped);
+    if (dropped.length) log.warn({ namespace: ns.metadata.name, dropped }, 'namespace labels too long for pcns. keys');
+    return profile;
+  },
   owns: (r) => r.metadata.name.startsWith(NAMESPACE_PROFILE_PREFIX),
 };
 
 export const serviceAccountMirror: MirrorDefinition<ServiceAccount> = {
   name: 'serviceaccount',
   calicoKind: 'Profile',
-  convert: (sa) => serviceAccountToProfile(sa),
+  convert: (sa, log) => {
+    const dropped: string[] = [];
+    const profile = serviceAccountToProfile(sa, dropped);
+    if (dropped.length) {
+      log.warn(
+        { serviceAccount: `${sa.metadata.namespace}/${sa.metadata.name}`, dropped },
+        'labels too long for pcsa. keys',
+      );
+    }
+    return profile;
+  },
   owns: (r) => r.metadata.name.startsWith(SERVICE_ACCOUNT_PROFILE_PREFIX),
 };
 

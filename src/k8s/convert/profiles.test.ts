@@ -34,6 +34,18 @@ describe('Namespace -> Profile kns.<ns>', () => {
     const p = namespaceToProfile({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'x' } });
     assert.deepEqual(p.spec.labelsToApply, { 'pcns.projectcalico.org/name': 'x' });
   });
+
+  test('a label the prefix would make invalid is left out and reported; the profile stays valid', () => {
+    const long = 'k'.repeat(60);
+    const dropped: string[] = [];
+    const p = namespaceToProfile(
+      { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'x', labels: { [long]: 'v', ok: 'y' } } },
+      dropped,
+    );
+    assert.deepEqual(dropped, [long]);
+    assert.deepEqual(p.spec.labelsToApply, { 'pcns.ok': 'y', 'pcns.projectcalico.org/name': 'x' });
+    validateResource(p);
+  });
 });
 
 describe('ServiceAccount -> Profile ksa.<ns>.<sa>', () => {
