@@ -62,6 +62,14 @@ export interface Agent {
 }
 
 const KIND_SET = new Set<string>(CALC_GRAPH_KINDS);
+
+/** Felix's logSeverityScreen (Debug, Info, Warning, Error, Fatal; None = silent) as a pino level. */
+function pinoLevel(severity: string | undefined): string {
+  const s = (severity ?? 'info').toLowerCase();
+  if (s === 'warning') return 'warn';
+  if (s === 'none') return 'silent';
+  return ['debug', 'info', 'error', 'fatal', 'trace'].includes(s) ? s : 'info';
+}
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 export async function startAgent(ctx: AgentContext): Promise<Agent> {
@@ -71,7 +79,7 @@ export async function startAgent(ctx: AgentContext): Promise<Agent> {
     pino(
       {
         name: 'calico-node-agent',
-        level: (env.FELIX_LOGSEVERITYSCREEN ?? 'info').toLowerCase().replace('warning', 'warn'),
+        level: pinoLevel(env.FELIX_LOGSEVERITYSCREEN),
       },
       process.stderr,
     );
