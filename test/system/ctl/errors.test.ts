@@ -9,6 +9,8 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { resourcePrefix } from '../../../src/datastore/keys.js';
+import { IpamClient } from '../../../src/ipam/client.js';
+import { IpamStore } from '../../../src/ipam/store.js';
 import { etcdBackend, requireBuild, sqliteBackend, type Backend } from './harness.js';
 
 const pool = (name: string, cidr: string, extra = '') =>
@@ -196,6 +198,29 @@ for (const make of [sqliteBackend, etcdBackend]) {
       assert.equal(missingCfg.code, 1);
       assert.match(missingCfg.stderr, /absent\.cfg does not exist/);
       await b.client.update({ ...(await b.client.get('ClusterInformation', 'default')), spec: { ...ci.spec } });
+    });
+
+    test("delete node releases the node's IPAM affinities and tunnel address", async () => {
+      await b.client.create({
+        apiVersion: 'projectcalico.org/v3',
+        kind: 'IPPool',
+        metadata: { name: 'tunnels' },
+        spec: { cidr: '10.77.0.0/16', blockSize: 26, vxlanMode: 'Always' },
+      });
+      for (const name of ['tl-n1', 'tl-n2']) {
+        await b.client.create({ apiVersion: 'projectcalico.org/v3', kind: 'Node', metadata: { name }, spec: {} });
+      }
+      const ipam = new IpamClient(b.client.datastore);
+      const tunnel = await ipam.ensureTunnelAddress('tl-n1');
+      await ipam.ensureTunnelAddress('tl-n2');
+      const store = new IpamStore(b.client.datastore);
+      assert.equal((await store.listAffinities('tl-n1')).length, 1);
+      const r = await b.ctl(['delete', 'node', 'tl-n1']);
+      assert.equal(r.stdout, "Successfully deleted 1 'Node' resource(s)\n", r.stderr);
+      assert.deepEqual(await store.listAffinities('tl-n1'), []);
+      assert.equal(await ipam.getAllocation(tunnel), undefined, 'tunnel address released');
+      assert.equal((await store.listAffinities('tl-n2')).length, 1, 'the other node keeps its block');
+      assert.equal(await b.client.find('Node', 'tl-n1'), undefined);
     });
 
     test('Partial success: the datastore becomes unreachable mid-file', async () => {
