@@ -58,9 +58,12 @@ function objectOf(g: GetResult, exported: boolean): Record<string, unknown> {
   };
 }
 
-/** YAML as Go's marshaller writes it: keys sorted, sequences not indented under their key, no line folding. */
+/**
+ * YAML as Go's marshaller writes it: keys sorted, sequences not indented under their key, no line folding, and
+ * (YAML 1.1 rules) strings that would read as timestamps, yes/no/on/off or numbers quoted.
+ */
 export function toYaml(v: unknown): string {
-  return stringify(v, { sortMapEntries: true, indentSeq: false, lineWidth: 0, minContentWidth: 0 });
+  return stringify(v, { version: '1.1', sortMapEntries: true, indentSeq: false, lineWidth: 0, minContentWidth: 0 });
 }
 
 /**

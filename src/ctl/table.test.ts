@@ -309,5 +309,14 @@ describe('kind tables', () => {
       ),
     );
     assert.ok(Array.isArray(two) && two.length === 2);
+    const stamped = { ...a, metadata: { name: 'a', creationTimestamp: '2026-11-25T15:14:17Z' } };
+    assert.match(
+      renderGet([{ type: 'resource', kind: 'IPPool', resource: stamped }], { type: 'yaml' }, ctx, {
+        printNamespace: false,
+        exported: false,
+      }),
+      /^  creationTimestamp: "2026-11-25T15:14:17Z"$/m,
+      'quoted as Go quotes a string that reads as a timestamp',
+    );
   });
 });
