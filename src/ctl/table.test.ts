@@ -315,7 +315,7 @@ describe('kind tables', () => {
         printNamespace: false,
         exported: false,
       }),
-      /^  creationTimestamp: "2026-11-25T15:14:17Z"$/m,
+      /^ {2}creationTimestamp: "2026-11-25T15:14:17Z"$/m,
       'quoted as Go quotes a string that reads as a timestamp',
     );
   });
