@@ -9,6 +9,7 @@ import {
   type KubeControllers,
   type KubeControllersOptions,
 } from '../../../src/k8s/controllers/index.js';
+import type { ApiServerOptions } from '../../../src/k8s/apiserver/index.js';
 import { startTestApiServer, type TestApiServer } from '../../support/k8s.js';
 
 export interface ControllersWorld {
@@ -23,8 +24,8 @@ export interface ControllersWorld {
 
 export const quietLog = pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' }, process.stderr);
 
-export async function startControllersWorld(): Promise<ControllersWorld> {
-  const api = await startTestApiServer();
+export async function startControllersWorld(apiOptions: Partial<ApiServerOptions> = {}): Promise<ControllersWorld> {
+  const api = await startTestApiServer(apiOptions);
   const calico = new MemoryDatastore();
   const client = new ResourceClient(calico);
   const running: KubeControllers[] = [];
