@@ -16,6 +16,8 @@ export interface ControllerSettings {
 export interface RunConfig {
   controllers: Partial<Record<ControllerName, ControllerSettings>>;
   leakGracePeriodMs: number;
+  /** etcd history compaction period (0 = never). */
+  etcdV3CompactionPeriodMs: number;
   syncLabels: boolean;
   healthChecks: boolean;
   prometheusMetricsPort: number;
@@ -109,6 +111,10 @@ export function runConfigFrom(
       node.leakGracePeriod ?? defaults.node!.leakGracePeriod!,
       'spec.controllers.node.leakGracePeriod',
     ),
+    etcdV3CompactionPeriodMs: parseGoDuration(
+      spec.etcdV3CompactionPeriod ?? DEFAULT_KUBE_CONTROLLERS_SPEC.etcdV3CompactionPeriod!,
+      'spec.etcdV3CompactionPeriod',
+    ),
     syncLabels: (node.syncLabels ?? 'Enabled') === 'Enabled',
     healthChecks: (spec.healthChecks ?? 'Enabled') === 'Enabled',
     prometheusMetricsPort: spec.prometheusMetricsPort ?? DEFAULT_KUBE_CONTROLLERS_SPEC.prometheusMetricsPort!,
@@ -150,7 +156,7 @@ export function runningConfigOf(
   return {
     logSeverityScreen: config.logSeverityScreen,
     healthChecks: config.healthChecks ? 'Enabled' : 'Disabled',
-    etcdV3CompactionPeriod: spec.etcdV3CompactionPeriod ?? DEFAULT_KUBE_CONTROLLERS_SPEC.etcdV3CompactionPeriod,
+    etcdV3CompactionPeriod: formatGoDuration(config.etcdV3CompactionPeriodMs),
     prometheusMetricsPort: config.prometheusMetricsPort,
     controllers,
   };

@@ -1,6 +1,7 @@
 // calico-kube-controllers: reads KubeControllersConfiguration `default` (creating it with Calico's defaults), serves
 // health and metrics on localhost, campaigns for the leader Lease and, while leading, runs the enabled controllers.
-// A change of the configuration's spec restarts the controllers with the new settings.
+// A change of the configuration's spec restarts the controllers with the new settings. In etcd mode the leader also
+// compacts etcd's history every etcdV3CompactionPeriod.
 import type { KubeConfig } from '@kubernetes/client-node';
 import pino, { type Logger } from 'pino';
 import { CALICO_API_VERSION, type Resource } from '../../api/resource.js';
@@ -8,6 +9,7 @@ import { ResourceClient } from '../../datastore/resources.js';
 import { AlreadyExistsError, type Datastore } from '../../datastore/types.js';
 import { IpamClient } from '../../ipam/client.js';
 import { CalicoWatcher } from './calico-watch.js';
+import { DatastoreCompactor } from './compactor.js';
 import { DEFAULT_KUBE_CONTROLLERS_SPEC, runConfigFrom, runningConfigOf, type RunConfig } from './config.js';
 import { errorText } from './controller.js';
 import { ControllerSet } from './controller-set.js';
@@ -109,6 +111,7 @@ export async function runKubeControllers(opts: KubeControllersOptions): Promise<
   }
 
   let set: ControllerSet | undefined;
+  let compactor: DatastoreCompactor | undefined;
   let leading = false;
   let stopping = false;
   // Starts and stops of the controller set run one after another.
@@ -135,6 +138,10 @@ export async function runKubeControllers(opts: KubeControllersOptions): Promise<
     report(false, 'leader: syncing');
     await next.start();
     if (set !== next) return;
+    if (opts.datastore.description.startsWith('etcdv3')) {
+      compactor = new DatastoreCompactor(opts.datastore, next.config.etcdV3CompactionPeriodMs, log);
+      compactor.start();
+    }
     report(true, `leader: running ${next.names.join(', ')}`);
     await writeStatus(next.config).catch((err: unknown) =>
       log.warn({ err: errorText(err) }, 'could not write KubeControllersConfiguration status'),
@@ -143,6 +150,8 @@ export async function runKubeControllers(opts: KubeControllersOptions): Promise<
   const stopSet = async (): Promise<void> => {
     const cur = set;
     set = undefined;
+    compactor?.stop();
+    compactor = undefined;
     await cur?.stop();
   };
 

@@ -1,5 +1,6 @@
 // The calico-kube-controllers program as the lab and the manifests run it: dist/bin/calico-kube-controllers with a
-// real etcd (ETCD_ENDPOINTS) and KUBECONFIG, its exec probes (-r / -l), and SIGTERM releasing the leader Lease.
+// real etcd (ETCD_ENDPOINTS) and KUBECONFIG, etcd compaction, its exec probes (-r / -l), and SIGTERM releasing the
+// leader Lease.
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
@@ -32,7 +33,7 @@ describe('calico-kube-controllers program (etcd datastore)', () => {
       apiVersion: CALICO_API_VERSION,
       kind: 'KubeControllersConfiguration',
       metadata: { name: 'default' },
-      spec: { prometheusMetricsPort: 0, controllers: { namespace: {}, policy: {} } },
+      spec: { prometheusMetricsPort: 0, etcdV3CompactionPeriod: '1s', controllers: { namespace: {}, policy: {} } },
     });
     healthPort = await freePort();
     env = {
@@ -58,6 +59,20 @@ describe('calico-kube-controllers program (etcd datastore)', () => {
     const client = new ResourceClient(ds);
     await api.core().createNamespace({ body: { metadata: { name: 'tj-etcd' } } });
     await eventually(() => client.find('Profile', 'kns.tj-etcd'), 'kns.tj-etcd in etcd', 20_000);
+
+    // The leader compacts etcd's history every etcdV3CompactionPeriod (1s here).
+    await eventually(
+      () =>
+        new Promise<boolean>((resolve) => {
+          const watch = ds.watch('/calico/resources/', 1, (e) => {
+            void watch.close();
+            resolve(e.type === 'resync-required'); // history from revision 1 is gone
+          });
+          setTimeout(() => resolve(false), 300);
+        }),
+      'etcd compacted',
+      10_000,
+    );
 
     const probe = (flag: string) =>
       spawnSync(process.execPath, [program, flag], { env, encoding: 'utf8', timeout: 15_000 });
