@@ -174,7 +174,8 @@ export async function runKubeControllers(opts: KubeControllersOptions): Promise<
     onStartedLeading: () => {
       leading = true;
       metrics.isLeader.set(1);
-      return serially(startSet);
+      // Not awaited: the start waits for the informers' first lists, and a step-down must not wait behind it.
+      void serially(startSet);
     },
     onStoppedLeading: async () => {
       leading = false;
