@@ -248,7 +248,7 @@ describe('read-only kinds', () => {
     const out = await runGet(c, { kind: 'blockaffinities', names: [], output: 'ps' });
     assert.equal(out.code, 0, out.stderr);
     assert.match(
-      out.stdout,
+      out.stdout.replace(/ +$/gm, ''),
       /^NAME {3,}CIDR {3,}NODE {3,}STATE\nnode-a-10-60-\d+-\d+-26 {3,}10\.60\.\d+\.\d+\/26 {3,}node-a {3,}confirmed\n\n$/,
     );
     const name = out.stdout.split('\n')[1].split(' ')[0];

@@ -2,6 +2,7 @@
 // rules (Never for unset encapsulation modes, `(64512)` for an inherited node AS, lists comma-joined, `-` for
 // unset BGPConfiguration fields). Resources in -> rows of cell strings out; the tabwriter aligns them.
 import type { Resource } from '../api/resource.js';
+import { lookupKind } from '../api/kinds.js';
 
 /** What a cell may need beyond its own resource. */
 export interface CellContext {
@@ -229,17 +230,13 @@ export function columnsFor(kind: string, format: TableFormat, namespaceColumn: b
   const k = COLUMNS[kind] ?? nameOnly;
   let cols: string[];
   if (format.type === 'custom') {
-    const known = new Set([...Object.keys(k.cells), 'NAMESPACE']);
-    const unknown = format.columns.filter((c) => !known.has(c.toUpperCase()));
-    if (unknown.length) {
-      throw new Error(
-        `unknown column${unknown.length > 1 ? 's' : ''} for ${kind}: ${unknown.join(', ')} (known: ${[...known].join(', ')})`,
-      );
-    }
-    return format.columns.map((c) => c.toUpperCase());
-  }
-  cols = format.type === 'wide' ? k.wide : k.ps;
-  if (namespaceColumn) cols = ['NAMESPACE', ...cols];
+    const known = Object.keys(k.cells);
+    if (lookupKind(kind)?.namespaced) known.push('NAMESPACE');
+    const unknown = format.columns.find((c) => !known.includes(c.toUpperCase()));
+    if (unknown) throw new Error(`Unknown heading ${unknown}, valid values are: ${[...known].sort().join(', ')}`);
+    cols = format.columns.map((c) => c.toUpperCase());
+  } else cols = format.type === 'wide' ? k.wide : k.ps;
+  if (namespaceColumn && !cols.includes('NAMESPACE')) cols = ['NAMESPACE', ...cols];
   return cols;
 }
 

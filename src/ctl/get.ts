@@ -93,7 +93,11 @@ export async function runGet(client: ResourceClient, req: GetRequest): Promise<C
   let stdout = '';
   if (results.length) {
     const ctx = await cellContext(client, results, format);
-    stdout = renderGet(results, format, ctx, { printNamespace, exported: Boolean(req.export && named) });
+    try {
+      stdout = renderGet(results, format, ctx, { printNamespace, exported: Boolean(req.export && named) });
+    } catch (e) {
+      return { code: 1, stdout: '', stderr: `${(e as Error).message}\n` };
+    }
   }
   return { code: errors.length ? 1 : 0, stdout, stderr: errors.map((e) => `${e}\n`).join('') };
 }

@@ -89,7 +89,8 @@ export function renderGet(results: GetResult[], format: OutputFormat, ctx: CellC
           const items = g.type === 'resource' ? [g.resource] : g.items;
           const namespaced = lookupKind(g.kind)?.namespaced ?? false;
           const cols = columnsFor(g.kind, format, opts.printNamespace && namespaced);
-          return tabwrite(tableRows(g.kind, cols, items, ctx)) + '\n';
+          // Calico's row templates end every cell, the last one too, with a tab: all columns are padded.
+          return tabwrite(tableRows(g.kind, cols, items, ctx).map((row) => [...row, ''])) + '\n';
         })
         .join('');
   }

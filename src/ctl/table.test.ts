@@ -14,12 +14,13 @@ const res = (kind: string, name: string, spec: Record<string, unknown>, namespac
   metadata: { name, ...(namespace ? { namespace } : {}) },
   spec,
 });
+/** Lines without the padding after the last column (checked once, exactly, below). */
+const trimLines = (text: string): string => text.replace(/ +$/gm, '');
 /** A listed kind as a table, without the empty line calicoctl prints after each table. */
 const table = (kind: string, items: Resource[], type: 'ps' | 'wide', ns = false): string =>
-  renderGet([{ type: 'list', kind, items, revision: 1 }], { type }, ctx, {
-    printNamespace: ns,
-    exported: false,
-  }).replace(/\n\n$/, '\n');
+  trimLines(
+    renderGet([{ type: 'list', kind, items, revision: 1 }], { type }, ctx, { printNamespace: ns, exported: false }),
+  ).replace(/\n\n$/, '\n');
 
 describe('tabwriter', () => {
   test('pads every column but the last to widest cell + 3, at least 5', () => {
@@ -92,9 +93,9 @@ describe('kind tables', () => {
     assert.equal(
       out,
       'NAME   ASN       IPV4          IPV6\n' +
-        'n1     (64512)   10.0.0.1/24   \n' +
+        'n1     (64512)   10.0.0.1/24\n' +
         'n2     65001     10.0.0.2/24   fd00::2/64\n' +
-        'n3                             \n',
+        'n3\n',
     );
     assert.equal(table('Node', [res('Node', 'n1', {})], 'ps'), 'NAME\nn1\n');
   });
@@ -242,7 +243,8 @@ describe('kind tables', () => {
           exported: false,
         },
       ),
-      'NAME   NAT\np      false\n\n',
+      'NAME   NAT     \np      false   \n\n',
+      'every column, the last one too, is padded (Calico ends every cell with a tab)',
     );
     assert.throws(() => columnsFor('IPPool', { type: 'custom', columns: ['NAME', 'BOGUS'] }, false), /BOGUS/);
   });
@@ -264,14 +266,14 @@ describe('kind tables', () => {
         ctx,
         { printNamespace: true, exported: false },
       ),
-      'NAMESPACE   NAME\nx           a\n\nNAMESPACE   NAME\ny           b\n\n',
+      'NAMESPACE   NAME   \nx           a      \n\nNAMESPACE   NAME   \ny           b      \n\n',
     );
     assert.equal(
       renderGet([{ type: 'list', kind: 'IPPool', items: [], revision: 1 }], { type: 'ps' }, ctx, {
         printNamespace: true,
         exported: false,
       }),
-      'NAME   CIDR   SELECTOR\n\n',
+      'NAME   CIDR   SELECTOR   \n\n',
     );
   });
 

@@ -133,10 +133,13 @@ for (const make of [sqliteBackend, etcdBackend]) {
       const lines = r.stdout.trimEnd().split('\n');
       assert.match(
         lines[0],
-        /^NAME {3,}CIDR {3,}NAT {3,}IPIPMODE {3,}VXLANMODE {3,}DISABLED {3,}DISABLEBGPEXPORT {3,}SELECTOR {3,}ASSIGNMENTMODE$/,
+        /^NAME {3,}CIDR {3,}NAT {3,}IPIPMODE {3,}VXLANMODE {3,}DISABLED {3,}DISABLEBGPEXPORT {3,}SELECTOR {3,}ASSIGNMENTMODE {3}$/,
       );
       assert.equal(lines.length, 3);
-      const v4 = lines.find((l) => l.startsWith('default-ipv4-ippool'))!.split(/ {3,}/);
+      const v4 = lines
+        .find((l) => l.startsWith('default-ipv4-ippool'))!
+        .trimEnd()
+        .split(/ {3,}/);
       assert.deepEqual(v4, [
         'default-ipv4-ippool',
         '192.168.0.0/16',
@@ -151,7 +154,7 @@ for (const make of [sqliteBackend, etcdBackend]) {
       const node = await b.ctl(['get', 'nodes', '-o', 'wide']);
       assert.match(node.stdout, /^node-1 {3,}64512 {3,}/m);
       const weps = await b.ctl(['get', 'wep', '-A']);
-      assert.match(weps.stdout, /^NAMESPACE {3,}WORKLOAD {3,}NODE {3,}NETWORKS {3,}INTERFACE\n/);
+      assert.match(weps.stdout, /^NAMESPACE {3,}WORKLOAD {3,}NODE {3,}NETWORKS {3,}INTERFACE {3,}\n/);
       assert.ok(weps.stdout.endsWith('\n\n'), 'an empty line after the table, as calicoctl');
       const scoped = await b.ctl(['get', 'ippools', '-A']);
       assert.equal(scoped.code, 1);
