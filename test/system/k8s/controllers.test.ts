@@ -5,6 +5,8 @@ import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { CALICO_API_VERSION } from '../../../src/api/resource.js';
 import { IpamClient } from '../../../src/ipam/client.js';
+import { CoreV1Api } from '@kubernetes/client-node';
+import { generateTlsMaterial, startApiServer, type ApiServer } from '../../../src/k8s/apiserver/index.js';
 import { eventually } from '../../support/k8s.js';
 import { putNode, putPool } from '../../support/ipam.js';
 import { startControllersWorld, type ControllersWorld } from './controllers-world.js';
@@ -139,6 +141,38 @@ describe('kube-controllers: namespaces, service accounts, policies', () => {
     const metrics = await (await fetch(`${kc.metricsUrl}/metrics`)).text();
     assert.match(metrics, /calico_kube_controllers_is_leader 1/);
     assert.match(metrics, /calico_kube_controllers_datastore_writes_total\{controller="namespace",op="create"\} \d+/);
+  });
+});
+
+describe('kube-controllers: the API server goes away and comes back', () => {
+  let w: ControllersWorld;
+  let second: ApiServer | undefined;
+  after(async () => {
+    await second?.close();
+    await w.stop();
+  });
+
+  test('informers and the Lease recover; changes made while away are applied', async () => {
+    const tls = generateTlsMaterial(['127.0.0.1']);
+    w = await startControllersWorld({ tls, adminToken: 'tj-admin-token' });
+    const kc = await w.start();
+    await eventually(() => kc.isLeader() && kc.running().length === 5, 'leader');
+    await kc.idle();
+    const port = w.api.server.port;
+    await w.api.server.close();
+    await new Promise((r) => setTimeout(r, 300));
+    // The same server identity, store and port: clients reconnect with the credentials they have.
+    second = await startApiServer({
+      datastore: w.api.datastore,
+      port,
+      tls,
+      adminToken: 'tj-admin-token',
+      bootstrapNamespaces: false,
+    });
+    const core = w.api.kubeConfig().makeApiClient(CoreV1Api);
+    await core.createNamespace({ body: { metadata: { name: 'tj-after-outage' } } });
+    await eventually(() => profile(w, 'kns.tj-after-outage'), 'kns.tj-after-outage', 20_000);
+    await eventually(() => kc.isLeader() && kc.running().length === 5, 'leading again');
   });
 });
 
