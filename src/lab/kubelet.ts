@@ -5,7 +5,8 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { spawn } from 'node:child_process';
 import * as k8s from '@kubernetes/client-node';
-import { run, runStatus } from '../common/exec.js';
+import { run } from '../common/exec.js';
+import { deleteNetns } from './network.js';
 import { cniAdd, cniDel, resultIps, type ConfList } from './cni-exec.js';
 import { listPodRecords, readPodRecord, removePodRecord, writePodRecord, type PodRecord } from './pod-record.js';
 import path from 'node:path';
@@ -129,15 +130,7 @@ export class LabKubelet {
     try {
       await cniDel(this.conflist(), this.runtime(rec), rec.cniResult);
     } finally {
-      const pids = await runStatus('ip', ['netns', 'pids', rec.netns]);
-      for (const pid of pids.stdout.split(/\s+/).filter(Boolean)) {
-        try {
-          process.kill(Number(pid), 'SIGKILL');
-        } catch {
-          // gone
-        }
-      }
-      await runStatus('ip', ['netns', 'del', rec.netns]);
+      await deleteNetns(rec.netns);
       removePodRecord(this.opts.labDir, namespace, name);
     }
     this.opts.log(`pod ${namespace}/${name} removed`);
