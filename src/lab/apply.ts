@@ -56,16 +56,16 @@ export async function labApply(text: string, ctx: ApplyContext, mode: 'apply' | 
       }
     } else {
       for (const o of [...objects].reverse()) {
-        if (isK8s(o)) {
-          await api.request('DELETE', objectPaths(o).item).catch((e: unknown) => {
-            if (!isNotFound(e)) throw e;
-          });
-        } else {
-          await calico.delete(o.kind, o.metadata.name, o.metadata.namespace).catch((e: unknown) => {
-            if (!(e instanceof Error && /does not exist/.test(e.message))) throw e;
-          });
-        }
-        out.push(`${o.kind.toLowerCase()}/${o.metadata.name} deleted`);
+        const deleted = isK8s(o)
+          ? await api.request('DELETE', objectPaths(o).item).then(
+              () => true,
+              (e: unknown) => (isNotFound(e) ? false : Promise.reject(e)),
+            )
+          : await calico.delete(o.kind, o.metadata.name, o.metadata.namespace).then(
+              () => true,
+              (e: unknown) => (e instanceof Error && /does not exist/.test(e.message) ? false : Promise.reject(e)),
+            );
+        out.push(`${o.kind.toLowerCase()}/${o.metadata.name} ${deleted ? 'deleted' : 'not found'}`);
       }
     }
     return out;

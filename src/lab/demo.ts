@@ -126,6 +126,12 @@ export async function runDemo(labDir: string, binDir: string, self: string[]): P
       { binDir },
     );
   }
+  // A demo run before this one left its policies: start again from no policy, so the story reads the same.
+  lab(
+    self,
+    ['delete', '-f', '-', '--lab-dir', labDir],
+    [STEPS.globalDeny, STEPS.allowFrontend, STEPS.defaultDeny].join('---\n'),
+  );
   say('\n# A second IP pool, and every pool:');
   lab(self, ['apply', '-f', '-', '--lab-dir', labDir], STEPS.pool);
   lab(self, ['calicoctl', 'get', 'ippools', '-o', 'wide']);
