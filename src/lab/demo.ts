@@ -92,12 +92,10 @@ function expected(reachable: (from: string, to: string) => boolean): Matrix {
   return Object.fromEntries(ALL.map((f) => [f, Object.fromEntries(ALL.map((t) => [t, reachable(f, t)]))]));
 }
 
-function lab(self: string[], args: string[], input?: string): void {
-  const r = spawnSync(self[0]!, [...self.slice(1), ...args], {
-    stdio: [input ? 'pipe' : 'inherit', 'inherit', 'inherit'],
-    input,
-  });
-  if (r.status !== 0) throw new Error(`calico-lab ${args.join(' ')} failed`);
+function lab(self: string[], args: string[], input?: string, quiet = false): void {
+  const out = quiet ? 'pipe' : 'inherit';
+  const r = spawnSync(self[0]!, [...self.slice(1), ...args], { stdio: [input ? 'pipe' : 'inherit', out, out], input });
+  if (r.status !== 0) throw new Error(`calico-lab ${args.join(' ')} failed${quiet ? `: ${r.stderr}` : ''}`);
 }
 
 async function showMatrixWhenConverged(labDir: string, title: string, want: Matrix): Promise<boolean> {
@@ -131,6 +129,7 @@ export async function runDemo(labDir: string, binDir: string, self: string[]): P
     self,
     ['delete', '-f', '-', '--lab-dir', labDir],
     [STEPS.globalDeny, STEPS.allowFrontend, STEPS.defaultDeny].join('---\n'),
+    true,
   );
   say('\n# A second IP pool, and every pool:');
   lab(self, ['apply', '-f', '-', '--lab-dir', labDir], STEPS.pool);
