@@ -2,6 +2,7 @@
 // pods in two namespaces, and the reachability matrix before and after a default-deny, an allow NetworkPolicy and a
 // Calico GlobalNetworkPolicy whose Deny is ordered before an Allow. The lab stays up afterwards.
 import { spawnSync } from 'node:child_process';
+import path from 'node:path';
 import { DEFAULT_PREFIX } from './layout.js';
 import { labIsUp, labUp } from './up.js';
 import { formatMatrix, matrixDifferences, type Matrix } from './matrix.js';
@@ -176,14 +177,15 @@ export async function runDemo(labDir: string, binDir: string, self: string[]): P
       expected((f, t) => !t.startsWith('backend/') || (t === 'backend/api' && f === 'frontend/web')),
     )) && ok;
 
+  const cmd = path.relative(process.cwd(), self[1] ?? 'calico-lab') || 'calico-lab';
   say(`
-The lab is still up. Explore it:
-  calico-lab status                         nodes, agents, BGP sessions, pools, pods
-  calico-lab probe [--port 80] [-o json]    the reachability matrix
-  calico-lab calicoctl get workloadendpoints -A -o wide
-  calico-lab kubectl get pods -A
-  calico-lab exec frontend/web -- ip addr
-  calico-lab apply -f FILE | delete -f FILE
-Take it down with: calico-lab down   (lab directory: ${labDir})`);
+The lab is still up. Explore it (${cmd} is the calico-lab program):
+  ${cmd} status                         nodes, agents, BGP sessions, pools, pods
+  ${cmd} probe [--port 80] [-o json]    the reachability matrix
+  ${cmd} calicoctl get workloadendpoints -A -o wide
+  ${cmd} kubectl get pods -A
+  ${cmd} exec frontend/web -- ip addr
+  ${cmd} apply -f FILE | delete -f FILE
+Take it down with: ${cmd} down   (lab directory: ${labDir})`);
   if (!ok) throw new Error('the demo did not see the expected matrices (see above)');
 }
