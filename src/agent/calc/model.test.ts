@@ -2,6 +2,7 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
+  compiledRule,
   netsOfFamily,
   parseNamedPortMember,
   parsePolicyId,
@@ -10,27 +11,7 @@ import {
   type CompiledRule,
 } from './model.js';
 
-const rule = (over: Partial<CompiledRule>): CompiledRule => ({
-  action: 'allow',
-  ruleIndex: 0,
-  srcNets: [],
-  notSrcNets: [],
-  dstNets: [],
-  notDstNets: [],
-  srcIpSetIds: [],
-  notSrcIpSetIds: [],
-  dstIpSetIds: [],
-  notDstIpSetIds: [],
-  srcNamedPortIpSetIds: [],
-  notSrcNamedPortIpSetIds: [],
-  dstNamedPortIpSetIds: [],
-  notDstNamedPortIpSetIds: [],
-  srcPorts: [],
-  notSrcPorts: [],
-  dstPorts: [],
-  notDstPorts: [],
-  ...over,
-});
+const rule = (over: Partial<CompiledRule>): CompiledRule => compiledRule({ action: 'allow', ...over });
 
 describe('model helpers', () => {
   test('policy ids encode kind, tier, namespace and name and parse back', () => {

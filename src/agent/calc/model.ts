@@ -131,6 +131,30 @@ export interface CompiledRule {
   logPrefix?: string;
 }
 
+/** A rule with no criteria (it matches every packet) and the given fields set; ruleIndex defaults to 0. */
+export function compiledRule(fields: Partial<CompiledRule> & Pick<CompiledRule, 'action'>): CompiledRule {
+  return {
+    ruleIndex: 0,
+    srcNets: [],
+    notSrcNets: [],
+    dstNets: [],
+    notDstNets: [],
+    srcIpSetIds: [],
+    notSrcIpSetIds: [],
+    dstIpSetIds: [],
+    notDstIpSetIds: [],
+    srcNamedPortIpSetIds: [],
+    notSrcNamedPortIpSetIds: [],
+    dstNamedPortIpSetIds: [],
+    notDstNamedPortIpSetIds: [],
+    srcPorts: [],
+    notSrcPorts: [],
+    dstPorts: [],
+    notDstPorts: [],
+    ...fields,
+  };
+}
+
 /** A policy or profile as the dataplane programs it: one chain per direction. */
 export interface CompiledPolicy {
   /** PolicyId for policies, ProfileId for profiles. */

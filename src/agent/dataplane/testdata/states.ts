@@ -1,9 +1,9 @@
 // Named desired-dataplane states (calc/model.ts snapshots built by hand) for the ruleset golden files and the nft
 // driver tests. Each is small enough that its golden ruleset can be read in review.
 import { allocateMarks } from '../../calc/config.js';
+import { compiledRule } from '../../calc/model.js';
 import type {
   CompiledPolicy,
-  CompiledRule,
   DataplaneConfig,
   DataplaneSnapshot,
   DirectionPolicies,
@@ -38,28 +38,7 @@ export const baseConfig: DataplaneConfig = {
   nftablesRefreshInterval: 90,
 };
 
-export function rule(partial: Partial<CompiledRule> & Pick<CompiledRule, 'action'>): CompiledRule {
-  return {
-    ruleIndex: 0,
-    srcNets: [],
-    notSrcNets: [],
-    dstNets: [],
-    notDstNets: [],
-    srcIpSetIds: [],
-    notSrcIpSetIds: [],
-    dstIpSetIds: [],
-    notDstIpSetIds: [],
-    srcNamedPortIpSetIds: [],
-    notSrcNamedPortIpSetIds: [],
-    dstNamedPortIpSetIds: [],
-    notDstNamedPortIpSetIds: [],
-    srcPorts: [],
-    notSrcPorts: [],
-    dstPorts: [],
-    notDstPorts: [],
-    ...partial,
-  };
-}
+export const rule = compiledRule;
 
 const noPolicies = (profileIds: string[] = []): DirectionPolicies => ({ tiers: [], profileIds });
 
