@@ -15,6 +15,7 @@ import { openDatastore } from '../../src/datastore/index.js';
 import { resourceKey } from '../../src/datastore/keys.js';
 import type { Datastore, TxnOperation } from '../../src/datastore/types.js';
 import { startEtcd } from '../../test/support/etcd.js';
+import { plugHandmadePod } from '../../test/support/handmade-pod.js';
 
 const NODE_NS = 'tp-bench-n';
 const POD_NS = ['tp-bench-p0', 'tp-bench-p1'];
@@ -62,27 +63,7 @@ function makeNamespaces(): void {
     const hostIf = ifName(i);
     sh('ip', ['netns', 'add', ns]);
     sh('ip', ['-n', ns, 'link', 'set', 'lo', 'up']);
-    sh('ip', ['-n', NODE_NS, 'link', 'add', hostIf, 'type', 'veth', 'peer', 'name', 'eth0', 'netns', ns]);
-    sh('ip', ['-n', NODE_NS, 'link', 'set', hostIf, 'address', 'ee:ee:ee:ee:ee:ee', 'up']);
-    inNode('sysctl', '-qw', `net.ipv4.conf.${hostIf}.proxy_arp=1`, `net.ipv4.neigh.${hostIf}.proxy_delay=0`);
-    sh('ip', ['-n', NODE_NS, 'route', 'add', `${localIp(i)}/32`, 'dev', hostIf, 'scope', 'link']);
-    sh('ip', ['-n', ns, 'addr', 'add', `${localIp(i)}/32`, 'dev', 'eth0']);
-    sh('ip', ['-n', ns, 'link', 'set', 'eth0', 'up']);
-    sh('ip', ['-n', ns, 'route', 'add', '169.254.1.1', 'dev', 'eth0', 'scope', 'link']);
-    sh('ip', ['-n', ns, 'route', 'add', 'default', 'via', '169.254.1.1', 'dev', 'eth0']);
-    sh('ip', [
-      '-n',
-      ns,
-      'neigh',
-      'add',
-      '169.254.1.1',
-      'dev',
-      'eth0',
-      'lladdr',
-      'ee:ee:ee:ee:ee:ee',
-      'nud',
-      'permanent',
-    ]);
+    plugHandmadePod(NODE_NS, ns, hostIf, localIp(i));
   });
 }
 

@@ -12,6 +12,7 @@ import { NftCommandRunner } from '../../../src/agent/dataplane/nft-runner.js';
 import { resourceKey } from '../../../src/datastore/keys.js';
 import { MemoryDatastore } from '../../../src/datastore/memory.js';
 import type { Datastore } from '../../../src/datastore/types.js';
+import { plugHandmadePod } from '../../support/handmade-pod.js';
 
 export const sh = (cmd: string, args: string[], input?: string): string =>
   execFileSync(cmd, args, { encoding: 'utf8', input, stdio: ['pipe', 'pipe', 'pipe'] });
@@ -71,27 +72,7 @@ export class PolicyWorld {
     const hostIf = `tp${this.tag.slice(0, 4)}${this.podCount}`;
     this.addNs(netns);
     const n = this.node;
-    sh('ip', ['-n', n, 'link', 'add', hostIf, 'type', 'veth', 'peer', 'name', 'eth0', 'netns', netns]);
-    sh('ip', ['-n', n, 'link', 'set', hostIf, 'address', 'ee:ee:ee:ee:ee:ee', 'up']);
-    nsExec(n, 'sysctl', '-qw', `net.ipv4.conf.${hostIf}.proxy_arp=1`, `net.ipv4.neigh.${hostIf}.proxy_delay=0`);
-    sh('ip', ['-n', n, 'route', 'add', `${ip}/32`, 'dev', hostIf, 'scope', 'link']);
-    sh('ip', ['-n', netns, 'addr', 'add', `${ip}/32`, 'dev', 'eth0']);
-    sh('ip', ['-n', netns, 'link', 'set', 'eth0', 'up']);
-    sh('ip', ['-n', netns, 'route', 'add', '169.254.1.1', 'dev', 'eth0', 'scope', 'link']);
-    sh('ip', ['-n', netns, 'route', 'add', 'default', 'via', '169.254.1.1', 'dev', 'eth0']);
-    sh('ip', [
-      '-n',
-      netns,
-      'neigh',
-      'add',
-      '169.254.1.1',
-      'dev',
-      'eth0',
-      'lladdr',
-      'ee:ee:ee:ee:ee:ee',
-      'nud',
-      'permanent',
-    ]);
+    plugHandmadePod(n, netns, hostIf, ip);
     const pod: Pod = { name, namespace, netns, ip, hostIf, labels };
     this.pods.set(name, pod);
     if (!opts.noEndpoint) await this.putEndpoint(pod, opts.ports);
