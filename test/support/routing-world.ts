@@ -352,26 +352,35 @@ export const ping = (fromNs: string, ip: string, timeoutS = 1): boolean =>
   shOk('ip', ['netns', 'exec', fromNs, 'ping', '-c', '1', '-W', String(timeoutS), '-q', ip]).code === 0;
 
 /** Pings every pod from every other pod; returns the pairs that failed ("pod1->10.0.0.1"). */
-export async function unreachablePairs(pods: WorldPod[], family: 4 | 6 = 4): Promise<string[]> {
-  const { spawn } = await import('node:child_process');
-  const jobs: Promise<string | undefined>[] = [];
-  for (const a of pods) {
-    for (const b of pods) {
-      if (a === b) continue;
-      jobs.push(
-        new Promise((resolve) => {
-          const dst = family === 6 ? b.ip6! : b.ip;
-          const p = spawn('ip', ['netns', 'exec', a.ns, 'ping', `-${family}`, '-c', '1', '-W', '2', '-q', dst], {
-            stdio: 'ignore',
-          });
-          p.on('exit', (code) =>
-            resolve(code === 0 ? undefined : `${a.name}(${a.node.name})->${b.name}(${b.node.name}) ${dst}`),
-          );
-        }),
-      );
-    }
+/**
+ * The pod pairs that still cannot ping each other after `withinMs`: routes converge asynchronously (BGP sessions,
+ * route reflection), so failing pairs are retried until they pass or the time is up.
+ */
+export async function unreachablePairs(pods: WorldPod[], family: 4 | 6 = 4, withinMs = 10_000): Promise<string[]> {
+  const pairs: [WorldPod, WorldPod][] = [];
+  for (const a of pods) for (const b of pods) if (a !== b) pairs.push([a, b]);
+  const deadline = Date.now() + withinMs;
+  let failing = pairs;
+  for (;;) {
+    const results = await Promise.all(failing.map(([a, b]) => pings(a, b, family)));
+    failing = failing.filter((_, i) => !results[i]);
+    if (failing.length === 0 || Date.now() > deadline) break;
+    await new Promise((r) => setTimeout(r, 200));
   }
-  return (await Promise.all(jobs)).filter((x): x is string => !!x);
+  return failing.map(
+    ([a, b]) => `${a.name}(${a.node.name})->${b.name}(${b.node.name}) ${family === 6 ? b.ip6! : b.ip}`,
+  );
+}
+
+async function pings(a: WorldPod, b: WorldPod, family: 4 | 6): Promise<boolean> {
+  const { spawn } = await import('node:child_process');
+  const dst = family === 6 ? b.ip6! : b.ip;
+  return new Promise((resolve) => {
+    const p = spawn('ip', ['netns', 'exec', a.ns, 'ping', `-${family}`, '-c', '1', '-W', '2', '-q', dst], {
+      stdio: 'ignore',
+    });
+    p.on('exit', (code) => resolve(code === 0));
+  });
 }
 
 /** Polls until check() is true; throws with the description after timeoutMs. */
