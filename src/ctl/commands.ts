@@ -4,7 +4,7 @@
 import type { Command } from 'commander';
 import type { Resource } from '../api/resource.js';
 import type { ResourceClient } from '../datastore/resources.js';
-import { ensureClusterInformation } from '../datastore/resources.js';
+import { ensureInitialized } from '../datastore/resources.js';
 import { executeAction, summarize, type CommandResult, type WriteAction } from './actions.js';
 import { globalOptions, openDatastoreFor, openResourceClient } from './connect.js';
 import { resolveKind, runGet } from './get.js';
@@ -94,7 +94,7 @@ function writeCommand(program: Command, action: Exclude<WriteAction, 'delete'>, 
     if (isResult(resources)) return print(resources);
     await withClient(cmd, async (client) => {
       // As Calico's tryEnsureInitialized: a failure here does not fail the user's command.
-      if (resources.length) await ensureClusterInformation(client).catch(() => undefined);
+      if (resources.length) await ensureInitialized(client).catch(() => undefined);
       const results = await executeAction(client, action, resources, { skipExists: opts.skipExists });
       return summarize(action, results);
     });

@@ -8,6 +8,7 @@ export * from './keys.js';
 export * from './settings.js';
 export { MemoryDatastore } from './memory.js';
 export * from './resources.js';
+export * from './tiers.js';
 
 export interface OpenOptions {
   /** Bound on connecting and on every later call; errors name the datastore and endpoint. Default 5000 ms. */

@@ -8,11 +8,13 @@ import { KINDS, lookupKind, type KindInfo } from '../api/kinds.js';
 import { validateResource } from '../api/validate/index.js';
 import { applyCreateDefaults } from '../api/defaults.js';
 import { IPAM_CONFIG_KEY, RESOURCE_PREFIX, resourceKey, resourcePrefix } from './keys.js';
+import { checkTierDeletable, ensureBuiltInTiers } from './tiers.js';
 import {
   AlreadyExistsError,
   ConflictError,
   DatastoreError,
   NotFoundError,
+  UnreachableError,
   type Datastore,
   type KVPair,
   type Watch,
@@ -181,10 +183,15 @@ export class ResourceClient {
     }
   }
 
-  /** Deletes and returns the resource; with resourceVersion it is a compare-and-swap. */
+  /**
+   * Deletes and returns the resource; with resourceVersion it is a compare-and-swap. A built-in or non-empty Tier
+   * is refused with OperationNotSupportedError.
+   */
   async delete(kind: string, name: string, namespace?: string, resourceVersion?: string): Promise<Resource> {
     const { key, info } = this.locate(kind, name, namespace);
     const wanted = resourceVersion ? this.parseVersion(resourceVersion) : undefined;
+    // As Calico's tiers client: built-in tiers and tiers that policies name are not deleted.
+    if (info.kind === 'Tier') await checkTierDeletable(this, name);
     try {
       const prev = await this.datastore.delete(key, wanted);
       return this.decode(info, prev);
@@ -444,4 +451,21 @@ export async function ensureClusterInformation(
       throw err;
     }
   }
+}
+
+/**
+ * Calico's datastore initialisation (libcalico-go EnsureInitialized): ClusterInformation, then the built-in tiers.
+ * Every step is tried (unless the datastore is unreachable); the first failure is thrown after the others ran.
+ */
+export async function ensureInitialized(client: ResourceClient, opts: ClusterInformationOptions = {}): Promise<void> {
+  const errors: unknown[] = [];
+  for (const step of [() => ensureClusterInformation(client, opts), () => ensureBuiltInTiers(client)]) {
+    try {
+      await step();
+    } catch (err) {
+      errors.push(err);
+      if (err instanceof UnreachableError) break; // each later step would wait out the same timeout
+    }
+  }
+  if (errors.length) throw errors[0];
 }

@@ -90,3 +90,16 @@ export class NotFoundError extends DatastoreError {}
 export class ConflictError extends DatastoreError {}
 /** The datastore could not be reached within the configured timeout; the message names the store and endpoint. */
 export class UnreachableError extends DatastoreError {}
+/**
+ * libcalico-go's ErrorOperationNotSupported: "operation <op> is not supported on <identifier>[: <reason>]"
+ * (e.g. deleting a built-in or non-empty tier).
+ */
+export class OperationNotSupportedError extends DatastoreError {
+  constructor(
+    readonly operation: string,
+    readonly identifier: string,
+    readonly reason?: string,
+  ) {
+    super(`operation ${operation} is not supported on ${identifier}${reason ? `: ${reason}` : ''}`);
+  }
+}

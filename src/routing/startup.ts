@@ -1,13 +1,14 @@
 // calico-node start-up (node/pkg/lifecycle/startup): works out the node name and addresses, registers the Node,
-// writes the node name file, creates the default IP pools, ensures ClusterInformation, allocates tunnel addresses
-// and writes the MTU file. In: environment + datastore + host interfaces. Out: StartupResult for the rest of the node.
+// writes the node name file, creates the default IP pools, ensures ClusterInformation and the built-in tiers,
+// allocates tunnel addresses and writes the MTU file.
+// In: environment + datastore + host interfaces. Out: StartupResult for the rest of the node.
 import { hostname } from 'node:os';
 import { mkdirSync, writeFileSync, readFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import { run } from '../common/exec.js';
 import type { Datastore } from '../datastore/types.js';
-import { ResourceClient, ensureClusterInformation } from '../datastore/resources.js';
+import { ResourceClient, ensureInitialized } from '../datastore/resources.js';
 import { AlreadyExistsError, ConflictError } from '../datastore/types.js';
 import { CALICO_API_VERSION, type Resource } from '../api/resource.js';
 import { IpamClient } from '../ipam/client.js';
@@ -226,7 +227,8 @@ export async function runStartup(ds: Datastore, opts: StartupOptions): Promise<S
   if (asText && !/^\d+(\.\d+)?$/.test(asText)) throw new StartupError(`AS: "${asText}" is not an AS number`);
   log(`node ${nodeName}: IPv4 ${ipv4Address ?? 'none'}, IPv6 ${ipv6Address ?? 'none'}, backend ${backend}`);
 
-  await ensureClusterInformation(client, { clusterType: `bgp,${backend === 'vxlan' ? 'vxlan' : 'bgp'}` });
+  // Calico's EnsureInitialized: ClusterInformation and the built-in tiers (created if absent).
+  await ensureInitialized(client, { clusterType: `bgp,${backend === 'vxlan' ? 'vxlan' : 'bgp'}` });
   if (!/^true$/i.test(env.NO_DEFAULT_POOLS ?? '')) await createDefaultPools(client, env, !!ipv6Address, log);
 
   let node = await updateNode(client, nodeName, (spec) => {

@@ -83,10 +83,20 @@ export const tierSpecFields = {
   defaultAction: oneOf(['Deny', 'Pass']),
 } satisfies FieldsOf<TierSpec>;
 
-/** Built-in tier orders (resources.md §3.8). */
+/** The default tier's order (resources.md §3.8). */
 export const DEFAULT_TIER_ORDER = 1_000_000;
-export const WELL_KNOWN_TIER_ORDERS: Readonly<Record<string, number>> = {
-  default: DEFAULT_TIER_ORDER,
-  'kube-admin': 1_000,
-  'kube-baseline': 10_000_000,
-};
+
+/**
+ * The tiers Calico's datastore initialisation creates (libcalico-go EnsureInitialized): `default` ends with Deny,
+ * the two Kubernetes cluster-policy tiers with Pass. None of them can be deleted.
+ */
+export const BUILT_IN_TIERS: readonly { name: string; spec: Required<TierSpec> }[] = [
+  { name: 'default', spec: { order: DEFAULT_TIER_ORDER, defaultAction: 'Deny' } },
+  { name: 'kube-admin', spec: { order: 1_000, defaultAction: 'Pass' } },
+  { name: 'kube-baseline', spec: { order: 10_000_000, defaultAction: 'Pass' } },
+];
+
+/** Built-in tier orders, which validation pins. */
+export const WELL_KNOWN_TIER_ORDERS: Readonly<Record<string, number>> = Object.fromEntries(
+  BUILT_IN_TIERS.map((t) => [t.name, t.spec.order]),
+);

@@ -165,8 +165,60 @@ for (const make of [sqliteBackend, etcdBackend]) {
       const r = await b.ctl(['delete', '-f', path.join(dir, 'all.yaml')]);
       assert.equal(r.stdout, `Successfully deleted ${examples.length} resource(s)\n`, r.stderr);
       for (const kind of kinds) {
-        assert.deepEqual((await b.client.list(kind)).items, [], `${kind}: nothing left`);
+        const left = (await b.client.list(kind)).items.map((r) => r.metadata.name);
+        // The built-in tiers, created by the first apply as Calico's EnsureInitialized does, cannot be deleted.
+        const expected = kind === 'Tier' ? ['default', 'kube-admin', 'kube-baseline'] : [];
+        assert.deepEqual(left, expected, `${kind}: nothing else left`);
       }
+    });
+
+    test('built-in tiers: get tiers shows them; deleting one, or a tier a policy names, is refused', async () => {
+      const r = await b.ctl(['get', 'tiers']);
+      assert.equal(r.code, 0, r.stderr);
+      const rows = r.stdout
+        .trimEnd()
+        .split('\n')
+        .map((l) => l.trimEnd().split(/ {3,}/));
+      assert.deepEqual(rows, [
+        ['NAME', 'ORDER'],
+        ['default', '1e+06'],
+        ['kube-admin', '1000'],
+        ['kube-baseline', '1e+07'],
+      ]);
+      const del = await b.ctl(['delete', 'tier', 'default']);
+      assert.equal(del.code, 1);
+      assert.equal(
+        del.stderr,
+        "Failed to delete 'Tier' resource: operation Delete is not supported on default: Cannot delete default tier\n",
+      );
+      const file = path.join(dir, 'tiered.yaml');
+      writeFileSync(
+        file,
+        [
+          stringify({
+            apiVersion: 'projectcalico.org/v3',
+            kind: 'Tier',
+            metadata: { name: 'security' },
+            spec: { order: 10 },
+          }),
+          stringify({
+            apiVersion: 'projectcalico.org/v3',
+            kind: 'GlobalNetworkPolicy',
+            metadata: { name: 'security.deny-all' },
+            spec: { tier: 'security', selector: 'all()', ingress: [{ action: 'Deny' }] },
+          }),
+        ].join('---\n'),
+      );
+      assert.equal((await b.ctl(['apply', '-f', file])).code, 0);
+      const busy = await b.ctl(['delete', 'tier', 'security']);
+      assert.equal(busy.code, 1);
+      assert.equal(
+        busy.stderr,
+        "Failed to delete 'Tier' resource: operation delete is not supported on security: Cannot delete a non-empty tier\n",
+      );
+      assert.equal((await b.ctl(['delete', 'gnp', 'security.deny-all'])).code, 0);
+      const ok = await b.ctl(['delete', 'tier', 'security']);
+      assert.equal(ok.stdout, "Successfully deleted 1 'Tier' resource(s)\n", ok.stderr);
     });
   });
 }
