@@ -7,13 +7,11 @@ import type { Logger } from 'pino';
 import type { KubernetesObject } from '../../api/k8s/types.js';
 import type { Resource } from '../../api/resource.js';
 import { ResourceValidationError } from '../../api/problems.js';
-import type { ResourceClient } from '../../datastore/resources.js';
 import { NotFoundError } from '../../datastore/types.js';
-import { CalicoWatcher, type CalicoId } from './calico-watch.js';
-import { errorText, keyOf, splitKey, type Controller } from './controller.js';
+import type { CalicoId } from './calico-watch.js';
+import { errorText, keyOf, splitKey } from './controller.js';
 import type { KubeInformer } from './informer.js';
-import type { ControllerMetrics } from './metrics.js';
-import { ReconcileQueue } from './queue.js';
+import { ReconcilingController, type ReconcilingOptions } from './reconciling-controller.js';
 
 export interface MirrorDefinition<T extends KubernetesObject> {
   /** Controller name (KubeControllersConfiguration's): namespace, serviceaccount, policy. */
@@ -25,46 +23,19 @@ export interface MirrorDefinition<T extends KubernetesObject> {
   owns(r: Resource): boolean;
 }
 
-export interface MirrorOptions {
-  client: ResourceClient;
-  log: Logger;
-  metrics: ControllerMetrics;
-  reconcilerPeriodMs: number;
-}
+export type MirrorOptions = ReconcilingOptions;
 
-export class MirrorController<T extends KubernetesObject> implements Controller {
-  readonly name: string;
+export class MirrorController<T extends KubernetesObject> extends ReconcilingController {
   private readonly desired = new Map<string, Resource>();
   /** Kubernetes object key -> Calico object key. */
   private readonly sources = new Map<string, string>();
-  private readonly queue: ReconcileQueue;
-  private readonly watcher: CalicoWatcher;
-  private readonly log: Logger;
-  private timer?: NodeJS.Timeout;
-  private stopped = false;
 
   constructor(
     private readonly def: MirrorDefinition<T>,
     private readonly informer: KubeInformer<T>,
     private readonly opts: MirrorOptions,
   ) {
-    this.name = def.name;
-    this.log = opts.log.child({ controller: def.name });
-    this.queue = new ReconcileQueue(
-      def.name,
-      (key) => this.reconcile(key),
-      this.log,
-      (ok) => opts.metrics.reconciles.inc({ controller: def.name, result: ok ? 'ok' : 'error' }),
-    );
-    this.watcher = new CalicoWatcher(
-      opts.client,
-      def.calicoKind,
-      {
-        onListed: (items) => this.enqueueAll(items),
-        onChange: (id, r, prev) => this.onCalicoChange(id, r, prev),
-      },
-      this.log,
-    );
+    super(def.name, def.calicoKind, opts);
     informer.on('add', (o) => this.onSource(o));
     informer.on('update', (o) => this.onSource(o));
     informer.on('delete', (o) => this.onSourceDeleted(o));
@@ -99,7 +70,15 @@ export class MirrorController<T extends KubernetesObject> implements Controller 
     this.queue.add(key);
   }
 
-  private onCalicoChange(id: CalicoId, r: Resource | undefined, prev: Resource | undefined): void {
+  protected informersSynced(): Promise<void> {
+    return this.informer.synced();
+  }
+
+  protected onCalicoListed(items: Resource[]): void {
+    this.enqueueAll(items);
+  }
+
+  protected onCalicoChange(id: CalicoId, r: Resource | undefined, prev: Resource | undefined): void {
     const key = keyOf(id.name, id.namespace);
     if (this.desired.has(key) || (r && this.def.owns(r)) || (!r && (!prev || this.def.owns(prev)))) {
       this.queue.add(key);
@@ -112,7 +91,7 @@ export class MirrorController<T extends KubernetesObject> implements Controller 
     for (const key of this.desired.keys()) this.queue.add(key);
   }
 
-  private async reconcile(key: string): Promise<void> {
+  protected async reconcile(key: string): Promise<void> {
     if (this.stopped) return;
     const { client, metrics } = this.opts;
     const kind = this.def.calicoKind;
@@ -154,28 +133,8 @@ export class MirrorController<T extends KubernetesObject> implements Controller 
     this.log.info({ key }, `deleted ${kind} ${key}: its Kubernetes source is gone`);
   }
 
-  async start(): Promise<void> {
-    await this.informer.synced();
-    if (this.stopped) return;
-    await this.watcher.start();
-    if (this.stopped) return void (await this.watcher.stop());
-    this.timer = setInterval(() => void this.resync().catch(() => undefined), this.opts.reconcilerPeriodMs);
-    this.timer.unref();
-  }
-
   async resync(): Promise<void> {
     const { items } = await this.opts.client.list(this.def.calicoKind);
     this.enqueueAll(items);
-  }
-
-  idle(): Promise<void> {
-    return this.queue.idle();
-  }
-
-  async stop(): Promise<void> {
-    this.stopped = true;
-    clearInterval(this.timer);
-    this.queue.stop();
-    await this.watcher.stop();
   }
 }

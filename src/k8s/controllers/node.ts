@@ -6,28 +6,20 @@
 // Only Calico Nodes that name a Kubernetes node in spec.orchRefs are deleted; a Calico Node named like an existing
 // Kubernetes Node gets that orchRef (as calico-node does on a Kubernetes host), so it is tracked from then on, and
 // (syncLabels) the Kubernetes Node's labels.
-import type { Logger } from 'pino';
 import type { KubernetesNode, Pod } from '../../api/k8s/types.js';
 import type { Resource } from '../../api/resource.js';
-import type { ResourceClient } from '../../datastore/resources.js';
 import { NotFoundError } from '../../datastore/types.js';
 import type { IpamClient } from '../../ipam/client.js';
 import { datastoreLiveness, LeakCollector, type AllocationLiveness } from '../../ipam/gc.js';
 import { deleteNodeCascade } from '../../ctl/node-delete.js';
-import { CalicoWatcher } from './calico-watch.js';
-import type { Controller } from './controller.js';
+import type { CalicoId } from './calico-watch.js';
 import type { KubeInformer } from './informer.js';
 import type { KubeLookup } from './kube-lookup.js';
-import type { ControllerMetrics } from './metrics.js';
-import { ReconcileQueue } from './queue.js';
+import { ReconcilingController, type ReconcilingOptions } from './reconciling-controller.js';
 
-export interface NodeControllerOptions {
-  client: ResourceClient;
+export interface NodeControllerOptions extends ReconcilingOptions {
   ipam: IpamClient;
   lookup: KubeLookup;
-  log: Logger;
-  metrics: ControllerMetrics;
-  reconcilerPeriodMs: number;
   /** KubeControllersConfiguration controllers.node.leakGracePeriod; 0 disables leak release (gone nodes excepted). */
   leakGracePeriodMs: number;
   /** Copy Kubernetes Node labels onto the Calico Node (controllers.node.syncLabels). */
@@ -50,49 +42,40 @@ export function kubernetesNodeOf(node: Resource): string | undefined {
   return ref ? ref.nodeName || node.metadata.name : undefined;
 }
 
-export class NodeController implements Controller {
-  readonly name = 'node';
+export class NodeController extends ReconcilingController {
   private readonly calicoNodes = new Map<string, Resource>();
-  private readonly queue: ReconcileQueue;
-  private readonly watcher: CalicoWatcher;
   private readonly collector: LeakCollector;
-  private readonly log: Logger;
-  private timer?: NodeJS.Timeout;
-  private stopped = false;
 
   constructor(
     private readonly nodes: KubeInformer<KubernetesNode>,
     private readonly pods: KubeInformer<Pod>,
     private readonly opts: NodeControllerOptions,
   ) {
-    this.log = opts.log.child({ controller: this.name });
+    super('node', 'Node', opts);
     this.collector = new LeakCollector(opts.ipam, { gracePeriodMs: opts.leakGracePeriodMs, now: opts.now });
-    this.queue = new ReconcileQueue(
-      this.name,
-      (key) => (key === GC_KEY ? this.collectLeaks() : this.reconcile(key)),
-      this.log,
-      (ok) => opts.metrics.reconciles.inc({ controller: this.name, result: ok ? 'ok' : 'error' }),
-    );
-    this.watcher = new CalicoWatcher(
-      opts.client,
-      'Node',
-      {
-        onListed: (items) => {
-          this.calicoNodes.clear();
-          for (const n of items) this.calicoNodes.set(n.metadata.name, n);
-          this.enqueueAll();
-        },
-        onChange: (id, r) => {
-          if (r) this.calicoNodes.set(id.name, r);
-          else this.calicoNodes.delete(id.name);
-          this.queue.add(r ? (kubernetesNodeOf(r) ?? id.name) : id.name);
-        },
-      },
-      this.log,
-    );
     nodes.on('add', (n) => this.queue.add(n.metadata.name));
     nodes.on('update', (n) => this.queue.add(n.metadata.name));
     nodes.on('delete', (n) => this.queue.add(n.metadata.name));
+  }
+
+  protected informersSynced(): Promise<unknown> {
+    return Promise.all([this.nodes.synced(), this.pods.synced()]);
+  }
+
+  protected onCalicoListed(items: Resource[]): void {
+    this.calicoNodes.clear();
+    for (const n of items) this.calicoNodes.set(n.metadata.name, n);
+    this.enqueueAll();
+  }
+
+  protected onCalicoChange(id: CalicoId, r: Resource | undefined): void {
+    if (r) this.calicoNodes.set(id.name, r);
+    else this.calicoNodes.delete(id.name);
+    this.queue.add(r ? (kubernetesNodeOf(r) ?? id.name) : id.name);
+  }
+
+  protected reconcile(key: string): Promise<void> {
+    return key === GC_KEY ? this.collectLeaks() : this.reconcileNode(key);
   }
 
   private enqueueAll(): void {
@@ -101,7 +84,7 @@ export class NodeController implements Controller {
     this.queue.add(GC_KEY);
   }
 
-  private async reconcile(k8sName: string): Promise<void> {
+  private async reconcileNode(k8sName: string): Promise<void> {
     if (this.stopped) return;
     const { client } = this.opts;
     const k8sNode = this.nodes.get(k8sName);
@@ -198,27 +181,7 @@ export class NodeController implements Controller {
     }
   }
 
-  async start(): Promise<void> {
-    await Promise.all([this.nodes.synced(), this.pods.synced()]);
-    if (this.stopped) return;
-    await this.watcher.start();
-    if (this.stopped) return void (await this.watcher.stop());
-    this.timer = setInterval(() => void this.resync(), this.opts.reconcilerPeriodMs);
-    this.timer.unref();
-  }
-
   async resync(): Promise<void> {
     this.enqueueAll();
-  }
-
-  idle(): Promise<void> {
-    return this.queue.idle();
-  }
-
-  async stop(): Promise<void> {
-    this.stopped = true;
-    clearInterval(this.timer);
-    this.queue.stop();
-    await this.watcher.stop();
   }
 }

@@ -3,29 +3,22 @@
 //   a k8s WEP whose pod is gone, or now runs on another node (confirmed with the API server, then a grace period for
 //   the CNI DEL that normally removes it) -> WEP deleted (CAS), then its addresses released if still its own.
 // Only WorkloadEndpoints with orchestrator k8s are touched; the CNI plugin creates them, this controller never does.
-import type { Logger } from 'pino';
 import type { Pod } from '../../api/k8s/types.js';
 import type { Resource } from '../../api/resource.js';
-import type { ResourceClient } from '../../datastore/resources.js';
 import { NotFoundError } from '../../datastore/types.js';
 import type { IpamClient } from '../../ipam/client.js';
 import { podWorkloadEndpointLabels } from '../convert/index.js';
-import { CalicoWatcher, type CalicoId } from './calico-watch.js';
-import { errorText, keyOf, splitKey, type Controller } from './controller.js';
+import type { CalicoId } from './calico-watch.js';
+import { errorText, keyOf, splitKey } from './controller.js';
 import type { KubeInformer } from './informer.js';
 import type { KubeLookup } from './kube-lookup.js';
-import type { ControllerMetrics } from './metrics.js';
-import { ReconcileQueue } from './queue.js';
+import { ReconcilingController, type ReconcilingOptions } from './reconciling-controller.js';
 
 export const DEFAULT_DEAD_POD_GRACE_MS = 10_000;
 
-export interface WorkloadEndpointControllerOptions {
-  client: ResourceClient;
+export interface WorkloadEndpointControllerOptions extends ReconcilingOptions {
   ipam: IpamClient;
   lookup: KubeLookup;
-  log: Logger;
-  metrics: ControllerMetrics;
-  reconcilerPeriodMs: number;
   /** How long a pod must have been gone before its leftover endpoint is removed. */
   deadPodGraceMs?: number;
   now?: () => number;
@@ -38,8 +31,7 @@ function sameLabels(a: Record<string, string> = {}, b: Record<string, string> = 
   return ka.length === Object.keys(b).length && ka.every((k) => b[k] === a[k]);
 }
 
-export class WorkloadEndpointController implements Controller {
-  readonly name = 'workloadendpoint';
+export class WorkloadEndpointController extends ReconcilingController {
   /** Pod key (ns/pod) -> names of its WorkloadEndpoints. */
   private readonly byPod = new Map<string, Set<string>>();
   /** WEP key (ns/name) -> pod key. */
@@ -47,31 +39,14 @@ export class WorkloadEndpointController implements Controller {
   /** WEP key (ns/name) -> spec.node. */
   private readonly nodeOf = new Map<string, string>();
   private readonly goneSince = new Map<string, number>();
-  private readonly queue: ReconcileQueue;
-  private readonly watcher: CalicoWatcher;
-  private readonly log: Logger;
   private readonly now: () => number;
-  private timer?: NodeJS.Timeout;
-  private stopped = false;
 
   constructor(
     private readonly pods: KubeInformer<Pod>,
     private readonly opts: WorkloadEndpointControllerOptions,
   ) {
-    this.log = opts.log.child({ controller: this.name });
+    super('workloadendpoint', 'WorkloadEndpoint', opts);
     this.now = opts.now ?? Date.now;
-    this.queue = new ReconcileQueue(
-      this.name,
-      (key) => this.reconcile(key),
-      this.log,
-      (ok) => opts.metrics.reconciles.inc({ controller: this.name, result: ok ? 'ok' : 'error' }),
-    );
-    this.watcher = new CalicoWatcher(
-      opts.client,
-      'WorkloadEndpoint',
-      { onListed: (items) => this.onListed(items), onChange: (id, r) => this.onEndpoint(id, r) },
-      this.log,
-    );
     const onPod = (p: Pod): void => {
       const key = keyOf(p.metadata.name, p.metadata.namespace);
       if (this.byPod.has(key)) this.queue.add(key);
@@ -99,15 +74,19 @@ export class WorkloadEndpointController implements Controller {
     }
   }
 
-  private onListed(items: Resource[]): void {
+  protected informersSynced(): Promise<void> {
+    return this.pods.synced();
+  }
+
+  protected onCalicoListed(items: Resource[]): void {
     this.byPod.clear();
     this.podOf.clear();
     this.nodeOf.clear();
-    for (const r of items) this.onEndpoint({ name: r.metadata.name, namespace: r.metadata.namespace }, r);
+    for (const r of items) this.onCalicoChange({ name: r.metadata.name, namespace: r.metadata.namespace }, r);
     this.opts.metrics.fullSyncs.inc({ controller: this.name });
   }
 
-  private onEndpoint(id: CalicoId, r: Resource | undefined): void {
+  protected onCalicoChange(id: CalicoId, r: Resource | undefined): void {
     const wepKey = keyOf(id.name, id.namespace);
     const podKey = r && isK8sEndpoint(r) ? keyOf(r.spec.pod as string, id.namespace) : undefined;
     const old = this.podOf.get(wepKey);
@@ -118,7 +97,7 @@ export class WorkloadEndpointController implements Controller {
     if (old && old !== podKey) this.queue.add(old);
   }
 
-  private async reconcile(podKey: string): Promise<void> {
+  protected async reconcile(podKey: string): Promise<void> {
     if (this.stopped) return;
     const names = [...(this.byPod.get(podKey) ?? [])];
     if (!names.length) {
@@ -202,28 +181,8 @@ export class WorkloadEndpointController implements Controller {
     );
   }
 
-  async start(): Promise<void> {
-    await this.pods.synced();
-    if (this.stopped) return;
-    await this.watcher.start();
-    if (this.stopped) return void (await this.watcher.stop());
-    this.timer = setInterval(() => void this.resync(), this.opts.reconcilerPeriodMs);
-    this.timer.unref();
-  }
-
   async resync(): Promise<void> {
     this.opts.metrics.fullSyncs.inc({ controller: this.name });
     for (const key of this.byPod.keys()) this.queue.add(key);
-  }
-
-  idle(): Promise<void> {
-    return this.queue.idle();
-  }
-
-  async stop(): Promise<void> {
-    this.stopped = true;
-    clearInterval(this.timer);
-    this.queue.stop();
-    await this.watcher.stop();
   }
 }
