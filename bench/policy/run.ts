@@ -10,20 +10,15 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
-import { build } from 'esbuild';
 import { openDatastore } from '../../src/datastore/index.js';
 import { resourceKey } from '../../src/datastore/keys.js';
-import type { Datastore, TxnOperation } from '../../src/datastore/types.js';
 import { startEtcd } from '../../test/support/etcd.js';
 import { plugHandmadePod } from '../../test/support/handmade-pod.js';
+import { bundleAgent } from './bundle.js';
+import { benchResources, ifName, labelsFor, localIp, NODE, policy, POLICIES, LOCAL, wep, writeAll } from './data.js';
 
 const NODE_NS = 'tp-bench-n';
 const POD_NS = ['tp-bench-p0', 'tp-bench-p1'];
-const NODE = 'bench-node';
-const LOCAL = 1000;
-const REMOTE = 10000;
-const POLICIES = 1000;
-const NAMESPACES = 20;
 const CHANGES = 40;
 
 const sh = (cmd: string, args: string[], input?: string): string => {
@@ -36,9 +31,6 @@ const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floo
 const pct = (xs: number[], p: number): number =>
   [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.ceil((p / 100) * xs.length) - 1)]!;
 const fmt = (ms: number): string => `${ms.toFixed(1)} ms`;
-const ifName = (i: number): string => `tp${i.toString(16).padStart(10, '0')}`;
-const localIp = (i: number): string => `10.80.${Math.floor(i / 250)}.${(i % 250) + 2}`;
-const remoteIp = (i: number): string => `10.81.${Math.floor(i / 250)}.${(i % 250) + 2}`;
 
 function cleanupNamespaces(): void {
   for (const ns of [NODE_NS, ...POD_NS]) {
@@ -65,140 +57,6 @@ function makeNamespaces(): void {
     sh('ip', ['-n', ns, 'link', 'set', 'lo', 'up']);
     plugHandmadePod(NODE_NS, ns, hostIf, localIp(i));
   });
-}
-
-const dbl = (s: string): string => s.replace(/-/g, '--');
-type Res = { kind: string; metadata: Record<string, any>; spec: Record<string, any> };
-const put = (r: Res): TxnOperation => ({
-  kind: 'put',
-  key: resourceKey(r.kind, r.metadata.name, r.metadata.namespace),
-  value: JSON.stringify({ apiVersion: 'projectcalico.org/v3', ...r }),
-});
-
-function wep(i: number, node: string, ip: string, iface: string, labels: Record<string, string>): Res {
-  const ns = `ns${i % NAMESPACES}`;
-  const pod = `pod-${node}-${i}`;
-  return {
-    kind: 'WorkloadEndpoint',
-    metadata: { name: `${dbl(node)}-k8s-${dbl(pod)}-eth0`, namespace: ns, labels },
-    spec: {
-      node,
-      orchestrator: 'k8s',
-      pod,
-      endpoint: 'eth0',
-      interfaceName: iface,
-      ipNetworks: [`${ip}/32`],
-      profiles: [`kns.${ns}`],
-      ports: [{ name: 'http', protocol: 'TCP', port: 8080 }],
-    },
-  };
-}
-
-const labelsFor = (i: number): Record<string, string> => ({
-  app: `app${i % 100}`,
-  role: `r${i % 50}`,
-  tier: ['web', 'api', 'db', 'cache'][i % 4]!,
-});
-
-function policy(k: number): Res {
-  const ns = `ns${k % NAMESPACES}`;
-  const sel = `app == 'app${k % 100}'`;
-  switch (k % 10) {
-    case 0:
-    case 1:
-    case 2:
-    case 3: // a Kubernetes-style allow from pods with a role, on a port
-      return {
-        kind: 'NetworkPolicy',
-        metadata: { name: `knp.default.p${k}`, namespace: ns },
-        spec: {
-          order: 1000,
-          selector: `projectcalico.org/orchestrator == 'k8s' && ${sel}`,
-          types: ['Ingress'],
-          ingress: [
-            {
-              action: 'Allow',
-              protocol: 'TCP',
-              source: { selector: `role == 'r${k % 50}'` },
-              destination: { ports: [8080 + (k % 7)] },
-            },
-          ],
-        },
-      };
-    case 4:
-    case 5: // namespace selector and a named port
-      return {
-        kind: 'NetworkPolicy',
-        metadata: { name: `p${k}`, namespace: ns },
-        spec: {
-          order: 500,
-          selector: sel,
-          types: ['Ingress'],
-          ingress: [
-            {
-              action: 'Allow',
-              protocol: 'TCP',
-              source: { namespaceSelector: `team == 't${k % 5}'` },
-              destination: { ports: ['http'] },
-            },
-          ],
-        },
-      };
-    case 6:
-    case 7: // CIDR deny then allow
-      return {
-        kind: 'GlobalNetworkPolicy',
-        metadata: { name: `g${k}` },
-        spec: {
-          order: 200 + k,
-          selector: `tier == '${['web', 'api', 'db', 'cache'][k % 4]}' && ${sel}`,
-          types: ['Ingress'],
-          ingress: [
-            { action: 'Deny', source: { nets: [`192.168.${k % 250}.0/24`, `172.20.${k % 250}.0/24`] } },
-            {
-              action: 'Allow',
-              protocol: 'UDP',
-              source: { nets: ['10.0.0.0/8'], notNets: [`10.99.${k % 250}.0/24`] },
-              destination: { ports: ['5000:5100'] },
-            },
-          ],
-        },
-      };
-    case 8: // egress
-      return {
-        kind: 'NetworkPolicy',
-        metadata: { name: `e${k}`, namespace: ns },
-        spec: {
-          order: 800,
-          selector: sel,
-          types: ['Egress'],
-          egress: [
-            { action: 'Allow', protocol: 'UDP', destination: { ports: [53] } },
-            { action: 'Allow', destination: { selector: `tier == 'db'`, namespaceSelector: 'all()' } },
-          ],
-        },
-      };
-    default: // a security tier that passes known traffic on and denies the rest of a CIDR
-      return {
-        kind: 'GlobalNetworkPolicy',
-        metadata: { name: `security.s${k}` },
-        spec: {
-          tier: 'security',
-          order: k,
-          selector: sel,
-          types: ['Ingress'],
-          ingress: [
-            { action: 'Pass', source: { selector: `role in {'r${k % 50}', 'r${(k + 1) % 50}'}` } },
-            { action: 'Deny', source: { nets: [`198.18.${k % 250}.0/24`] } },
-            { action: 'Pass' },
-          ],
-        },
-      };
-  }
-}
-
-async function writeAll(ds: Datastore, ops: TxnOperation[]): Promise<void> {
-  for (let i = 0; i < ops.length; i += 100) await ds.txn([], ops.slice(i, i + 100));
 }
 
 /** `nft monitor` in the node namespace; resolves waiters when a line containing their text appears. */
@@ -249,70 +107,13 @@ async function main(): Promise<void> {
   try {
     makeNamespaces();
     // --- data ---------------------------------------------------------------------------------------------------
-    const ops: TxnOperation[] = [];
-    ops.push(put({ kind: 'Tier', metadata: { name: 'security' }, spec: { order: 100 } }));
-    for (let n = 0; n < NAMESPACES; n++) {
-      ops.push(
-        put({
-          kind: 'Profile',
-          metadata: { name: `kns.ns${n}` },
-          spec: {
-            ingress: [{ action: 'Allow' }],
-            egress: [{ action: 'Allow' }],
-            labelsToApply: { 'pcns.projectcalico.org/name': `ns${n}`, 'pcns.team': `t${n % 5}` },
-          },
-        }),
-      );
-    }
-    for (let i = 0; i < LOCAL; i++) {
-      const labels =
-        i === 0 ? { app: 'iperf-client', role: 'r0' } : i === 1 ? { app: 'iperf-server', role: 'r1' } : labelsFor(i);
-      ops.push(put(wep(i, NODE, localIp(i), ifName(i), labels)));
-    }
-    for (let i = 0; i < REMOTE; i++)
-      ops.push(
-        put(wep(i, `bench-node-${i % 50}`, remoteIp(i), `cali${i.toString(16).padStart(11, '0')}`, labelsFor(i))),
-      );
-    for (let k = 0; k < POLICIES - 1; k++) ops.push(put(policy(k)));
-    // the iperf pair: the server admits the client on 5201 (the traffic crosses the policy chains)
-    ops.push(
-      put({
-        kind: 'NetworkPolicy',
-        metadata: { name: 'iperf', namespace: 'ns1' },
-        spec: {
-          selector: "app == 'iperf-server'",
-          types: ['Ingress'],
-          ingress: [
-            {
-              action: 'Allow',
-              protocol: 'TCP',
-              source: { selector: "app == 'iperf-client'", namespaceSelector: 'all()' },
-              destination: { ports: [5201] },
-            },
-          ],
-        },
-      }),
-    );
+    const ops = benchResources();
     const tw = performance.now();
     await writeAll(ds, ops);
     console.log(`datastore: ${ops.length} resources written to etcd in ${fmt(performance.now() - tw)}`);
 
     // --- cold start -------------------------------------------------------------------------------------------------
-    // Bundle the agent like `npm run build` does (CommonJS, heavy packages external), so the process measured is
-    // what runs in production: no TypeScript loader.
-    const bundle = path.join(dir, 'agent.cjs');
-    await build({
-      entryPoints: [path.resolve('bench/policy/agent-process.ts')],
-      outfile: bundle,
-      bundle: true,
-      platform: 'node',
-      target: 'node20',
-      format: 'cjs',
-      external: ['better-sqlite3', 'etcd3', '@kubernetes/client-node', 'pino', 'prom-client', 'node-forge'],
-      logLevel: 'warning',
-      define: { 'import.meta.url': '__calico_import_meta_url' },
-      banner: { js: 'const __calico_import_meta_url = require("url").pathToFileURL(__filename).href;' },
-    });
+    const bundle = await bundleAgent(dir);
     const t0 = performance.now();
     agent = spawn(process.execPath, [bundle], {
       env: {

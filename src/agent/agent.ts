@@ -62,6 +62,8 @@ export interface Agent {
 }
 
 const KIND_SET = new Set<string>(CALC_GRAPH_KINDS);
+/** Listed resources parsed and fed to the graph at a time during a (re-)list. */
+const FEED_SLICE = 500;
 
 /** Felix's logSeverityScreen (Debug, Info, Warning, Error, Fatal; None = silent) as a pino level. */
 function pinoLevel(severity: string | undefined): string {
@@ -195,7 +197,8 @@ export async function startAgent(ctx: AgentContext): Promise<Agent> {
 
   // ------------------------------------------------------------------------------------------------------------
   // Datastore sync: list, feed, watch; on resync-required or error: re-list (the graph keeps its state meanwhile).
-  const known = new Map<string, { kind: string; name: string; namespace?: string }>();
+  /** Keys of the resources the graph holds (to turn a key missing from a re-list into a delete). */
+  const known = new Set<string>();
   /** Ends the current watch (the sync loop then re-lists); set while watching. */
   let endWatch: ((ev: WatchEvent) => void) | undefined;
 
@@ -215,8 +218,34 @@ export async function startAgent(ctx: AgentContext): Promise<Agent> {
     }
     resource.kind ||= id.kind;
     resource.metadata = { ...(resource.metadata ?? {}), name: id.name, namespace: id.namespace };
-    known.set(key, id);
+    known.add(key);
     return { type: 'put', resource };
+  };
+
+  /**
+   * Lists the datastore and feeds it to the graph in slices, parsing each slice just before it is fed, so the parsed
+   * resources of the whole datastore never live at once; keys the graph holds but the listing lacks become deletes.
+   * The feeding is synchronous, so no apply sees a half-fed state. The listing is released when this returns.
+   */
+  const listAndFeed = async (): Promise<{ revision: number; listed: number; listMs: number; feedMs: number }> => {
+    const tList = performance.now();
+    const { items, revision } = await ctx.datastore.list(RESOURCE_PREFIX);
+    const tFeed = performance.now();
+    const present = new Set<string>();
+    for (let i = 0; i < items.length; i += FEED_SLICE) {
+      const updates: CalcUpdate[] = [];
+      for (let j = i; j < Math.min(items.length, i + FEED_SLICE); j++) {
+        const kv = items[j]!;
+        present.add(kv.key);
+        const u = toUpdate(kv.key, kv.value);
+        if (u) updates.push(u);
+      }
+      graph.onUpdates(updates);
+    }
+    const gone: CalcUpdate[] = [];
+    for (const key of known) if (!present.has(key)) gone.push(toUpdate(key, undefined)!);
+    if (gone.length) graph.onUpdates(gone);
+    return { revision, listed: items.length, listMs: tFeed - tList, feedMs: performance.now() - tFeed };
   };
 
   const syncLoop = async (): Promise<void> => {
@@ -224,28 +253,15 @@ export async function startAgent(ctx: AgentContext): Promise<Agent> {
     while (!stopped) {
       try {
         metrics.resyncs.inc({ kind: 'datastore' });
-        const tList = performance.now();
-        const list = await ctx.datastore.list(RESOURCE_PREFIX);
-        const listMs = performance.now() - tList;
-        const updates: CalcUpdate[] = [];
-        const present = new Set<string>();
-        for (const kv of list.items) {
-          present.add(kv.key);
-          const u = toUpdate(kv.key, kv.value);
-          if (u) updates.push(u);
-        }
-        for (const key of [...known.keys()]) if (!present.has(key)) updates.push(toUpdate(key, undefined)!);
-        const tFeed = performance.now();
-        graph.onUpdates(updates);
-        const feedMs = performance.now() - tFeed;
-        fedRevision = list.revision;
+        const { revision, listed, listMs, feedMs } = await listAndFeed();
+        fedRevision = revision;
         inSync = true;
         datastoreOk = true;
         retry = baseRetry;
         log.info(
           {
-            resources: list.items.length,
-            revision: list.revision,
+            resources: listed,
+            revision,
             listMs: Math.round(listMs),
             feedMs: Math.round(feedMs),
           },
@@ -256,7 +272,7 @@ export async function startAgent(ctx: AgentContext): Promise<Agent> {
         const ended = await new Promise<WatchEvent>((resolve) => {
           endWatch = resolve;
           const batch: CalcUpdate[] = [];
-          watch = ctx.datastore.watch(RESOURCE_PREFIX, list.revision + 1, (ev) => {
+          watch = ctx.datastore.watch(RESOURCE_PREFIX, revision + 1, (ev) => {
             if (ev.type === 'put' || ev.type === 'delete') {
               const u = toUpdate(ev.key, ev.type === 'put' ? ev.value : undefined);
               fedRevision = Math.max(fedRevision, ev.revision);
