@@ -1,5 +1,6 @@
 // ADD (cni.md §B.5): config and identity -> readiness gate -> pod/namespace from Kubernetes -> addresses (IPAM, or the
-// ipAddrs / ipAddrsNoIpam annotations) -> veth pair and routes -> WorkloadEndpoint -> optional policy wait -> result.
+// ipAddrs / ipAddrsNoIpam annotations, while the kernel makes the veth pair) -> addresses and routes -> WorkloadEndpoint
+// -> optional policy wait -> result.
 // Every step that changed something pushes its undo; a failure part-way runs them in reverse and rethrows.
 // Test-only fault points: env CALICO_CNI_FAULT_INJECT=after-ipam|after-veth|after-endpoint fails ADD right there.
 import { CALICO_API_VERSION } from '../../api/resource.js';
@@ -9,7 +10,7 @@ import type { CniResult, CniRoute } from '../skel/result.js';
 import { CniError, type CniRequest } from '../skel/types.js';
 import { podInfo, annotationList, ANNOTATION, type PodInfo } from '../k8s/pod.js';
 import { parseCalicoConfig, requireNodenameFile, resolveMtu, resolveNodename, type CalicoConfig } from './config.js';
-import { createPodInterface, hostLinkExists, removePodInterface } from './dataplane.js';
+import { hostLinkExists, removePodInterface, startPodInterface } from './dataplane.js';
 import type { PluginDeps } from './deps.js';
 import { EndpointStore, type WorkloadEndpoint } from './endpoints.js';
 import { waitForPolicy } from './policy-wait.js';
@@ -47,24 +48,26 @@ export async function cmdAdd(req: CniRequest, deps: PluginDeps): Promise<CniResu
   const node = resolveNodename(conf);
   const id = workloadIdentity(req, node, conf.name);
   if (!req.netns) throw new CniError(4, 'CNI_NETNS is required for ADD');
-  const marks: [string, number][] = [['start', performance.now()]];
-  const mark = (what: string) => marks.push([what, performance.now()]);
+  const t0 = performance.now();
+  const marks: string[] = [];
+  const mark = (what: string) => marks.push(`${what} ${(performance.now() - t0).toFixed(1)}`);
   if (conf.readinessGates.length) await waitForReadinessGates(conf.readinessGates);
   const { ds, release } = await deps.datastore(req);
   mark('datastore');
   const undo: Undo[] = [];
   try {
     const store = new EndpointStore(ds);
-    await store.requireReady();
-
-    let info: PodInfo | undefined;
-    if (id.orchestrator === 'k8s' && conf.kubeconfig) {
+    const lookupPod = async (): Promise<PodInfo | undefined> => {
+      if (id.orchestrator !== 'k8s' || !conf.kubeconfig) return undefined;
       const kube = await deps.kube(conf.kubeconfig);
       const [pod, ns] = await Promise.all([kube.getPod(id.namespace, id.pod!), kube.getNamespace(id.namespace)]);
-      info = podInfo(pod, ns);
-    }
-
-    const existing = await store.get(id.namespace, id.wepName);
+      return podInfo(pod, ns);
+    };
+    const [, info, existing] = await Promise.all([
+      store.requireReady(),
+      lookupPod(),
+      store.get(id.namespace, id.wepName),
+    ]);
     mark('lookups');
     if (
       existing &&
@@ -76,22 +79,42 @@ export async function cmdAdd(req: CniRequest, deps: PluginDeps): Promise<CniResu
       return resultFromEndpoint(existing, req, mtu);
     }
 
+    // The veth pair needs no addresses: the kernel makes it while IPAM allocates.
+    const mac = podMac(info);
+    const link = startPodInterface({
+      netns: req.netns,
+      ifName: req.ifName,
+      hostVeth: id.hostVeth,
+      mtu,
+      numQueues: conf.numQueues,
+      mac,
+      allowIpForwarding: conf.allowIpForwarding,
+    });
+    undo.push({
+      what: `delete ${id.hostVeth}`,
+      run: async () => {
+        await link.abandon();
+        // Only what this ADD made: an interface that was already in the pod is not ours to delete.
+        if (link.linkMade || hostLinkExists(id.hostVeth))
+          await removePodInterface({ netns: req.netns, ifName: req.ifName, hostVeth: id.hostVeth });
+      },
+    });
+    void link.created().then(
+      () => mark('veth'),
+      () => {}, // reported by finish()
+    );
+
     const addresses = await assignAddresses({ req, conf, id, node, info, existing, deps, undo });
     mark('ipam');
     faultPoint(req, 'after-ipam');
 
-    // Validated before the dataplane is touched.
+    // Validated before the dataplane is finished.
     const ipNATs = floatingIpNats(conf, info, addresses);
-    const mac = podMac(info);
 
     // Dataplane and WorkloadEndpoint are independent once the addresses and MAC are known: both run at once, and
     // both are awaited before any rollback so nothing is left half-done.
     const wep = buildEndpoint(conf, id, req, info, addresses, mac, ipNATs);
     let written: Awaited<ReturnType<EndpointStore['write']>> | undefined;
-    undo.push({
-      what: `delete ${id.hostVeth}`,
-      run: () => removePodInterface({ netns: req.netns, ifName: req.ifName, hostVeth: id.hostVeth }),
-    });
     undo.push({
       what: `remove endpoint ${id.wepName}`,
       run: async () => {
@@ -101,26 +124,17 @@ export async function cmdAdd(req: CniRequest, deps: PluginDeps): Promise<CniResu
       },
     });
     const [linkDone, wepDone] = await Promise.allSettled([
-      createPodInterface({
-        netns: req.netns,
-        ifName: req.ifName,
-        hostVeth: id.hostVeth,
-        mtu,
-        numQueues: conf.numQueues,
-        addresses,
-        mac,
-        allowIpForwarding: conf.allowIpForwarding,
-        hostRoutes: true,
-      }).then(() => mark('dataplane')),
+      link.finish(addresses, true).then(() => mark('dataplane')),
       (async () => {
         if (conf.policyType !== 'k8s') await store.ensureNetworkProfile(conf.name, id.orchestrator);
-        written = await store.write(wep);
+        // The endpoint read above is the CAS base: no second read.
+        written = await store.write(wep, existing ?? null);
+        mark('endpoint');
       })(),
     ]);
     if (linkDone.status === 'rejected') throw linkDone.reason;
     faultPoint(req, 'after-veth');
     if (wepDone.status === 'rejected') throw wepDone.reason;
-    mark('endpoint');
     faultPoint(req, 'after-endpoint');
 
     if (conf.policySetupTimeoutSeconds > 0) {
@@ -150,8 +164,8 @@ export async function cmdAdd(req: CniRequest, deps: PluginDeps): Promise<CniResu
   } finally {
     await release();
     if (req.env.CALICO_CNI_TIMING === '1') {
-      const steps = marks.slice(1).map(([w, t], i) => `${w} ${(t - marks[i]![1]).toFixed(1)}`);
-      deps.log(`ADD ${req.containerId} timing (ms): ${steps.join(', ')}`);
+      mark('total');
+      deps.log(`ADD ${req.containerId} timing (ms since start): ${marks.join(', ')}`);
     }
   }
 }

@@ -46,11 +46,20 @@ export class EndpointStore {
     });
   }
 
-  /** Creates the endpoint, or replaces the existing one by CAS (retried on conflict). Returns whether it created. */
-  async write(wep: WorkloadEndpoint): Promise<{ created: boolean; previous?: WorkloadEndpoint }> {
+  /**
+   * Creates the endpoint, or replaces the existing one by CAS (retried on conflict). Returns whether it created.
+   * `known` is the caller's fresh read of the same key (null: absent), used as the first CAS base instead of a read.
+   */
+  async write(
+    wep: WorkloadEndpoint,
+    known?: WorkloadEndpoint | null,
+  ): Promise<{ created: boolean; previous?: WorkloadEndpoint }> {
     const key = resourceKey('WorkloadEndpoint', wep.metadata.name, wep.metadata.namespace);
     for (let attempt = 0; attempt < 10; attempt++) {
-      const kv = await this.ds.get(key);
+      const kv =
+        attempt === 0 && known !== undefined
+          ? known && { value: JSON.stringify(known), revision: Number(known.metadata.resourceVersion) }
+          : await this.ds.get(key);
       try {
         if (!kv) {
           const body = {
