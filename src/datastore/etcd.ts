@@ -10,6 +10,7 @@ import {
   ConflictError,
   DatastoreError,
   NotFoundError,
+  TxnConflictError,
   UnreachableError,
   type Datastore,
   type KVPair,
@@ -37,6 +38,9 @@ export interface EtcdOptions {
 
 // Numeric values of etcd's enums (rpc.proto), so this module needs no runtime import besides Etcd3.
 const CMP_EQUAL = 0;
+const CMP_LESS = 2;
+const SORT_DESCEND = 2;
+const SORT_BY_MOD = 3;
 const TARGET_VERSION = 0;
 const TARGET_MOD = 2;
 
@@ -197,25 +201,58 @@ export class EtcdDatastore implements Datastore {
     const compare: ICompare[] = conditions.map((c) =>
       c.kind === 'absent'
         ? { key: buf(c.key), target: TARGET_VERSION, result: CMP_EQUAL, version: 0 }
-        : { key: buf(c.key), target: TARGET_MOD, result: CMP_EQUAL, mod_revision: c.revision },
+        : c.kind === 'unchangedSince'
+          ? // Every key in the range has mod_revision < revision + 1 (a range compare, etcd >= 3.3).
+            {
+              key: buf(c.key),
+              range_end: prefixEnd(c.key),
+              target: TARGET_MOD,
+              result: CMP_LESS,
+              mod_revision: c.revision + 1,
+            }
+          : { key: buf(c.key), target: TARGET_MOD, result: CMP_EQUAL, mod_revision: c.revision },
     );
     const res = await this.call(() =>
       this.client.kv.txn({
         compare,
         success,
-        failure: conditions.map((c) => ({ request_range: { key: buf(c.key) } })),
+        // On failure: each condition's key as it is now (for a prefix, its most recently modified key).
+        failure: conditions.map((c) => ({
+          request_range:
+            c.kind === 'unchangedSince'
+              ? {
+                  key: buf(c.key),
+                  range_end: prefixEnd(c.key),
+                  sort_order: SORT_DESCEND,
+                  sort_target: SORT_BY_MOD,
+                  limit: 1,
+                }
+              : { key: buf(c.key) },
+        })),
       }),
     );
     if (!res.succeeded) {
       conditions.forEach((c, i) => {
         const kv = res.responses[i]!.response_range.kvs[0];
         const found = kv ? Number(kv.mod_revision) : undefined;
-        const holds = c.kind === 'absent' ? found === undefined : found === c.revision;
+        const holds =
+          c.kind === 'absent'
+            ? found === undefined
+            : c.kind === 'unchangedSince'
+              ? found === undefined || found <= c.revision
+              : found === c.revision;
         if (!holds) {
-          const wanted = c.kind === 'absent' ? 'absent' : `revision ${c.revision}`;
-          throw new ConflictError(
-            `transaction condition failed: ${c.key} (${wanted} expected, ${found ? `revision ${found}` : 'absent'} found)`,
+          const wanted =
+            c.kind === 'absent'
+              ? 'absent'
+              : c.kind === 'unchangedSince'
+                ? `nothing changed under the prefix since revision ${c.revision}`
+                : `revision ${c.revision}`;
+          const where = kv && c.kind === 'unchangedSince' ? `${kv.key.toString('utf8')} at ` : '';
+          throw new TxnConflictError(
+            `transaction condition failed: ${c.key} (${wanted} expected, ${found ? `${where}revision ${found}` : 'absent'} found)`,
             c.key,
+            kv ? toPair(kv) : undefined,
           );
         }
       });

@@ -4,6 +4,7 @@ import {
   AlreadyExistsError,
   ConflictError,
   NotFoundError,
+  TxnConflictError,
   UnreachableError,
   type Datastore,
   type KVPair,
@@ -103,15 +104,34 @@ export class MemoryDatastore implements Datastore {
     return { ...cur };
   }
 
+  /** A live key under prefix modified after revision, if any. */
+  private changedUnder(prefix: string, revision: number): KVPair | undefined {
+    for (const key of this.data.keys()) {
+      if (!key.startsWith(prefix)) continue;
+      const kv = this.live(key);
+      if (kv && kv.revision > revision) return kv;
+    }
+    return undefined;
+  }
+
   async txn(conditions: TxnCondition[], operations: TxnOperation[]): Promise<{ revision: number }> {
     this.checkOpen();
     for (const c of conditions) {
-      const cur = this.live(c.key);
-      const holds = c.kind === 'absent' ? !cur : cur?.revision === c.revision;
+      const cur = c.kind === 'unchangedSince' ? this.changedUnder(c.key, c.revision) : this.live(c.key);
+      const holds = c.kind === 'absent' ? !cur : c.kind === 'unchangedSince' ? !cur : cur?.revision === c.revision;
       if (!holds) {
-        const found = cur ? `revision ${cur.revision}` : 'absent';
-        const wanted = c.kind === 'absent' ? 'absent' : `revision ${c.revision}`;
-        throw new ConflictError(`transaction condition failed: ${c.key} (${wanted} expected, ${found} found)`, c.key);
+        const found = cur ? `${c.kind === 'unchangedSince' ? `${cur.key} at ` : ''}revision ${cur.revision}` : 'absent';
+        const wanted =
+          c.kind === 'absent'
+            ? 'absent'
+            : c.kind === 'unchangedSince'
+              ? `nothing changed under the prefix since revision ${c.revision}`
+              : `revision ${c.revision}`;
+        throw new TxnConflictError(
+          `transaction condition failed: ${c.key} (${wanted} expected, ${found} found)`,
+          c.key,
+          cur ? { ...cur } : undefined,
+        );
       }
     }
     // A txn with only deletes of missing keys writes nothing, as etcd does not bump the revision for no-op deletes.

@@ -16,6 +16,7 @@ import {
   ConflictError,
   DatastoreError,
   NotFoundError,
+  TxnConflictError,
   UnreachableError,
   type Datastore,
   type KVPair,
@@ -177,6 +178,14 @@ export class SqliteDatastore implements Datastore {
           'ON CONFLICT (key) DO UPDATE SET value = excluded.value, revision = excluded.revision, ' +
           'expires_at = excluded.expires_at',
       ),
+      changedInRange: db.prepare<[string, string, number, number], KvRow>(
+        'SELECT key, value, revision, expires_at FROM kv WHERE key >= ? AND key < ? AND revision > ? ' +
+          'AND (expires_at IS NULL OR expires_at > ?) LIMIT 1',
+      ),
+      changedFrom: db.prepare<[string, number, number], KvRow>(
+        'SELECT key, value, revision, expires_at FROM kv WHERE key >= ? AND revision > ? ' +
+          'AND (expires_at IS NULL OR expires_at > ?) LIMIT 1',
+      ),
       remove: db.prepare<[string]>('DELETE FROM kv WHERE key = ?'),
       logChange: db.prepare<[number, string, string, string | null, string | null]>(
         'INSERT INTO changes (revision, type, key, value, prev_value) VALUES (?, ?, ?, ?, ?)',
@@ -243,12 +252,24 @@ export class SqliteDatastore implements Datastore {
     const { revision } = await this.write(() => {
       const now = Date.now();
       for (const c of conditions) {
-        const row = this.stmt.get.get(c.key, now);
-        const holds = c.kind === 'absent' ? !row : row?.revision === c.revision;
+        const row =
+          c.kind === 'unchangedSince' ? this.changedUnder(c.key, c.revision, now) : this.stmt.get.get(c.key, now);
+        const holds = c.kind === 'absent' ? !row : c.kind === 'unchangedSince' ? !row : row?.revision === c.revision;
         if (!holds) {
-          const found = row ? `revision ${row.revision}` : 'absent';
-          const wanted = c.kind === 'absent' ? 'absent' : `revision ${c.revision}`;
-          throw new ConflictError(`transaction condition failed: ${c.key} (${wanted} expected, ${found} found)`, c.key);
+          const found = row
+            ? `${c.kind === 'unchangedSince' ? `${row.key} at ` : ''}revision ${row.revision}`
+            : 'absent';
+          const wanted =
+            c.kind === 'absent'
+              ? 'absent'
+              : c.kind === 'unchangedSince'
+                ? `nothing changed under the prefix since revision ${c.revision}`
+                : `revision ${c.revision}`;
+          throw new TxnConflictError(
+            `transaction condition failed: ${c.key} (${wanted} expected, ${found} found)`,
+            c.key,
+            row ? toPair(row) : undefined,
+          );
         }
       }
     }, operations);
@@ -301,6 +322,14 @@ export class SqliteDatastore implements Datastore {
 
   private checkOpen(): void {
     if (this.closed) throw new UnreachableError(`${this.description}: datastore is closed`);
+  }
+
+  /** A live key under prefix modified after revision, if any. */
+  private changedUnder(prefix: string, revision: number, now: number): KvRow | undefined {
+    const end = prefixEnd(prefix);
+    return end
+      ? this.stmt.changedInRange.get(prefix, end, revision, now)
+      : this.stmt.changedFrom.get(prefix, revision, now);
   }
 
   private metaValue(name: string): number {

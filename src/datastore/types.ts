@@ -34,7 +34,14 @@ export interface Watch {
   close(): Promise<void>;
 }
 
-export type TxnCondition = { key: string; kind: 'absent' } | { key: string; kind: 'revision'; revision: number };
+export type TxnCondition =
+  | { key: string; kind: 'absent' }
+  | { key: string; kind: 'revision'; revision: number }
+  /**
+   * No key starting with `key` (a prefix) was created or modified after `revision` (deletions are not seen): lets a
+   * writer that decided from a list read at `revision` commit only if that list has gained or changed nothing since.
+   */
+  | { key: string; kind: 'unchangedSince'; revision: number };
 
 export type TxnOperation =
   { kind: 'put'; key: string; value: string; ttlSeconds?: number } | { kind: 'delete'; key: string };
@@ -88,6 +95,19 @@ export class DatastoreError extends Error {
 export class AlreadyExistsError extends DatastoreError {}
 export class NotFoundError extends DatastoreError {}
 export class ConflictError extends DatastoreError {}
+/**
+ * A txn condition failed. Carries what the store held for the failing key when the txn was refused (undefined = the
+ * key was absent), so a compare-and-swap loop can retry without reading the key again.
+ */
+export class TxnConflictError extends ConflictError {
+  constructor(
+    message: string,
+    key: string,
+    readonly current: KVPair | undefined,
+  ) {
+    super(message, key);
+  }
+}
 /** The datastore could not be reached within the configured timeout; the message names the store and endpoint. */
 export class UnreachableError extends DatastoreError {}
 /**

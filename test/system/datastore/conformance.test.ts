@@ -11,6 +11,7 @@ import {
   ConflictError,
   MemoryDatastore,
   NotFoundError,
+  TxnConflictError,
   UnreachableError,
   ResourceClient,
   ensureClusterInformation,
@@ -210,6 +211,69 @@ for (const makeBackend of [memoryBackend, sqliteBackend, etcdBackend]) {
         (await ds.get(`${p}race`))?.value,
         (won[0] as PromiseFulfilledResult<{ value: string }>).value.value,
       );
+    });
+
+    test('txn conflict: the error carries what the store held for the failing key', async () => {
+      const p = fresh();
+      const a = await ds.create(`${p}a`, 'a1');
+      const a2 = await ds.update(`${p}a`, 'a2', a.revision);
+      await assert.rejects(
+        other.txn(
+          [{ key: `${p}a`, kind: 'revision', revision: a.revision }],
+          [{ kind: 'put', key: `${p}a`, value: 'x' }],
+        ),
+        (e: Error) =>
+          e instanceof TxnConflictError &&
+          e.key === `${p}a` &&
+          e.current?.value === 'a2' &&
+          e.current.revision === a2.revision,
+      );
+      await assert.rejects(
+        other.txn([{ key: `${p}a`, kind: 'absent' }], [{ kind: 'put', key: `${p}a`, value: 'x' }]),
+        (e: Error) => e instanceof TxnConflictError && e.current?.value === 'a2',
+      );
+      await assert.rejects(
+        other.txn(
+          [{ key: `${p}gone`, kind: 'revision', revision: a.revision }],
+          [{ kind: 'put', key: `${p}b`, value: 'x' }],
+        ),
+        (e: Error) => e instanceof TxnConflictError && e.key === `${p}gone` && e.current === undefined,
+      );
+      assert.equal((await ds.get(`${p}a`))?.value, 'a2');
+    });
+
+    test('txn unchangedSince: holds until a key under the prefix is created or modified (deletions unseen)', async () => {
+      const p = fresh();
+      const out = `${p}-outside`;
+      const unchanged = (revision: number) => [{ key: `${p}dir/`, kind: 'unchangedSince' as const, revision }];
+      // An empty prefix holds.
+      await other.txn(unchanged(0), [{ kind: 'put', key: out, value: '0' }]);
+      const a = await ds.create(`${p}dir/a`, 'a');
+      const listed = await ds.list(`${p}dir/`);
+      await other.txn(unchanged(listed.revision), [{ kind: 'put', key: out, value: '1' }]);
+      await assert.rejects(
+        other.txn(unchanged(a.revision - 1), [{ kind: 'put', key: out, value: 'x' }]),
+        (e: Error) => e instanceof TxnConflictError && e.key === `${p}dir/` && e.current?.key === `${p}dir/a`,
+      );
+      // A key created under the prefix, and one modified, each break it; the error names the newest change.
+      const b = await ds.create(`${p}dir/b`, 'b');
+      await assert.rejects(
+        other.txn(unchanged(listed.revision), [{ kind: 'put', key: out, value: 'x' }]),
+        (e: Error) =>
+          e instanceof TxnConflictError && e.current?.key === `${p}dir/b` && e.current.revision === b.revision,
+      );
+      const again = await ds.list(`${p}dir/`);
+      await ds.update(`${p}dir/a`, 'a2', a.revision);
+      await assert.rejects(
+        other.txn(unchanged(again.revision), [{ kind: 'put', key: out, value: 'x' }]),
+        (e: Error) => e instanceof TxnConflictError && e.current?.key === `${p}dir/a` && e.current.value === 'a2',
+      );
+      // Keys beside the prefix (same leading characters, no trailing '/') do not count; deletions are not seen.
+      const third = await ds.list(`${p}dir/`);
+      await ds.put(`${p}dirt`, 'beside');
+      await ds.delete(`${p}dir/b`);
+      await other.txn(unchanged(third.revision), [{ kind: 'put', key: out, value: '2' }]);
+      assert.equal((await ds.get(out))?.value, '2');
     });
 
     test('txn: all operations at one revision, or nothing when a condition fails', async () => {
