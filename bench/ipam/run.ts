@@ -16,9 +16,13 @@ import { startEtcd } from '../../test/support/etcd.js';
 const ROOT = path.resolve(path.dirname(new URL(import.meta.url).pathname), '../..');
 const N = Number(process.env.IPAM_BENCH_N ?? 1000);
 const NODES = ['bench-1', 'bench-2', 'bench-3'];
+// Each measurement allocates for its own node names: one node may hold at most 20 blocks (Calico's default limit),
+// which N allocations per measurement would otherwise exceed.
+const nodesOf = (phase: string): string[] => NODES.map((n) => `${phase}-${n}`);
+const PHASES = ['one', 'eight', 'locked'];
 
 async function seed(ds: Datastore): Promise<void> {
-  for (const n of NODES) await putNode(ds, n);
+  for (const n of [...NODES, ...PHASES.flatMap(nodesOf)]) await putNode(ds, n);
   await putPool(ds, 'bench', '10.128.0.0/12');
 }
 
@@ -31,9 +35,10 @@ async function rawCasRate(ds: Datastore, n: number): Promise<number> {
 
 async function inProcessRate(ds: Datastore, n: number): Promise<number> {
   const ipam = new IpamClient(ds);
+  const [node] = nodesOf('one');
   const start = performance.now();
   for (let i = 0; i < n; i++) {
-    await ipam.autoAssign({ num4: 1, num6: 0, handleId: `one.${i}`, attrs: { node: NODES[0] }, hostname: NODES[0] });
+    await ipam.autoAssign({ num4: 1, num6: 0, handleId: `one.${i}`, attrs: { node }, hostname: node });
   }
   return n / ((performance.now() - start) / 1000);
 }
@@ -44,6 +49,7 @@ async function multiProcessRate(
   perProc: number,
   lockDir?: string,
 ): Promise<number> {
+  const nodes = nodesOf(lockDir ? 'locked' : 'eight');
   const workers = Array.from({ length: procs }, (_, w) =>
     spawn(
       process.execPath,
@@ -52,10 +58,10 @@ async function multiProcessRate(
         'tsx',
         path.join(ROOT, 'bench/ipam/worker.ts'),
         JSON.stringify(settings),
-        NODES[w % 3],
+        nodes[w % 3],
         String(perProc),
         `w${w}`,
-        lockDir ? path.join(lockDir, `${NODES[w % 3]}.lock`) : '',
+        lockDir ? path.join(lockDir, `${nodes[w % 3]}.lock`) : '',
       ],
       { cwd: ROOT, stdio: ['pipe', 'pipe', 'inherit'] },
     ),

@@ -2,12 +2,16 @@
 // pending -> confirmed affinity, then borrowing unless strictAffinity), specific addresses, release by address or by
 // handle, affinity release (pool no longer selects the node, node deleted, empty-block reclaim, pool deletion) and
 // tunnel addresses. Every block change is one compare-and-swap transaction (block + its handles), retried on conflict.
+// Hot path: the node's blocks with room are tried first from the versions this client last saw (a failed
+// compare-and-swap reports the current version, so a stale guess costs no extra read), starting at a client-specific
+// block so concurrent clients of one node spread over its blocks; only when those yield nothing are the node's
+// blocks read afresh, and only when all of them are full is a new block claimed, as in Calico.
 //
 //   request -> choosePools (core/pool) -> affine blocks -> claim (affinity pending, create block, confirm) -> borrow
 //                                            |                                   |
 //                                            +-- txn{block CAS, handle CAS} <----+
 import type { Datastore, TxnCondition, TxnOperation } from '../datastore/types.js';
-import { AlreadyExistsError, ConflictError, NotFoundError } from '../datastore/types.js';
+import { AlreadyExistsError, ConflictError, NotFoundError, TxnConflictError } from '../datastore/types.js';
 import { blockAffinityKey, blockKey, handleKey, IPAM_CONFIG_KEY, IPAM_PREFIX } from '../datastore/keys.js';
 import {
   addressesOfHandle,
@@ -88,6 +92,8 @@ export interface IpamClientOptions {
   /** Calico selector matcher; defaults to src/selector's. */
   matcher?: SelectorMatcher;
   now?: () => Date;
+  /** Picks the client's starting block among a node's blocks with room (default random per client). */
+  spreadSeed?: number;
 }
 
 export interface AutoAssignRequest {
@@ -140,6 +146,14 @@ interface Assigned {
   block: Cidr;
 }
 
+const HANDLE_KEY_PREFIX = `${IPAM_PREFIX}handle/`;
+
+/** Whether the block has a free address that no reservation excludes. */
+function hasRoom(b: AllocationBlock, reservations: ReservationSet): boolean {
+  if (b.unallocated.length === 0) return false;
+  return reservations.cidrs.length === 0 || freeCount(b, reservations.isReserved) > 0;
+}
+
 const isConflict = (e: unknown): boolean =>
   e instanceof ConflictError || e instanceof AlreadyExistsError || e instanceof NotFoundError;
 
@@ -148,12 +162,12 @@ export class IpamClient {
   private readonly matcher: SelectorMatcher;
   private readonly now: () => Date;
   /**
-   * Blocks and handles as this client last wrote them. Only a first guess for the next compare-and-swap (saving a
-   * read per allocation); the transaction's revision conditions reject a stale guess, and the retry reads afresh.
+   * Handles as this client last wrote or saw them (null: known absent). Only a first guess for the next
+   * compare-and-swap; the transaction's conditions reject a stale guess and report the current version.
    */
-  private readonly written = new Map<string, Versioned<AllocationBlock> | HandleRecord>();
-  /** Blocks whose guess proved stale (another process writes them too): no guessing for the next few rounds. */
-  private readonly staleGuesses = new Map<string, number>();
+  private readonly knownHandles = new Map<string, HandleRecord | null>();
+  /** Where this client starts among a node's blocks with room, so that concurrent clients spread over them. */
+  private readonly spread: number;
 
   constructor(
     readonly ds: Datastore,
@@ -162,6 +176,7 @@ export class IpamClient {
     this.store = new IpamStore(ds);
     this.matcher = opts.matcher ?? calicoSelectorMatcher;
     this.now = opts.now ?? (() => new Date());
+    this.spread = opts.spreadSeed ?? Math.floor(Math.random() * 0x7fffffff);
   }
 
   // ---------------------------------------------------------------- configuration
@@ -260,9 +275,11 @@ export class IpamClient {
     };
 
     let affine = await this.prepareAffineBlocks(host, affinities, chosen, pools, labels);
+    // (a) the node's blocks with room, as last seen; what they cannot give is looked for below from fresh reads.
+    if (affine.length) record(await this.assignFromRoomyBlocks(affine, host, need(), req, reservations));
     for (let round = 0; need() > 0; round++) {
       if (round > DATASTORE_RETRIES) throw new MaxRetriesError(`claiming a block for ${host}`);
-      // (a) the node's own blocks first.
+      // (a') the node's own blocks, read afresh.
       const stale: string[] = [];
       for (const cidr of affine) {
         if (need() === 0) break;
@@ -328,6 +345,46 @@ export class IpamClient {
     return out;
   }
 
+  /**
+   * The fast pass: blocks of the host that have room by the version this client last saw (read now when it has seen
+   * none), tried from a client-specific start. A conflict retries the same block at the version the failed
+   * transaction reported. Whatever this pass concludes only decides where to try; the caller reads afresh before
+   * claiming a new block.
+   */
+  private async assignFromRoomyBlocks(
+    affine: string[],
+    host: string,
+    num: number,
+    req: AutoAssignRequest,
+    reservations: ReservationSet,
+  ): Promise<Assigned[]> {
+    const views = await Promise.all(affine.map((c) => this.store.knownBlock(c) ?? this.store.getBlock(c)));
+    const mine = hostAffinity(host);
+    const roomy = views.filter(
+      (v): v is Versioned<AllocationBlock> =>
+        v !== undefined &&
+        v.value.affinity === mine &&
+        hasRoom(v.value, reservations) &&
+        !reservations.coversWholly(blockCidr(v.value)),
+    );
+    const got: Assigned[] = [];
+    const start = this.spread % Math.max(1, roomy.length);
+    for (let i = 0; i < roomy.length && got.length < num; i++) {
+      let cur = roomy[(start + i) % roomy.length]!;
+      for (let attempt = 0; attempt < DATASTORE_RETRIES; attempt++) {
+        const r = await this.tryAssign(cur, num - got.length, req, reservations, this.handleGuess(req.handleId));
+        if (r !== 'conflict') {
+          got.push(...r);
+          break;
+        }
+        const now = this.store.knownBlock(cur.value.cidr) ?? (await this.store.getBlock(cur.value.cidr));
+        if (!now || now.value.affinity !== mine) break;
+        cur = now;
+      }
+    }
+    return got;
+  }
+
   /** Assigns from one of the host's blocks; claims it first when the affinity exists but the block does not. */
   private async assignFromAffineBlock(
     cidr: string,
@@ -337,41 +394,24 @@ export class IpamClient {
     reservations: ReservationSet,
   ): Promise<Assigned[] | 'not-ours'> {
     for (let attempt = 0; attempt < DATASTORE_RETRIES; attempt++) {
-      const guessBlock = attempt === 0 ? this.blockGuess(cidr) : undefined;
-      const guessHandle =
-        attempt === 0 ? ((this.written.get(handleKey(req.handleId)) as HandleRecord) ?? null) : undefined;
-      const [cur, handle] = await Promise.all([
-        guessBlock ?? this.store.getBlock(cidr),
-        // A new container's handle does not exist yet: assume so first (the txn condition checks it).
-        guessHandle !== undefined ? guessHandle : this.store.getHandle(req.handleId),
-      ]);
+      // A fresh read first; after a conflict, the version the failed transaction reported.
+      const cur = (attempt > 0 ? this.store.knownBlock(cidr) : undefined) ?? (await this.store.getBlock(cidr));
       if (!cur) {
         if (!(await this.store.getAffinity(host, cidr))) return 'not-ours';
         if (!(await this.claimAffineBlock(host, cidr))) return 'not-ours';
         continue;
       }
-      // A guess only ever feeds a compare-and-swap; every other conclusion is drawn from a fresh read.
-      if (cur.value.affinity !== hostAffinity(host)) {
-        if (guessBlock) continue;
-        return 'not-ours';
-      }
-      const r = await this.tryAssign(cur, num, req, reservations, handle ?? null);
-      if (r === 'conflict' || (r.length === 0 && guessBlock)) continue;
+      if (cur.value.affinity !== hostAffinity(host)) return 'not-ours';
+      const r = await this.tryAssign(cur, num, req, reservations, this.handleGuess(req.handleId));
+      if (r === 'conflict') continue;
       return r;
     }
     throw new MaxRetriesError(`assigning from block ${cidr}`);
   }
 
-  /** The block as this client last wrote it, unless guesses for it keep proving stale. */
-  private blockGuess(cidr: string): Versioned<AllocationBlock> | undefined {
-    const key = blockKey(cidr);
-    const penalty = this.staleGuesses.get(key);
-    if (penalty) {
-      if (penalty <= 1) this.staleGuesses.delete(key);
-      else this.staleGuesses.set(key, penalty - 1);
-      return undefined;
-    }
-    return this.written.get(key) as Versioned<AllocationBlock> | undefined;
+  /** The handle as last seen; a handle never seen is guessed absent (a new container's), which the txn checks. */
+  private handleGuess(id: string): HandleRecord | null {
+    return this.knownHandles.get(id) ?? null;
   }
 
   /** One CAS attempt: take up to num addresses from the block for the handle. */
@@ -424,22 +464,37 @@ export class IpamClient {
     }
     try {
       const { revision } = await this.ds.txn(conditions, ops);
-      if (this.written.size > 1000) this.written.clear();
+      this.store.noteBlock(cur.value.cidr, next === 'delete' ? undefined : next, revision);
       for (const op of ops) {
-        if (op.kind === 'delete') this.written.delete(op.key);
-        else if (op.key.startsWith(`${IPAM_PREFIX}handle/`)) {
-          const id = op.key.slice(`${IPAM_PREFIX}handle/`.length);
-          this.written.set(op.key, { id, value: decodeHandle(op.value), revision });
-        } else this.written.set(op.key, { value: next as AllocationBlock, revision });
+        if (!op.key.startsWith(HANDLE_KEY_PREFIX)) continue;
+        const id = op.key.slice(HANDLE_KEY_PREFIX.length);
+        this.noteHandle(id, op.kind === 'put' ? { id, value: decodeHandle(op.value), revision } : null);
       }
       return true;
     } catch (e) {
-      for (const c of conditions) {
-        if (this.written.delete(c.key) && c.key === blockKey(cur.value.cidr)) this.staleGuesses.set(c.key, 32);
+      if (!(e instanceof ConflictError)) throw e;
+      // Conditions before the failing one held; the failing key's current version is kept for the retry.
+      const failed = conditions.findIndex((c) => c.key === e.key);
+      for (const c of failed >= 0 ? conditions.slice(failed) : conditions) {
+        const current = e instanceof TxnConflictError && c.key === e.key ? e.current : false;
+        if (c.key.startsWith(HANDLE_KEY_PREFIX)) {
+          const id = c.key.slice(HANDLE_KEY_PREFIX.length);
+          if (current === false) this.knownHandles.delete(id);
+          else
+            this.noteHandle(
+              id,
+              current ? { id, value: decodeHandle(current.value), revision: current.revision } : null,
+            );
+        } else if (current === false) this.store.forget(c.key);
+        else this.store.learnBlock(current, c.key);
       }
-      if (e instanceof ConflictError) return false;
-      throw e;
+      return false;
     }
+  }
+
+  private noteHandle(id: string, h: HandleRecord | null): void {
+    if (this.knownHandles.size >= 10_000) this.knownHandles.clear();
+    this.knownHandles.set(id, h);
   }
 
   /**

@@ -1,6 +1,8 @@
 // Typed access to Calico's IPAM keys on the Datastore: blocks, block affinities, handles and the IPAM config under
 // /calico/ipam/v2/, plus the v3 resources IPAM reads (IPPools, IPReservations, Nodes). Values flow in and out as
-// the pure records of src/ipam/core with the revision needed for the next compare-and-swap.
+// the pure records of src/ipam/core with the revision needed for the next compare-and-swap. A record read again at
+// the same revision is not decoded again (the decoded values are shared: callers never mutate them), and the last
+// known version of each block is kept as the allocator's first guess for its next compare-and-swap.
 import type { Datastore, KVPair } from '../datastore/types.js';
 import {
   IPAM_CONFIG_KEY,
@@ -57,16 +59,72 @@ export function parseAffinityKey(key: string): { host: string; cidr: string } | 
   return m ? { host: m[1], cidr: cidrFromSegment(m[2]) } : undefined;
 }
 
+/** Decoded records kept per store; past this many the memo starts afresh. */
+const MEMO_LIMIT = 20_000;
+
 export class IpamStore {
+  /** key -> the record decoded at that revision (undefined value: the record could not be decoded). */
+  private readonly memo = new Map<string, { revision: number; value: unknown }>();
+  private reservationMemo?: { signature: string; value: ReservationSet };
+
   constructor(readonly ds: Datastore) {}
 
+  /** Decodes kv, or returns what was decoded for the same key at the same revision. */
+  private decoded<T>(kv: KVPair, decode: (text: string) => T): T {
+    const hit = this.memo.get(kv.key);
+    if (hit && hit.revision === kv.revision) return hit.value as T;
+    const value = decode(kv.value);
+    this.remember(kv.key, kv.revision, value);
+    return value;
+  }
+
+  private remember(key: string, revision: number, value: unknown): void {
+    if (this.memo.size >= MEMO_LIMIT) this.memo.clear();
+    this.memo.set(key, { revision, value });
+  }
+
   private blockOf(kv: KVPair): Versioned<AllocationBlock> {
-    return { value: decodeBlock(kv.value), revision: kv.revision };
+    return { value: this.decoded(kv, decodeBlock), revision: kv.revision };
   }
 
   async getBlock(cidr: string): Promise<Versioned<AllocationBlock> | undefined> {
-    const kv = await this.ds.get(blockKey(cidr));
+    const key = blockKey(cidr);
+    const kv = await this.ds.get(key);
+    if (!kv) this.memo.delete(key);
     return kv ? this.blockOf(kv) : undefined;
+  }
+
+  /**
+   * The newest version of the block this store has seen (read, written, or reported by a failed transaction); only
+   * a guess for a compare-and-swap, which rejects it if the block changed since.
+   */
+  knownBlock(cidr: string): Versioned<AllocationBlock> | undefined {
+    const hit = this.memo.get(blockKey(cidr));
+    return hit ? { value: hit.value as AllocationBlock, revision: hit.revision } : undefined;
+  }
+
+  /** Records a block as written at revision (value undefined: deleted). */
+  noteBlock(cidr: string, value: AllocationBlock | undefined, revision: number): void {
+    if (value) this.remember(blockKey(cidr), revision, value);
+    else this.memo.delete(blockKey(cidr));
+  }
+
+  /** Records what a failed transaction found for a block key (undefined: absent); undecodable values are forgotten. */
+  learnBlock(kv: KVPair | undefined, key: string): void {
+    if (!kv) {
+      this.memo.delete(key);
+      return;
+    }
+    try {
+      this.decoded(kv, decodeBlock);
+    } catch {
+      this.memo.delete(key);
+    }
+  }
+
+  /** Forgets what is known of a key (its compare-and-swap failed for an unknown reason). */
+  forget(key: string): void {
+    this.memo.delete(key);
   }
 
   async listBlocks(family?: IpFamily): Promise<Versioned<AllocationBlock>[]> {
@@ -79,7 +137,7 @@ export class IpamStore {
   async getAffinity(host: string, cidr: string): Promise<AffinityRecord | undefined> {
     const key = blockAffinityKey(host, cidr);
     const kv = await this.ds.get(key);
-    return kv ? { host, cidr, key, value: decodeAffinity(kv.value), revision: kv.revision } : undefined;
+    return kv ? { host, cidr, key, value: this.decoded(kv, decodeAffinity), revision: kv.revision } : undefined;
   }
 
   /** The host's affinities (optionally one family); `undefined` host lists every host's. */
@@ -91,7 +149,7 @@ export class IpamStore {
       if (!parsed) continue;
       if (host !== undefined && parsed.host !== host) continue;
       if (family && parsed.cidr.includes(':') !== (family === 6)) continue;
-      out.push({ ...parsed, key: kv.key, value: decodeAffinity(kv.value), revision: kv.revision });
+      out.push({ ...parsed, key: kv.key, value: this.decoded(kv, decodeAffinity), revision: kv.revision });
     }
     return out;
   }
@@ -111,32 +169,43 @@ export class IpamStore {
 
   async getConfig(): Promise<Versioned<IpamConfig> & { exists: boolean }> {
     const kv = await this.ds.get(IPAM_CONFIG_KEY);
-    return { value: decodeIpamConfig(kv?.value), revision: kv?.revision ?? 0, exists: Boolean(kv) };
+    if (!kv) return { value: decodeIpamConfig(undefined), revision: 0, exists: false };
+    return { value: { ...this.decoded(kv, decodeIpamConfig) }, revision: kv.revision, exists: true };
   }
 
   /** Every IPPool; undecodable ones are skipped (they cannot serve addresses). */
   async listPools(): Promise<IpamPool[]> {
     const out: IpamPool[] = [];
     for (const kv of (await this.ds.list(resourcePrefix('IPPool'))).items) {
-      try {
-        out.push(poolFromResource(JSON.parse(kv.value)));
-      } catch {
-        // An invalid stored pool serves nothing; `calicoctl get ippools` reports it.
-      }
+      // An invalid stored pool serves nothing; `calicoctl get ippools` reports it.
+      const pool = this.decoded(kv, (text) => {
+        try {
+          return poolFromResource(JSON.parse(text));
+        } catch {
+          return undefined;
+        }
+      });
+      if (pool) out.push(pool);
     }
     return out;
   }
 
   async listReservations(): Promise<ReservationSet> {
     const items = (await this.ds.list(resourcePrefix('IPReservation'))).items;
-    return ReservationSet.fromResources(items.map((kv) => JSON.parse(kv.value)));
+    const signature = items.map((kv) => `${kv.key}@${kv.revision}`).join(' ');
+    if (this.reservationMemo?.signature !== signature) {
+      const value = ReservationSet.fromResources(items.map((kv) => JSON.parse(kv.value)));
+      this.reservationMemo = { signature, value };
+    }
+    return this.reservationMemo.value;
   }
 
   /** The Node resource's labels, or undefined when the Node does not exist. */
   async getNodeLabels(node: string): Promise<Record<string, string> | undefined> {
     const kv = await this.ds.get(resourceKey('Node', node));
     if (!kv) return undefined;
-    return { ...((JSON.parse(kv.value)?.metadata?.labels as Record<string, string>) ?? {}) };
+    const labels = this.decoded(kv, (text) => (JSON.parse(text)?.metadata?.labels as Record<string, string>) ?? {});
+    return { ...labels };
   }
 
   async listNodeNames(): Promise<Set<string>> {

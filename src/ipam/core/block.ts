@@ -382,6 +382,21 @@ export function encodeBlock(b: AllocationBlock): string {
   return `{${parts.join(',')}}`;
 }
 
+/** A deep copy (what decodeBlock(encodeBlock(b)) gives, without the JSON round trip). */
 export function cloneBlock(b: AllocationBlock): AllocationBlock {
-  return decodeBlock(encodeBlock(b));
+  return {
+    cidr: b.cidr,
+    affinity: b.affinity,
+    ...(b.affinityClaimTime ? { affinityClaimTime: b.affinityClaimTime } : {}),
+    strictAffinity: b.strictAffinity,
+    allocations: b.allocations.slice(),
+    unallocated: b.unallocated.slice(),
+    attributes: b.attributes.map((a) => ({
+      handle_id: a.handle_id,
+      secondary: a.secondary ? { ...a.secondary } : null,
+    })),
+    sequenceNumber: b.sequenceNumber,
+    sequenceNumberForAllocation: { ...b.sequenceNumberForAllocation },
+    deleted: b.deleted,
+  };
 }
