@@ -81,6 +81,14 @@ class Harness {
     const fromQueries = new Set<string>();
     for (const s of this.selectors.keys()) for (const i of this.index.itemsMatching(s)) fromQueries.add(`${s}|${i}`);
     assert.deepEqual([...fromQueries].sort(), [...expected].sort());
+    // Interned label maps: exactly one per distinct own or effective label set still held by an item.
+    const canonical = (l: LabelMap): string => JSON.stringify(Object.entries(l).sort(([x], [y]) => (x < y ? -1 : 1)));
+    const distinct = new Set<string>();
+    for (const [i, item] of this.items) {
+      distinct.add(canonical(item.labels));
+      distinct.add(canonical(this.effectiveLabels(i)));
+    }
+    assert.equal(this.index.internedLabelMaps, distinct.size);
     for (const i of this.items.keys()) {
       assert.deepEqual({ ...this.index.labelsOf(i) }, this.effectiveLabels(i));
       assert.deepEqual(

@@ -10,8 +10,10 @@
 // A label change looks up only the selectors that test a changed key with a value it had or has (or test its
 // presence, or its text), so its cost does not grow with the number of selectors. A new selector is checked only
 // against items holding a label it requires, when it requires one. Listeners must not call back into the index.
+// Items' own and effective label maps are interned (LabelInterner): items with the same labels share one map.
 import { labelDependencies, requiredLabels, type RequiredLabels } from './dependencies.js';
 import type { Labels, Matcher } from './compile.js';
+import { LabelInterner, type InternedLabels } from './label-interner.js';
 import { parseSelector, type Selector } from './selector.js';
 
 export interface LabelIndexListener<S, I> {
@@ -32,10 +34,11 @@ interface SelectorRecord<S> {
 
 interface ItemRecord<I> {
   readonly id: I;
-  own: LabelMap;
+  /** Own labels, interned. */
+  own: InternedLabels;
   parents: readonly string[];
-  /** Effective labels: parents' labels overlaid with own labels. Null prototype, never mutated after creation. */
-  labels: LabelMap;
+  /** Effective labels: parents' labels overlaid with own labels. Interned (shared, frozen, null prototype). */
+  labels: InternedLabels;
   readonly selectors: Set<SelectorRecord<unknown>>;
   mark: number;
 }
@@ -88,6 +91,8 @@ export class LabelIndex<S = string, I = string> {
   readonly #selectors = new Map<S, SelectorRecord<S>>();
   readonly #items = new Map<I, ItemRecord<I>>();
   readonly #parents = new Map<string, ParentRecord>();
+  /** Holds one reference per item for its own labels and one for its effective labels. */
+  readonly #interner = new LabelInterner();
 
   // Selector side of the inverted index.
   readonly #selByValue = new Map<string, Map<string, Set<SelectorRecord<S>>>>();
@@ -156,13 +161,14 @@ export class LabelIndex<S = string, I = string> {
 
   /** Adds or replaces an item's own labels and parents; emits membership changes. Identical updates emit nothing. */
   updateItem(id: I, labels: Labels, parentIds: readonly string[] = []): void {
-    const own = copyLabels(labels, `item ${String(id)}`);
+    const own = this.#interner.intern(labels, `item ${String(id)}`);
     const parents = [...new Set(parentIds)];
     let item = this.#items.get(id);
     const isNew = item === undefined;
     if (item) {
       const sameParents = sameList(item.parents, parents);
-      if (sameParents && sameLabels(item.own, own)) return;
+      this.#interner.release(item.own); // still held by the item's effective labels or by `own` when unchanged
+      if (sameParents && item.own === own) return;
       if (!sameParents) {
         for (const p of item.parents) this.#unlinkParent(p, item);
         for (const p of parents) this.#linkParent(p, item);
@@ -181,8 +187,10 @@ export class LabelIndex<S = string, I = string> {
     const item = this.#items.get(id);
     if (!item) return;
     for (const sel of [...(item.selectors as Set<SelectorRecord<S>>)]) this.#setMatch(sel, item, false);
-    for (const k in item.labels) this.#unindexItemLabel(item, k, item.labels[k]);
+    for (const k in item.labels) this.#unindexItemLabel(item, k, item.labels[k]!);
     for (const p of item.parents) this.#unlinkParent(p, item);
+    this.#interner.release(item.labels);
+    this.#interner.release(item.own);
     this.#items.delete(id);
   }
 
@@ -238,6 +246,11 @@ export class LabelIndex<S = string, I = string> {
     return this.#items.size;
   }
 
+  /** Distinct label maps held for the items' own and effective labels (items with equal labels share one). */
+  get internedLabelMaps(): number {
+    return this.#interner.size;
+  }
+
   // ---- internals -------------------------------------------------------------------------------------------
 
   #setMatch(sel: SelectorRecord<S>, item: ItemRecord<I>, matched: boolean): void {
@@ -277,7 +290,8 @@ export class LabelIndex<S = string, I = string> {
     this.#selMatchingEmpty.delete(rec);
   }
 
-  #effectiveLabels(item: ItemRecord<I>): LabelMap {
+  /** The item's effective labels, interned, with one reference taken for the caller. */
+  #effectiveLabels(item: ItemRecord<I>): InternedLabels {
     let merged: LabelMap | undefined;
     // Later parents first so that earlier ones overwrite them; own labels last.
     for (let i = item.parents.length - 1; i >= 0; i--) {
@@ -286,9 +300,12 @@ export class LabelIndex<S = string, I = string> {
       merged ??= Object.create(null) as LabelMap;
       for (const k in labels) merged[k] = labels[k];
     }
-    if (!merged) return item.own;
-    for (const k in item.own) merged[k] = item.own[k];
-    return merged;
+    if (!merged) {
+      this.#interner.retain(item.own);
+      return item.own;
+    }
+    for (const k in item.own) merged[k] = item.own[k]!;
+    return this.#interner.intern(merged, `item ${String(item.id)}`);
   }
 
   #refreshChildren(parent: ParentRecord): void {
@@ -311,9 +328,14 @@ export class LabelIndex<S = string, I = string> {
     if (parent.children.size === 0 && parent.labels === undefined) this.#parents.delete(parentId);
   }
 
-  /** Moves an item to new effective labels, re-evaluating only the selectors a changed label could affect. */
-  #applyLabels(item: ItemRecord<I>, next: LabelMap, isNew: boolean): void {
+  /**
+   * Moves an item to new effective labels (taking over the caller's reference to `next` and dropping the item's
+   * reference to its previous ones), re-evaluating only the selectors a changed label could affect.
+   */
+  #applyLabels(item: ItemRecord<I>, next: InternedLabels, isNew: boolean): void {
     const prev = item.labels;
+    this.#interner.release(prev);
+    if (next === prev && !isNew) return;
     this.#epoch++;
     const candidates = this.#candidates;
     candidates.length = 0;
