@@ -148,7 +148,11 @@ export function registerResourceCommands(program: Command): void {
     .description('Display resources by kind (and names) or by file')
     .option('-f, --filename <FILE>', 'file, directory or - for stdin naming the resources to get')
     .option('-R, --recursive', 'process the directory given with -f recursively')
-    .option('-o, --output <FORMAT>', 'ps, wide, yaml, json, name or custom-columns=COL,...', 'ps')
+    .option(
+      '-o, --output <FORMAT>',
+      'ps, wide, yaml, json, name, custom-columns=COL,..., go-template=TEMPLATE or go-template-file=FILE',
+      'ps',
+    )
     .option('-n, --namespace <NS>', 'namespace of namespaced resources (default "default")')
     .option('-A, --all-namespaces', 'list namespaced resources of every namespace')
     .option('--export', 'named resources only: leave out namespace, uid, resourceVersion, creationTimestamp')

@@ -1,5 +1,6 @@
 // `calicoctl get`: by KIND [NAME...] or by the resources named in `-f`, one namespace (-n, default "default"),
 // or all (-A); BlockAffinity is read from IPAM's affinity keys. Request in -> printed text and exit code out.
+import { readFileSync } from 'node:fs';
 import type { Resource } from '../api/resource.js';
 import { CALICO_API_VERSION } from '../api/resource.js';
 import { lookupKind, type KindInfo } from '../api/kinds.js';
@@ -9,6 +10,7 @@ import type { CommandResult } from './actions.js';
 import type { CellContext } from './columns.js';
 import { parseOutputFormat, renderGet, type GetResult, type OutputFormat } from './output.js';
 import { NotFoundError } from '../datastore/types.js';
+import { partialOutput } from './gotemplate/index.js';
 
 export interface GetRequest {
   kind?: string;
@@ -38,6 +40,7 @@ export async function runGet(client: ResourceClient, req: GetRequest): Promise<C
   let format: OutputFormat;
   try {
     format = parseOutputFormat(req.output);
+    if (format.type === 'go-template-file') format = { type: 'go-template', template: readTemplateFile(format.file) };
   } catch (e) {
     return { code: 1, stdout: '', stderr: `${(e as Error).message}\n` };
   }
@@ -96,10 +99,23 @@ export async function runGet(client: ResourceClient, req: GetRequest): Promise<C
     try {
       stdout = renderGet(results, format, ctx, { printNamespace, exported: Boolean(req.export && named) });
     } catch (e) {
-      return { code: 1, stdout: '', stderr: `${(e as Error).message}\n` };
+      // A template that fails while running has already printed what came before the failure (Go streams it).
+      return { code: 1, stdout: partialOutput(e), stderr: `${(e as Error).message}\n` };
     }
   }
   return { code: errors.length ? 1 : 0, stdout, stderr: errors.map((e) => `${e}\n`).join('') };
+}
+
+/** The template of `-o go-template-file=FILE`, with Go's wording when the file cannot be read. */
+function readTemplateFile(file: string): string {
+  try {
+    return readFileSync(file, 'utf8');
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    const reason =
+      code === 'ENOENT' ? 'no such file or directory' : code === 'EACCES' ? 'permission denied' : (e as Error).message;
+    throw new Error(`open ${file}: ${reason}`);
+  }
 }
 
 async function getOne(client: ResourceClient, info: KindInfo, name: string, ns?: string): Promise<Resource> {

@@ -1,18 +1,39 @@
 // `calicoctl get` output: `-o ps|wide|custom-columns=...` tables, `yaml`/`json` (a `<Kind>List` for lists, the
-// object itself for one named resource), and `name`. Resources in -> text out; what is printed applies back unchanged.
+// object itself for one named resource), `name`, and `go-template=` (Go text/template over the Go objects). Resources in -> text out; what is printed applies back unchanged.
 import { stringify } from 'yaml';
 import { CALICO_API_VERSION, type Resource } from '../api/resource.js';
 import { lookupKind } from '../api/kinds.js';
 import { columnsFor, tableRows, type CellContext, type TableFormat } from './columns.js';
 import { tabwrite } from './tabwriter.js';
+import { goList, goResource } from './go-objects.js';
+import { renderTemplate } from './gotemplate/index.js';
 
-export type OutputFormat = TableFormat | { type: 'yaml' } | { type: 'json' } | { type: 'name' };
+export type OutputFormat =
+  | TableFormat
+  | { type: 'yaml' }
+  | { type: 'json' }
+  | { type: 'name' }
+  | { type: 'go-template'; template: string }
+  /** Read by the caller (get.ts) and turned into a go-template before rendering. */
+  | { type: 'go-template-file'; file: string };
 
 /** Parses `-o`; names the accepted formats when the value is none of them. */
 export function parseOutputFormat(o: string): OutputFormat {
   const v = o.trim();
   if (v === 'ps' || v === 'wide' || v === 'yaml' || v === 'json' || v === 'name') return { type: v };
   if (v === 'yml') return { type: 'yaml' };
+  // As calicoctl: split at the first "="; the template itself is taken as written (not trimmed).
+  const eq = o.indexOf('=');
+  const key = eq < 0 ? v : o.slice(0, eq).trim();
+  const value = eq < 0 ? '' : o.slice(eq + 1);
+  if (key === 'go-template') {
+    if (!value) throw new Error('need to specify a template');
+    return { type: 'go-template', template: value };
+  }
+  if (key === 'go-template-file') {
+    if (!value) throw new Error('need to specify a template file');
+    return { type: 'go-template-file', file: value };
+  }
   const m = /^custom-columns=(.*)$/.exec(v);
   if (m) {
     const columns = m[1]
@@ -78,6 +99,17 @@ export function renderGet(results: GetResult[], format: OutputFormat, ctx: CellC
       const v = objs.length === 1 ? objs[0] : objs;
       return format.type === 'yaml' ? toYaml(v) : JSON.stringify(v, null, 2) + '\n';
     }
+    case 'go-template': {
+      // calicoctl executes the template over the []runtime.Object of results (one *<Kind>List per list).
+      const data = results.map((g) => {
+        if (g.type === 'list') return goList(g.kind, CALICO_API_VERSION, g.items, g.revision);
+        const o = ordered(g.resource, opts.exported) as unknown as Resource;
+        return goResource(o, true);
+      });
+      return renderTemplate('get', format.template, data);
+    }
+    case 'go-template-file':
+      throw new Error(`template file ${format.file} was not read`);
     case 'name':
       return results
         .flatMap((g) => (g.type === 'resource' ? [g.resource] : g.items))

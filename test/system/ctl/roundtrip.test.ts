@@ -161,6 +161,37 @@ for (const make of [sqliteBackend, etcdBackend]) {
       assert.equal(scoped.stderr, 'IPPool is not namespaced\n');
     });
 
+    test('get -o go-template= and go-template-file= run Go templates over the Go objects', async () => {
+      const list = await b.ctl([
+        'get',
+        'ippools',
+        '-o',
+        'go-template={{range .}}{{range .Items}}{{.ObjectMeta.Name}} {{.Spec.CIDR}}{{"\\n"}}{{end}}{{end}}',
+      ]);
+      assert.equal(list.code, 0, list.stderr);
+      const pools = examples.filter((d) => d.kind === 'IPPool');
+      const expected = pools
+        .map((d) => `${d.metadata.name} ${d.spec.cidr}\n`)
+        .sort()
+        .join('');
+      assert.equal(list.stdout, expected);
+      const file = path.join(dir, 'names.tmpl');
+      writeFileSync(file, '{{- range . -}}\n{{ .Name }}/{{ .Spec.BlockSize }}\n{{- end }}\n');
+      const named = await b.ctl(['get', 'ippools', pools[0]!.metadata.name, '-o', `go-template-file=${file}`]);
+      assert.equal(named.code, 0, named.stderr);
+      const stored = await b.client.get('IPPool', pools[0]!.metadata.name);
+      assert.equal(named.stdout, `${stored.metadata.name}/${stored.spec.blockSize}\n`);
+      const bad = await b.ctl(['get', 'ippools', '-o', 'go-template={{range .}}{{.Nope}}{{end}}']);
+      assert.equal(bad.code, 1);
+      assert.equal(
+        bad.stderr,
+        'template: get:1:14: executing "get" at <.Nope>: can\'t evaluate field Nope in type *v3.IPPoolList\n',
+      );
+      const missing = await b.ctl(['get', 'ippools', '-o', `go-template-file=${path.join(dir, 'absent.tmpl')}`]);
+      assert.equal(missing.stderr, `open ${path.join(dir, 'absent.tmpl')}: no such file or directory\n`);
+      assert.equal(missing.code, 1);
+    });
+
     test('delete -f removes every object', async () => {
       const r = await b.ctl(['delete', '-f', path.join(dir, 'all.yaml')]);
       assert.equal(r.stdout, `Successfully deleted ${examples.length} resource(s)\n`, r.stderr);
