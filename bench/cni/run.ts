@@ -10,21 +10,60 @@ import { CniWorld, startAgent } from '../../test/system/cni/world.js';
 
 const PODS = Number(process.argv[2] ?? 50);
 
-function timeSpawn(
-  cmd: string[],
-  env: Record<string, string>,
-  stdin: string,
-): Promise<{ ms: number; code: number; out: string }> {
+interface Timed {
+  ms: number;
+  code: number;
+  out: string;
+  stderr: string;
+  /** Wall-clock epoch ms at spawn and at exit, to place the plugin's own marks (CALICO_CNI_TIMING) in time. */
+  spawnAt: number;
+  exitAt: number;
+}
+
+function timeSpawn(cmd: string[], env: Record<string, string>, stdin: string): Promise<Timed> {
   return new Promise((resolve, reject) => {
+    const spawnAt = performance.timeOrigin + performance.now();
     const t0 = process.hrtime.bigint();
     const child = spawn(cmd[0]!, cmd.slice(1), { env, stdio: ['pipe', 'pipe', 'pipe'] });
     let out = '';
+    let stderr = '';
     child.stdout.on('data', (d) => (out += d));
-    child.stderr.on('data', (d) => (out += d));
+    child.stderr.on('data', (d) => (stderr += d));
     child.on('error', reject);
-    child.on('close', (code) => resolve({ ms: Number(process.hrtime.bigint() - t0) / 1e6, code: code ?? 1, out }));
+    child.on('close', (code) =>
+      resolve({
+        ms: Number(process.hrtime.bigint() - t0) / 1e6,
+        code: code ?? 1,
+        out: out + stderr,
+        stderr,
+        spawnAt,
+        exitAt: performance.timeOrigin + performance.now(),
+      }),
+    );
     child.stdin.end(stdin);
   });
+}
+
+/** The plugin's own phases from its `calico timing:` line, as durations in ms. */
+function pluginPhases(t: Timed): Record<string, number> | undefined {
+  const m = /calico timing: (.*)/.exec(t.stderr);
+  if (!m) return undefined;
+  const v: Record<string, number> = {};
+  for (const kv of m[1]!.trim().split(' ')) {
+    const [name, value] = kv.split('=');
+    v[name!] = Number(value);
+  }
+  const { origin, bootstrap, entry, sent, reply, done } = v;
+  if ([origin, bootstrap, entry, sent, reply, done].some((x) => x === undefined || Number.isNaN(x))) return undefined;
+  return {
+    'exec to Node start': origin! - t.spawnAt,
+    'Node bootstrap': bootstrap!,
+    'bundle load': entry! - bootstrap!,
+    'checks + connect + send': sent! - entry!,
+    'agent round trip': reply! - sent!,
+    'result out': done! - reply!,
+    'exit to reaped': t.exitAt - (origin! + done!),
+  };
 }
 
 const pct = (xs: number[], p: number): number => {
@@ -89,6 +128,8 @@ async function main(): Promise<void> {
       },
     ];
     const bare: number[] = [];
+    const handoffAdds: Timed[] = [];
+    const handoffDels: Timed[] = [];
     const entryOnly: number[] = [];
     const agent = await startAgent(w);
     let agentLog = '';
@@ -114,6 +155,7 @@ async function main(): Promise<void> {
           );
           if (a.code !== 0) throw new Error(`${p.label} ADD failed: ${a.out}`);
           p.adds.push(a.ms);
+          if (k === 0) handoffAdds.push(a);
         }
       }
       for (let i = 0; i < PODS; i++) {
@@ -125,6 +167,7 @@ async function main(): Promise<void> {
           );
           if (d.code !== 0) throw new Error(`${p.label} DEL failed: ${d.out}`);
           p.dels.push(d.ms);
+          if (k === 0) handoffDels.push(d);
           w.removePod(pods[k]![i]!.name);
         }
       }
@@ -143,17 +186,36 @@ async function main(): Promise<void> {
     const ours = rows.find((r) => r[0].includes('hand-off'))!;
     const ratio = pct(ours[1], 50) / pct(bare, 50);
     console.log(`  our ADD median / node -e 0 median = ${ratio.toFixed(2)} (goal <= 1.2)`);
-    // Where the agent's share of an ADD goes (CALICO_CNI_TIMING lines from the agent).
-    const phases = new Map<string, number[]>();
-    for (const m of agentLog.matchAll(/ADD bench\S+ timing \(ms\): (.*)/g)) {
-      for (const part of m[1]!.split(', ')) {
-        const [name, ms] = part.split(' ');
-        if (!phases.has(name!)) phases.set(name!, []);
-        phases.get(name!)!.push(Number(ms));
+
+    // Where an ADD and a DEL through the agent spend their time, median per phase (phases are sequential on the
+    // plugin side; the agent's marks are offsets from the start of its handler, and its steps overlap).
+    for (const cmd of ['ADD', 'DEL'] as const) {
+      const phases = new Map<string, number[]>();
+      const add = (name: string, ms: number) => {
+        if (!phases.has(name)) phases.set(name, []);
+        phases.get(name)!.push(ms);
+      };
+      for (const t of cmd === 'ADD' ? handoffAdds : handoffDels) {
+        for (const [name, ms] of Object.entries(pluginPhases(t) ?? {})) add(name, ms);
       }
+      console.log(`  ${cmd} through the agent, plugin side (median ms):`);
+      console.log(`    ${[...phases].map(([name, xs]) => `${name} ${pct(xs, 50).toFixed(1)}`).join(', ')}`);
+      const served: number[] = [];
+      for (const m of agentLog.matchAll(new RegExp(`agent: ${cmd} bench0\\S+: ok \\(([\\d.]+) ms\\)`, 'g')))
+        served.push(Number(m[1]));
+      const steps = new Map<string, number[]>();
+      for (const m of agentLog.matchAll(new RegExp(`${cmd} bench0\\S+ timing \\(ms since start\\): (.*)`, 'g'))) {
+        for (const part of m[1]!.split(', ')) {
+          const [name, ms] = part.split(' ');
+          if (!steps.has(name!)) steps.set(name!, []);
+          steps.get(name!)!.push(Number(ms));
+        }
+      }
+      console.log(
+        `    agent: request served in ${served.length ? pct(served, 50).toFixed(1) : '?'} ms; handler steps done at`,
+      );
+      console.log(`    ${[...steps].map(([name, xs]) => `${name} ${pct(xs, 50).toFixed(1)}`).join(', ')}`);
     }
-    const parts = [...phases].map(([name, xs]) => `${name} ${pct(xs, 50).toFixed(1)}`);
-    console.log(`  agent-side ADD phases, median ms: ${parts.join(', ')}`);
   } finally {
     await w.destroy();
   }

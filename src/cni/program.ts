@@ -11,6 +11,7 @@ import { CniError, type PluginHandlers } from './skel/types.js';
 import { CALICO_CNI_VERSION } from './version.js';
 import { handoffHandlers } from './handoff/client.js';
 import type { PluginCore } from './core.js';
+import { markPhase, phaseReport } from './timing.js';
 
 /** Wraps a loader so the module behind it is imported only when a command actually runs. */
 export function lazyHandlers(load: () => Promise<PluginHandlers>): PluginHandlers {
@@ -50,6 +51,16 @@ export interface ProgramIo {
 }
 
 export async function runCniProgram(io: ProgramIo): Promise<number> {
+  markPhase('entry');
+  const code = await runCniCommand(io);
+  if (io.env.CALICO_CNI_TIMING === '1') {
+    markPhase('done');
+    io.stderr(phaseReport());
+  }
+  return code;
+}
+
+async function runCniCommand(io: ProgramIo): Promise<number> {
   const name = path.basename(io.argv0);
   const ipam = name === 'calico-ipam' || name.startsWith('calico-ipam.');
   if (io.args.includes('-v') || io.args.includes('--version')) {

@@ -60,11 +60,13 @@ export async function startCniServer(opts: CniServerOptions = {}): Promise<CniSe
       handled = true;
       // A caller that gave up (closed) before we read its request must not have work done on its behalf.
       if (sock.destroyed || !sock.writable) return;
+      const t0 = performance.now();
       void serve(sock, value as HandoffRequest).then((reply) => {
         if (!('declined' in reply)) {
           const cmd = (value as HandoffRequest).env?.CNI_COMMAND;
+          const ms = (performance.now() - t0).toFixed(1);
           log(
-            `${cmd} ${(value as HandoffRequest).env?.CNI_CONTAINERID ?? ''}: ${reply.ok ? 'ok' : JSON.stringify(reply)}`,
+            `${cmd} ${(value as HandoffRequest).env?.CNI_CONTAINERID ?? ''}: ${reply.ok ? 'ok' : JSON.stringify(reply)} (${ms} ms)`,
           );
         }
         if (!sock.destroyed) sock.end(JSON.stringify(reply) + '\n');

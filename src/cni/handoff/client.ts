@@ -5,6 +5,7 @@ import { connect } from 'node:net';
 import { statSync } from 'node:fs';
 import { CniError, type CniRequest, type PluginHandlers } from '../skel/types.js';
 import { JsonLineReader, agentSocketPath, type HandoffReply, type HandoffRequest } from './protocol.js';
+import { markPhase } from '../timing.js';
 
 export interface HandoffTimeouts {
   /** Connect + acknowledgement; beyond it the plugin runs in-process. */
@@ -67,9 +68,15 @@ export function sendToAgent(socketPath: string, request: HandoffRequest, t: Hand
         return;
       }
       if ('declined' in m) finish({ kind: 'unavailable', why: m.declined });
-      else finish({ kind: 'reply', reply: m });
+      else {
+        markPhase('reply');
+        finish({ kind: 'reply', reply: m });
+      }
     });
-    sock.on('connect', () => sock.write(JSON.stringify(request) + '\n'));
+    sock.on('connect', () => {
+      sock.write(JSON.stringify(request) + '\n');
+      markPhase('sent');
+    });
     sock.on('data', (chunk) => {
       try {
         reader.push(chunk);

@@ -1,12 +1,14 @@
 // The Linux dataplane of a pod (cni.md §B.6): the veth pair, its sysctls, the pod's addresses, gateway routes and
-// permanent neighbour entries, and the host's /32 and /128 routes. Pod side: one streamed shell in the pod's
-// namespace (nsenter), started before the addresses are known so the veth is made while IPAM runs; host side: sysctls
-// written to /proc/sys directly and links/routes through the resident `ip -batch` session. Also removal and inspection.
+// permanent neighbour entries, and the host's /32 and /128 routes. No process is started per pod from Node: host
+// links and routes go through the resident `ip -batch` session (the veth is made there while IPAM runs), host sysctls
+// are written to /proc/sys directly, and the pod side is one script run in the pod's namespace by the resident
+// launcher shell. Also removal (idempotent) and inspection for CHECK.
 import { spawn } from 'node:child_process';
 import { existsSync, writeFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { CniError } from '../skel/types.js';
 import { hostIpSession, type IpFailure } from './ip-session.js';
+import { shQuote, shellLauncher } from './shell-launcher.js';
 
 export const HOST_VETH_MAC = 'ee:ee:ee:ee:ee:ee';
 export const GATEWAY_V4 = '169.254.1.1';
@@ -71,55 +73,9 @@ function batchSafe(what: string, name: string): string {
   return name;
 }
 
-// Exit codes of the pod-side shell, naming the step that failed.
-const EXIT_CREATE = 16;
+// Exit codes of the pod-side script, naming the step that failed.
 const EXIT_SYSCTL = 20;
 const EXIT_BATCH = 21;
-
-/** `sh -s` inside a network namespace, fed its script as the lines become known. */
-class PodShell {
-  private readonly child;
-  stdout = '';
-  stderr = '';
-  readonly exited: Promise<number>;
-  private onStdout: (() => void)[] = [];
-
-  constructor(netns: string) {
-    this.child = spawn('nsenter', [`--net=${netns}`, 'sh', '-s'], { stdio: ['pipe', 'pipe', 'pipe'] });
-    this.child.stdout.on('data', (d) => {
-      this.stdout += d;
-      for (const f of this.onStdout) f();
-    });
-    this.child.stderr.on('data', (d) => (this.stderr += d));
-    this.child.stdin.on('error', () => {}); // an early exit is reported through `exited`
-    this.exited = new Promise((resolve) => {
-      this.child.on('error', (e) => {
-        this.stderr += e.message;
-        resolve(127);
-      });
-      this.child.on('close', (code) => resolve(code ?? 1));
-    });
-  }
-
-  write(lines: string[]): void {
-    this.child.stdin.write(lines.join('\n') + '\n');
-  }
-
-  end(lines: string[]): void {
-    this.child.stdin.end(lines.join('\n') + '\n');
-  }
-
-  /** Resolves true once stdout has a line `marker`, false if the shell exits first. */
-  async printed(marker: string): Promise<boolean> {
-    const seen = () => this.stdout.split('\n').includes(marker);
-    const exited = this.exited.then(() => seen());
-    const shown = new Promise<boolean>((resolve) => {
-      if (seen()) resolve(true);
-      this.onStdout.push(() => seen() && resolve(true));
-    });
-    return Promise.race([shown, exited]);
-  }
-}
 
 function sysctlLine(path: string, value: number): string {
   return `echo ${value} > /proc/sys/net/${path} || exit ${EXIT_SYSCTL}`;
@@ -147,52 +103,64 @@ async function routeElsewhere(addr: string, dev: string): Promise<string | undef
   return line;
 }
 
+/** Runs a script inside a network namespace through the resident launcher (no process start from Node). */
+function inNetns(netns: string, script: string) {
+  return shellLauncher().run(`exec nsenter --net=${shQuote(netns)} sh -c ${shQuote(script)}`);
+}
+
 /**
- * A pod interface being built. `startPodInterface` makes the veth pair at once (pod end named and placed in the pod's
- * namespace, host end here with Calico's MAC); `finish` adds what needs the addresses. Between the two the caller
- * runs IPAM, so the kernel's link creation and the allocation overlap.
+ * A pod interface being built. Construction makes the veth pair at once through the host's resident `ip` (host end
+ * here with Calico's MAC, pod end named and placed in the pod's namespace); `finish` adds what needs the addresses.
+ * Between the two the caller runs IPAM, so the kernel's link creation and the allocation overlap.
  */
 export class PodInterfaceBuild {
   /** True once the veth pair exists (so a rollback has something to remove). */
   linkMade = false;
   readonly mac: string;
-  private readonly ready: Promise<PodShell>;
+  private readonly ready: Promise<void>;
 
   constructor(private readonly spec: PodLinkSpec) {
     this.mac = spec.mac ?? randomPodMac();
     this.ready = this.create();
+    this.ready.catch(() => {}); // reported by created() / finish()
   }
 
-  private async create(): Promise<PodShell> {
+  private async create(): Promise<void> {
     const spec = this.spec;
     const ifName = batchSafe('interface name', spec.ifName);
     const hostVeth = batchSafe('host interface name', spec.hostVeth);
+    if (/["\\\n]/.test(spec.netns)) {
+      throw new CniError(4, `CNI_NETNS "${spec.netns}" contains characters this plugin cannot pass to iproute2`);
+    }
+    const session = hostIpSession();
     // Calico deletes a leftover host link of the wanted name first.
     if (hostLinkExists(hostVeth)) {
-      const failed = await hostIpSession().run([`link del dev ${hostVeth}`], [hostVeth]);
+      const failed = await session.run([`link del dev ${hostVeth}`], [hostVeth]);
       if (failed.length && hostLinkExists(hostVeth))
         throw new CniError(999, `deleting leftover ${hostVeth}: ${failureText(failed)}`);
     }
+    session.linkCreated(hostVeth);
     const queues = spec.numQueues > 1 ? ` numtxqueues ${spec.numQueues} numrxqueues ${spec.numQueues}` : '';
-    const shell = new PodShell(spec.netns);
-    shell.write([
-      sysctlLine('ipv4/ip_forward', spec.allowIpForwarding ? 1 : 0),
-      `ip link add dev ${ifName} mtu ${spec.mtu} address ${this.mac}${queues} type veth peer name ${hostVeth} ` +
-        `mtu ${spec.mtu} address ${HOST_VETH_MAC}${queues} netns /proc/${process.pid}/ns/net </dev/null || exit ${EXIT_CREATE}`,
-      'echo created',
-    ]);
-    if (!(await shell.printed('created'))) {
-      const code = await shell.exited;
-      const err = shell.stderr.trim();
-      if (code === EXIT_CREATE && /File exists/.test(err) && !hostLinkExists(hostVeth)) {
+    const failed = await session.run(
+      [
+        `link add dev ${hostVeth} mtu ${spec.mtu} address ${HOST_VETH_MAC}${queues} type veth peer name ${ifName} ` +
+          `mtu ${spec.mtu} address ${this.mac}${queues} netns "${spec.netns}"`,
+      ],
+      [],
+    );
+    if (failed.length) {
+      const err = failed[0]!.message;
+      if (hostLinkExists(hostVeth)) {
+        // Made after all (e.g. the message was a warning): ours to finish or roll back.
+        this.linkMade = true;
+        return;
+      }
+      if (/File exists/.test(err)) {
         throw new CniError(999, `interface "${spec.ifName}" already exists in ${spec.netns}: ${err}`);
       }
-      if (code === EXIT_SYSCTL) throw new CniError(999, `setting sysctls in ${spec.netns}: ${err}`);
-      throw new CniError(999, `creating veth ${spec.hostVeth} / ${spec.ifName}: ${err || `exit ${code}`}`);
+      throw new CniError(999, `creating veth ${spec.hostVeth} / ${spec.ifName}: ${err}`);
     }
     this.linkMade = true;
-    hostIpSession().linkCreated(hostVeth);
-    return shell;
   }
 
   /** Resolves once the veth pair exists; rejects with the reason it could not be made. */
@@ -202,13 +170,14 @@ export class PodInterfaceBuild {
 
   /** Addresses, gateway routes and neighbours in the pod; sysctls, link state and routes on the host. */
   async finish(addresses: string[], hostRoutes: boolean): Promise<{ mac: string }> {
-    const shell = await this.ready;
+    await this.ready;
     const ifName = this.spec.ifName;
     const hostVeth = this.spec.hostVeth;
     const v4 = addresses.filter((a) => !isV6(a));
     const v6 = addresses.filter(isV6);
 
-    const pod: string[] = [];
+    // Pod side: one script in the pod's namespace — sysctls, then one iproute2 batch.
+    const pod: string[] = [sysctlLine('ipv4/ip_forward', this.spec.allowIpForwarding ? 1 : 0)];
     if (v6.length) {
       for (const scope of ['all', 'default', 'lo', ifName]) pod.push(sysctlLine(`ipv6/conf/${scope}/disable_ipv6`, 0));
       pod.push(sysctlLine(`ipv6/conf/${ifName}/accept_dad`, 0));
@@ -226,9 +195,10 @@ export class PodInterfaceBuild {
       batch.push(`route add ::/0 via ${GATEWAY_V6} dev ${ifName}`);
       batch.push(`neigh add ${GATEWAY_V6} dev ${ifName} lladdr ${HOST_VETH_MAC} nud permanent`);
     }
-    pod.push(`ip -batch - <<'CALICO_POD' || exit ${EXIT_BATCH}`, ...batch, 'CALICO_POD', 'exit 0');
-    shell.end(pod);
+    pod.push(`ip -batch - <<'CALICO_POD' || exit ${EXIT_BATCH}`, ...batch, 'CALICO_POD');
+    const podDone = inNetns(this.spec.netns, pod.join('\n'));
 
+    // Host side, meanwhile: sysctls straight to /proc/sys, then link state and routes through the resident `ip`.
     const host = (async () => {
       if (v4.length) {
         writeSysctl(`ipv4/conf/${hostVeth}/route_localnet`, 1);
@@ -260,23 +230,20 @@ export class PodInterfaceBuild {
         throw new CniError(999, `setting up host side of ${hostVeth}: ${f.command}: ${f.message}`);
       }
     })();
-    const [hostDone, podCode] = await Promise.allSettled([host, shell.exited]);
+    const [hostDone, podResult] = await Promise.allSettled([host, podDone]);
     if (hostDone.status === 'rejected') throw hostDone.reason;
-    const code = podCode.status === 'fulfilled' ? podCode.value : 1;
-    if (code !== 0)
-      throw new CniError(999, `setting up ${ifName} in ${this.spec.netns}: ${shell.stderr.trim() || `exit ${code}`}`);
+    if (podResult.status === 'rejected') throw new CniError(999, `setting up ${ifName}: ${podResult.reason}`);
+    const { code, output } = podResult.value;
+    if (code !== 0) {
+      const step = code === EXIT_SYSCTL ? 'sysctls' : code === EXIT_BATCH ? 'addresses and routes' : `exit ${code}`;
+      throw new CniError(999, `setting up ${ifName} in ${this.spec.netns} (${step}): ${output.trim()}`);
+    }
     return { mac: this.mac };
   }
 
-  /** Stops the pod-side shell without configuring anything (the caller then removes what was made). */
+  /** Waits for the veth creation to settle (made or failed), so a rollback sees its outcome. */
   async abandon(): Promise<void> {
-    try {
-      const shell = await this.ready;
-      shell.end(['exit 0']);
-      await shell.exited;
-    } catch {
-      // creation failed: nothing is running
-    }
+    await this.ready.catch(() => {});
   }
 }
 
@@ -318,9 +285,9 @@ export async function removePodInterface(opts: { netns?: string; ifName: string;
     return;
   }
   if (opts.netns && existsSync(opts.netns)) {
-    const r = await runShell('ip link del dev "$1" 2>&1 || true', [opts.ifName], opts.netns);
-    if (r.code !== 0 && !/Cannot find device|does not exist/.test(r.stdout + r.stderr)) {
-      throw new CniError(999, `deleting ${opts.ifName} in ${opts.netns}: ${(r.stdout + r.stderr).trim()}`);
+    const r = await inNetns(opts.netns, `ip link del dev ${shQuote(opts.ifName)}`);
+    if (r.code !== 0 && !/Cannot find device|does not exist/.test(r.output)) {
+      throw new CniError(999, `deleting ${opts.ifName} in ${opts.netns}: ${r.output.trim()}`);
     }
   }
 }
