@@ -9,7 +9,7 @@ import {
   openDatastore,
   datastoreSettingsFromEnv,
   ResourceClient,
-  ensureClusterInformation,
+  ensureInitialized,
 } from '../datastore/index.js';
 
 export interface ApplyContext {
@@ -39,7 +39,7 @@ export async function labApply(text: string, ctx: ApplyContext, mode: 'apply' | 
     if (mode === 'apply') await checkReferences(objects, api, calico);
     const out: string[] = [];
     if (mode === 'apply') {
-      await ensureClusterInformation(calico).catch(() => undefined);
+      await ensureInitialized(calico).catch(() => undefined);
       const pods = await api.request<{ items: unknown[] }>('GET', '/api/v1/pods');
       let next = pods.items.length;
       for (const o of objects) {
