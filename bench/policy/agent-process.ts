@@ -4,6 +4,8 @@
 // the root namespace's loopback, so the agent runs there and executes nft in the node namespace (BENCH_NETNS).
 // On SIGUSR1 it prints one JSON line `{"memory": {...}}` (process.memoryUsage in MB) to stderr, for the bench's
 // memory figures (with --expose-gc also the heap retained after a full collection); BENCH_BARE=1 only loads the bundle and opens the datastore (the baseline a bare process costs).
+import { writeFileSync } from 'node:fs';
+import { Session } from 'node:inspector';
 import { startAgent } from '../../src/agent/agent.js';
 import { NftCommandRunner } from '../../src/agent/dataplane/nft-runner.js';
 import { datastoreSettingsFromEnv, openDatastore } from '../../src/datastore/index.js';
@@ -31,8 +33,36 @@ function reportMemory(): void {
   process.stderr.write(JSON.stringify({ memory }) + '\n');
 }
 
+/**
+ * BENCH_ALLOC_PROFILE=<file>: SIGHUP starts V8's sampling heap profiler (counting objects later collected too) and
+ * the next SIGHUP writes what was allocated meanwhile, by call stack, as a .heapprofile (Chrome DevTools format).
+ */
+function allocationProfiler(file: string): void {
+  const session = new Session();
+  session.connect();
+  let running = false;
+  process.on('SIGHUP', () => {
+    if (!running) {
+      running = true;
+      session.post('HeapProfiler.startSampling', {
+        samplingInterval: 4096,
+        includeObjectsCollectedByMajorGC: true,
+        includeObjectsCollectedByMinorGC: true,
+      } as never);
+      process.stderr.write(JSON.stringify({ msg: 'allocation profile started' }) + '\n');
+      return;
+    }
+    running = false;
+    session.post('HeapProfiler.stopSampling', (err, res) => {
+      if (!err) writeFileSync(file, JSON.stringify(res.profile));
+      process.stderr.write(JSON.stringify({ msg: 'allocation profile written', file }) + '\n');
+    });
+  });
+}
+
 async function main(): Promise<void> {
   process.on('SIGUSR1', reportMemory);
+  if (process.env.BENCH_ALLOC_PROFILE) allocationProfiler(process.env.BENCH_ALLOC_PROFILE);
   const ds = await openDatastore(datastoreSettingsFromEnv(process.env));
   if (process.env.BENCH_BARE === '1') {
     await ds.currentRevision();

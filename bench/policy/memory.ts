@@ -2,7 +2,8 @@
 // etcd. Prints process.memoryUsage() of (1) a bare process that only loads the agent bundle and opens the datastore,
 // (2) the agent after its cold start, (3) after a burst of policy changes and endpoint adds, and the peak RSS; each
 // also with the heap retained after a full collection (the agent runs with --expose-gc here, unlike in run.ts).
-// BENCH_HEAPSNAPSHOT=<dir> also writes a V8 heap snapshot of the agent after cold start into <dir>.
+// BENCH_NODE_FLAGS='<flags>' passes V8/node flags to the agent (to try heap settings). BENCH_ALLOC_PROFILE=<file> records what the agent allocates during the
+// changes (a .heapprofile). BENCH_HEAPSNAPSHOT=<dir> also writes a V8 heap snapshot of the agent after cold start into <dir>.
 // Run as root: node --import tsx bench/policy/memory.ts
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
@@ -100,7 +101,8 @@ async function main(): Promise<void> {
     await bare.stop();
 
     const snapDir = process.env.BENCH_HEAPSNAPSHOT;
-    const args = ['--expose-gc', ...(snapDir ? ['--heapsnapshot-signal=SIGUSR2'] : []), bundle];
+    const flags = (process.env.BENCH_NODE_FLAGS ?? '').split(' ').filter(Boolean);
+    const args = ['--expose-gc', ...flags, ...(snapDir ? ['--heapsnapshot-signal=SIGUSR2'] : []), bundle];
     const agent = new LoggedProcess(args, env, snapDir ?? dir);
     procs.push(agent);
     await agent.next((r) => r.msg === 'dataplane updated');
@@ -116,6 +118,12 @@ async function main(): Promise<void> {
       console.log(`heap snapshot written to ${snapDir}`);
     }
 
+    const profiling = process.env.BENCH_ALLOC_PROFILE !== undefined;
+    if (profiling) {
+      const started = agent.next((r) => r.msg === 'allocation profile started');
+      agent.proc.kill('SIGHUP');
+      await started;
+    }
     for (let c = 0; c < CHANGES; c++) {
       const p = policy((c * 10) % (POLICIES - 1));
       p.spec.ingress[0].destination.ports = [40000 + c];
@@ -135,6 +143,11 @@ async function main(): Promise<void> {
         JSON.stringify({ apiVersion: 'projectcalico.org/v3', ...w }),
       );
       await applied;
+    }
+    if (profiling) {
+      const written = agent.next((r) => r.msg === 'allocation profile written');
+      agent.proc.kill('SIGHUP');
+      console.log(`allocations during the changes: ${(await written).file}`);
     }
     console.log(line(`agent, after ${CHANGES} + ${CHANGES} changes`, await agent.memory()));
     await sleep(3000);

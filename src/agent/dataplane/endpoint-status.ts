@@ -28,36 +28,41 @@ export interface EndpointStatusFile {
 }
 
 export class EndpointStatusReporter {
-  /** file name -> the endpoint object it was written for */
-  private written = new Map<string, LocalWorkloadEndpoint>();
+  /** endpoint id -> its file name and the endpoint object the file was written for */
+  private written = new Map<string, { file: string; ep: LocalWorkloadEndpoint }>();
+  /** Files a previous run left, not (yet) claimed by an endpoint; removed after the first report. */
+  private leftOver: Set<string> | undefined;
   private initialised = false;
   private dirMade = false;
 
   constructor(readonly dir: string) {}
 
-  /** Writes files for endpoints new or changed since the last call and removes files of endpoints that left. */
+  /**
+   * Writes files for endpoints new or changed since the last call and removes files of endpoints that left. Only
+   * changed endpoints cost anything (the snapshot shares unchanged endpoint objects), so it runs after every apply.
+   */
   async report(snapshot: DataplaneSnapshot): Promise<void> {
     if (!this.initialised) {
       // Files left by a previous run for endpoints that are gone are removed below. The directory itself is only
       // created once there is something to write.
       const existing = await readdir(this.dir).catch(() => [] as string[]);
-      for (const f of existing) if (!f.startsWith('.')) this.written.set(f, undefined as never);
+      this.leftOver = new Set(existing.filter((f) => !f.startsWith('.')));
       this.initialised = true;
     }
-    const current = new Map<string, LocalWorkloadEndpoint>();
+    let now: string | undefined;
     for (const ep of snapshot.endpoints.values()) {
-      if (ep.kind === 'workload') current.set(endpointStatusFileName(ep.namespace, ep.name), ep);
-    }
-    const now = new Date().toISOString();
-    for (const [file, ep] of current) {
-      if (this.written.get(file) === ep) continue;
+      if (ep.kind !== 'workload') continue;
+      const prev = this.written.get(ep.id);
+      if (prev?.ep === ep) continue;
+      const file = prev?.file ?? endpointStatusFileName(ep.namespace, ep.name);
+      this.leftOver?.delete(file);
       const body: EndpointStatusFile = {
         status: 'up',
         namespace: ep.namespace,
         workloadEndpoint: ep.name,
         interfaceName: ep.interfaceName,
         ipNetworks: [...ep.ipv4Nets, ...ep.ipv6Nets],
-        programmedAt: now,
+        programmedAt: (now ??= new Date().toISOString()),
       };
       if (!this.dirMade) {
         await mkdir(this.dir, { recursive: true });
@@ -66,13 +71,17 @@ export class EndpointStatusReporter {
       const tmp = path.join(this.dir, `.${file}.tmp`);
       await writeFile(tmp, JSON.stringify(body) + '\n');
       await rename(tmp, path.join(this.dir, file));
-      this.written.set(file, ep);
+      this.written.set(ep.id, { file, ep });
     }
-    for (const file of [...this.written.keys()]) {
-      if (!current.has(file)) {
+    for (const [id, { file }] of this.written) {
+      if (snapshot.endpoints.get(id)?.kind !== 'workload') {
         await rm(path.join(this.dir, file), { force: true });
-        this.written.delete(file);
+        this.written.delete(id);
       }
+    }
+    if (this.leftOver) {
+      for (const file of this.leftOver) await rm(path.join(this.dir, file), { force: true });
+      this.leftOver = undefined;
     }
   }
 }

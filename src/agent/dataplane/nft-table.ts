@@ -49,9 +49,12 @@ export class NftTable {
     return this.applied;
   }
 
-  /** Records that the plan for `desired` was applied. Objects are shared, so later plans compare by identity first. */
+  /**
+   * Records that the plan for `desired` was applied. The state is kept as it is, not copied (a renderer makes a new
+   * state each time and never changes one it returned), so later plans compare objects by identity first.
+   */
   committed(desired: NftTableState): void {
-    this.applied = { chains: new Map(desired.chains), sets: new Map(desired.sets), maps: new Map(desired.maps) };
+    this.applied = desired;
   }
 
   plan(desired: NftTableState): NftPlan {

@@ -115,3 +115,46 @@ test('allowSpoofedSourcePrefixes only count with workloadSourceSpoofing Any', as
   assert.equal(rule('Disabled'), 'meta nfproto ipv4 ip saddr != 10.65.0.2 counter drop');
   assert.equal(rule('Any'), 'meta nfproto ipv4 ip saddr != 10.65.0.2 ip saddr != 192.0.2.0/24 counter drop');
 });
+
+describe('IP set re-rendering', () => {
+  test('a set whose members change is patched to exactly what a fresh rendering gives', async () => {
+    const fc = (await import('fast-check')).default;
+    const { snapshot } = await import('./testdata/states.js');
+    const v4 = Array.from({ length: 40 }, (_, i) => `10.65.${i % 3}.${i + 2}`);
+    const v6 = Array.from({ length: 10 }, (_, i) => `fd00::${(i * 7).toString(16)}`);
+    const memberSets = fc.array(fc.subarray([...v4.map((a) => `${a}/32`), ...v6.map((a) => `${a}/128`)]), {
+      minLength: 1,
+      maxLength: 8,
+    });
+    fc.assert(
+      fc.property(memberSets, (steps) => {
+        const incremental = new RulesetRenderer();
+        const config = snapshot({}).config; // one config object throughout, as the graph keeps it (caches live on)
+        for (const members of steps) {
+          const sorted = (fam: 4 | 6): string[] => members.filter((m) => m.includes(':') === (fam === 6)).sort();
+          const named = (m: string): string => `${m.split('/')[0]},tcp:8080`;
+          const snap = {
+            ...snapshot({
+              ipSets: [
+                { id: 's:hosts', type: 'net', v4Members: sorted(4), v6Members: sorted(6) },
+                {
+                  id: 'n:http',
+                  type: 'net,port',
+                  namedPort: { name: 'http', protocol: 'tcp' },
+                  v4Members: sorted(4).map(named).sort(),
+                  v6Members: sorted(6).map(named).sort(),
+                },
+              ],
+            }),
+            config,
+          };
+          const got = incremental.render(snap).sets;
+          const want = new RulesetRenderer().render(snap).sets;
+          assert.deepEqual([...got.keys()], [...want.keys()]);
+          for (const [name, set] of want) assert.deepEqual(got.get(name), set, name);
+        }
+      }),
+      { numRuns: 150 },
+    );
+  });
+});

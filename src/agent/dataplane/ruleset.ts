@@ -19,6 +19,7 @@ import type {
 } from '../calc/model.js';
 import { parseNamedPortMember, PROTOCOL_NUMBERS } from '../calc/model.js';
 import { canonicalAddressElement } from './nft-kernel.js';
+import { elementDiff } from './nft-table.js';
 import {
   contentHash,
   nftName,
@@ -374,6 +375,8 @@ export class RulesetRenderer {
   private hepCache = new WeakMap<LocalHostEndpoint, HostEndpointChains>();
   private policyCache = new Map<string, WeakMap<CompiledPolicy, CachedPolicyChains>>();
   private setCache = new WeakMap<IpSetSpec, NftSet[]>();
+  /** The sets of the previous render by id, to patch a changed set instead of rendering it again. */
+  private lastSets = new Map<IpSetId, RenderedIpSet>();
   private shared = new SharedEndpointChains();
 
   render(snap: DataplaneSnapshot): NftTableState {
@@ -384,6 +387,7 @@ export class RulesetRenderer {
       this.hepCache = new WeakMap();
       this.policyCache = new Map();
       this.setCache = new WeakMap();
+      this.lastSets = new Map();
       this.shared = new SharedEndpointChains();
     }
     const c = this.cc!;
@@ -410,15 +414,14 @@ export class RulesetRenderer {
     const allInterfaces = new Map<string, string>(); // dispatch chain -> chain for the `*` host endpoint
     // Which policy chains are jumped to, per context and direction: only those are created (an Ingress-only
     // policy has no outbound chain).
-    const usedPolicies = { filter: new Set<string>(), raw: new Set<string>(), mangle: new Set<string>() };
-    const usedDirs = new Set<string>();
+    const used = {
+      filter: { in: new Set<string>(), out: new Set<string>() },
+      raw: { in: new Set<string>(), out: new Set<string>() },
+      mangle: { in: new Set<string>(), out: new Set<string>() },
+    };
     const usePolicies = (ctx: PolicyContext, dp: DirectionPolicies, dir: 'in' | 'out'): void => {
-      for (const t of dp.tiers) {
-        for (const p of t.policyIds) {
-          usedPolicies[ctx].add(p);
-          usedDirs.add(`${ctx} ${dir} ${p}`);
-        }
-      }
+      const into = used[ctx][dir];
+      for (const t of dp.tiers) for (const p of t.policyIds) into.add(p);
     };
     const natRules: { pre: NftRule[]; post: NftRule[] } = { pre: [], post: [] };
 
@@ -474,11 +477,12 @@ export class RulesetRenderer {
     for (const ctx of ['filter', 'raw', 'mangle'] as const) {
       let cache = this.policyCache.get(ctx);
       if (!cache) this.policyCache.set(ctx, (cache = new WeakMap()));
-      for (const pid of [...usedPolicies[ctx]].sort()) {
+      const { in: usedIn, out: usedOut } = used[ctx];
+      for (const pid of [...new Set([...usedIn, ...usedOut])].sort()) {
         const pol = snap.policies.get(pid) ?? { id: pid, inbound: [], outbound: [] };
         const [inbound, outbound] = this.policyChains(pol, ctx, cache, c) as [NftChain, NftChain];
-        if (usedDirs.has(`${ctx} in ${pid}`)) addChain(inbound);
-        if (usedDirs.has(`${ctx} out ${pid}`)) addChain(outbound);
+        if (usedIn.has(pid)) addChain(inbound);
+        if (usedOut.has(pid)) addChain(outbound);
       }
     }
     let profCache = this.policyCache.get('profile');
@@ -500,12 +504,24 @@ export class RulesetRenderer {
       }
     }
 
-    // IP sets.
+    // IP sets: a set whose members changed is patched from its previous rendering (only the changed members are
+    // turned into elements), so one endpoint joining a 10,000-member set does not re-render all of them.
+    const rendered = new Map<IpSetId, RenderedIpSet>();
     for (const spec of snap.ipSets.values()) {
       let sets = this.setCache.get(spec);
-      if (!sets) this.setCache.set(spec, (sets = renderIpSets(spec, cfg.ipv6Support, !this.intervalSets.has(spec.id))));
+      if (!sets) {
+        const hostOnly = !this.intervalSets.has(spec.id);
+        const prev = this.lastSets.get(spec.id);
+        sets =
+          prev && prev.hostOnly === hostOnly
+            ? patchIpSets(prev.spec, prev.sets, spec, cfg.ipv6Support, hostOnly)
+            : renderIpSets(spec, cfg.ipv6Support, hostOnly);
+        this.setCache.set(spec, sets);
+      }
+      rendered.set(spec.id, { spec, sets, hostOnly: !this.intervalSets.has(spec.id) });
       for (const s of sets) state.sets.set(s.name, s);
     }
+    this.lastSets = rendered;
 
     this.addStructure(state, dispatch, allInterfaces, natRules, c);
     this.shared.prune();
@@ -728,6 +744,66 @@ function setElements(members: readonly string[], family: IpFamily): string[] {
     return out.every((x, i) => i === 0 || out[i - 1]! < x) ? out : [...new Set(out)].sort();
   }
   return coalesceNets(members);
+}
+
+interface RenderedIpSet {
+  spec: IpSetSpec;
+  sets: NftSet[];
+  hostOnly: boolean;
+}
+
+/** First index whose element is >= x (arrays sorted by code unit, as Array.prototype.sort orders strings). */
+function lowerBound(arr: readonly string[], x: string): number {
+  let lo = 0;
+  let hi = arr.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (arr[mid]! < x) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+/** The element of one member (the same text renderIpSets produces for it). */
+function memberElement(spec: IpSetSpec, member: string, family: IpFamily): string {
+  if (spec.type === 'net') return member.slice(0, -(family === 4 ? '/32' : '/128').length);
+  const p = parseNamedPortMember(member);
+  const ip = /^[0-9.]+$/.test(p.ip) ? p.ip : canonicalAddressElement(p.ip);
+  return `${ip} . ${PROTOCOL_NUMBERS[p.protocol]} . ${p.port}`;
+}
+
+/**
+ * A set whose members changed, from its previous rendering: the sorted member lists are diffed and only the changed
+ * members are turned into elements and patched into a copy of the previous element list. Host-address and named-port
+ * sets only (a set of CIDRs is coalesced, so it is rendered whole); falls back to renderIpSets when many changed.
+ */
+function patchIpSets(prevSpec: IpSetSpec, prev: NftSet[], spec: IpSetSpec, ipv6: boolean, hostOnly: boolean): NftSet[] {
+  if ((spec.type === 'net' && !hostOnly) || spec.type !== prevSpec.type) return renderIpSets(spec, ipv6, hostOnly);
+  const out: NftSet[] = [];
+  for (const family of ipv6 ? ([4, 6] as const) : ([4] as const)) {
+    const before = family === 4 ? prevSpec.v4Members : prevSpec.v6Members;
+    const after = family === 4 ? spec.v4Members : spec.v6Members;
+    const old = prev[out.length]!;
+    const { removed, added } = elementDiff(before, after);
+    if (removed.length + added.length > Math.max(64, after.length >> 3)) return renderIpSets(spec, ipv6, hostOnly);
+    if (removed.length + added.length === 0) {
+      out.push(old);
+      continue;
+    }
+    const elements = [...old.elements];
+    for (const m of removed) {
+      const e = memberElement(spec, m, family);
+      const i = lowerBound(elements, e);
+      if (elements[i] === e) elements.splice(i, 1);
+    }
+    for (const m of added) {
+      const e = memberElement(spec, m, family);
+      const i = lowerBound(elements, e);
+      if (elements[i] !== e) elements.splice(i, 0, e);
+    }
+    out.push({ ...old, elements });
+  }
+  return out;
 }
 
 function renderIpSets(spec: IpSetSpec, ipv6: boolean, hostOnly: boolean): NftSet[] {
