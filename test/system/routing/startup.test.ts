@@ -1,5 +1,6 @@
 // Node start-up against a real etcd, in a node namespace: autodetection methods, Node registration, node name file,
-// default pools from CALICO_IPV4POOL_*, ClusterInformation, VXLAN tunnel address + MAC, MTU file, clear errors.
+// default pools from CALICO_IPV4POOL_*, ClusterInformation and the built-in tiers, VXLAN tunnel address + MAC,
+// MTU file, clear errors.
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdirSync, readFileSync } from 'node:fs';
@@ -43,7 +44,7 @@ describe('calico-node start-up', () => {
     await w.teardown();
   });
 
-  test('first start: Node, name file, default VXLAN pool, ClusterInformation, tunnel address, MTU file', async () => {
+  test('first start: Node, name file, default VXLAN pool, ClusterInformation, built-in tiers, tunnel address, MTU file', async () => {
     const r = await runStartup(ds, {
       netns: ns,
       env: env({
@@ -75,6 +76,15 @@ describe('calico-node start-up', () => {
       { cidr: '10.70.0.0/16', vxlanMode: 'Always', natOutgoing: true, blockSize: 26 },
     );
     assert.equal((await client.get('ClusterInformation', 'default')).spec.datastoreReady, true);
+    // Calico's EnsureInitialized also creates the built-in tiers.
+    assert.deepEqual(
+      (await client.list('Tier')).items.map((t) => [t.metadata.name, t.spec.order, t.spec.defaultAction]),
+      [
+        ['default', 1_000_000, 'Deny'],
+        ['kube-admin', 1_000, 'Pass'],
+        ['kube-baseline', 10_000_000, 'Pass'],
+      ],
+    );
     // smallest matching MTU is ens5's 1400; VXLAN v4 costs 50
     assert.equal(readFileSync(path.join(w.dir, 'mtu'), 'utf8'), '1350\n');
     assert.equal(r.mtu, 1350);
