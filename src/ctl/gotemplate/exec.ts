@@ -276,18 +276,20 @@ class Executor {
           return this.call(first!.name, rest, dot, final);
         case 'field':
           this.noArgs(first!.idents.at(-1)!, rest, final);
-          return this.fields(dot, first!.idents, cmd);
+          return this.fields(dot, first!.idents);
         case 'variable':
           this.noArgs(first!.name, rest, final);
-          return this.fields(this.variable(first!.name, first!.pos), first!.idents, cmd);
+          return this.fields(this.variable(first!.name, first!.pos), first!.idents);
         case 'chain':
           this.noArgs('(...)', rest, final);
-          return this.fields(this.pipe(first!.pipe, dot), first!.idents, cmd);
+          return this.fields(this.pipe(first!.pipe, dot), first!.idents);
         case 'nil':
           return fail('nil is not a command');
-        default:
-          this.noArgs(formatValue(this.literal(first!, dot)), rest, final);
-          return this.literal(first!, dot);
+        default: {
+          const v = this.literal(first!, dot);
+          this.noArgs(formatValue(v), rest, final);
+          return v;
+        }
       }
     } catch (e) {
       if (e instanceof CallError) this.fail(cmd.pos, cmd.text, e.message);
@@ -312,17 +314,17 @@ class Executor {
       case 'nil':
         return null;
       case 'variable':
-        return this.fields(this.variable(a.name, a.pos), a.idents, undefined);
+        return this.fields(this.variable(a.name, a.pos), a.idents);
       case 'field':
-        return this.fields(dot, a.idents, undefined);
+        return this.fields(dot, a.idents);
       case 'chain':
-        return this.fields(this.pipe(a.pipe, dot), a.idents, undefined);
+        return this.fields(this.pipe(a.pipe, dot), a.idents);
       case 'identifier':
         return this.call(a.name, [], dot, undefined);
     }
   }
 
-  private fields(v: GoValue, idents: string[], cmd: Command | undefined): GoValue {
+  private fields(v: GoValue, idents: string[]): GoValue {
     let cur = v;
     for (const name of idents) {
       if (cur instanceof GoStruct) {
@@ -337,7 +339,6 @@ class Executor {
         fail(`can't evaluate field ${name} in type ${typeOf(cur)}`);
       }
     }
-    void cmd;
     return cur;
   }
 
