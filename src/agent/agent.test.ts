@@ -114,3 +114,112 @@ test('a refused transaction is retried until it lands; health reflects it', asyn
     await ds.close();
   }
 });
+
+/** A loopback port nothing listens on right now. */
+async function freeLoopbackPort(): Promise<number> {
+  const { createServer } = await import('node:net');
+  return new Promise((resolve) => {
+    const s = createServer().listen(0, '127.0.0.1', () => {
+      const port = (s.address() as { port: number }).port;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+const answers = async (address: string | undefined, urlPath: string): Promise<number | undefined> => {
+  if (!address) return undefined;
+  try {
+    return (await fetch(`http://${address}${urlPath}`)).status;
+  } catch {
+    return undefined;
+  }
+};
+
+test('health and metrics servers follow Felix configuration: FELIX_* env > node.<name> > default > off', async () => {
+  const ds = new MemoryDatastore();
+  const [p1, p2, p3] = [await freeLoopbackPort(), await freeLoopbackPort(), await freeLoopbackPort()];
+  const felix = (name: string, spec: Record<string, unknown>) =>
+    ds.put(
+      resourceKey('FelixConfiguration', name),
+      JSON.stringify({ apiVersion: 'projectcalico.org/v3', kind: 'FelixConfiguration', metadata: { name }, spec }),
+    );
+  const agent = await startAgent({
+    nodeName: 'node1',
+    datastore: ds,
+    env: { FELIX_PROMETHEUSMETRICSHOST: '127.0.0.1' },
+    logger: pino({ level: 'silent' }),
+    nftRunner: new RecordingRunner(),
+    endpointStatusDir: path.join(dir, 'servers'),
+    batchDelayMs: 5,
+    resyncIntervalMs: 3_600_000,
+  });
+  try {
+    await agent.whenProgrammed();
+    // Felix's defaults: neither server runs.
+    assert.equal(agent.healthAddress, undefined);
+    assert.equal(agent.metricsAddress, undefined);
+
+    await felix('default', {
+      healthEnabled: true,
+      healthHost: '127.0.0.1',
+      healthPort: p1,
+      prometheusMetricsEnabled: true,
+      prometheusMetricsPort: p2,
+    });
+    await waitFor('servers from FelixConfiguration default', () => agent.metricsAddress === `127.0.0.1:${p2}`);
+    await waitFor('health server', () => agent.healthAddress === `127.0.0.1:${p1}`);
+    assert.equal(await answers(agent.healthAddress, '/liveness'), 200);
+    assert.equal(await answers(agent.metricsAddress, '/metrics'), 200);
+    assert.equal(await answers(agent.healthAddress, '/metrics'), 404, 'the health server does not serve metrics');
+
+    // The per-node object wins over default, field by field; the old port is let go.
+    await felix('node.node1', { healthPort: p3 });
+    await waitFor('health server moved to the node setting', () => agent.healthAddress === `127.0.0.1:${p3}`);
+    assert.equal(await answers(`127.0.0.1:${p1}`, '/liveness'), undefined);
+    assert.equal(agent.metricsAddress, `127.0.0.1:${p2}`);
+
+    // Disabled again: the metrics server stops.
+    await felix('default', { healthEnabled: true, healthHost: '127.0.0.1', prometheusMetricsEnabled: false });
+    await waitFor('metrics server stopped', () => agent.metricsAddress === undefined);
+    assert.equal(await answers(`127.0.0.1:${p2}`, '/metrics'), undefined);
+    assert.equal(agent.healthAddress, `127.0.0.1:${p3}`);
+  } finally {
+    await agent.stop();
+    await ds.close();
+  }
+});
+
+test('FELIX_* environment beats every FelixConfiguration for the servers', async () => {
+  const ds = new MemoryDatastore();
+  const envPort = await freeLoopbackPort();
+  await ds.put(
+    resourceKey('FelixConfiguration', 'node.node1'),
+    JSON.stringify({
+      apiVersion: 'projectcalico.org/v3',
+      kind: 'FelixConfiguration',
+      metadata: { name: 'node.node1' },
+      spec: { healthEnabled: false, healthPort: 1 },
+    }),
+  );
+  const agent = await startAgent({
+    nodeName: 'node1',
+    datastore: ds,
+    env: { FELIX_HEALTHENABLED: 'true', FELIX_HEALTHHOST: '127.0.0.1', FELIX_HEALTHPORT: String(envPort) },
+    logger: pino({ level: 'silent' }),
+    nftRunner: new RecordingRunner(),
+    endpointStatusDir: path.join(dir, 'env-servers'),
+    metrics: false,
+    resyncIntervalMs: 3_600_000,
+  });
+  try {
+    // Up before the datastore is read (liveness during start-up), and still there after it.
+    assert.equal(agent.healthAddress, `127.0.0.1:${envPort}`);
+    await agent.whenProgrammed();
+    await new Promise((r) => setTimeout(r, 50));
+    assert.equal(agent.healthAddress, `127.0.0.1:${envPort}`);
+    assert.equal(await answers(agent.healthAddress, '/readiness'), 200);
+  } finally {
+    await agent.stop();
+    await ds.close();
+  }
+});

@@ -6,7 +6,6 @@
 //   every nftablesRefreshInterval: NftDataplane.resync (read the kernel's table back, repair drift)
 //
 // Metrics and health (/metrics, /liveness, /readiness) are served on localhost; logs are pino JSON on stderr.
-import type { Server } from 'node:http';
 import { pino, type Logger } from 'pino';
 import { CALC_GRAPH_KINDS, type CalcUpdate, type DataplaneSnapshot } from './calc/model.js';
 import { CalcGraph } from './calc/graph.js';
@@ -16,7 +15,8 @@ import type { Datastore, Watch, WatchEvent } from '../datastore/types.js';
 import { NftDataplane, tableCounts, type ResyncResult } from './dataplane/driver.js';
 import { DEFAULT_ENDPOINT_STATUS_DIR, EndpointStatusReporter } from './dataplane/endpoint-status.js';
 import { NftCommandRunner, type NftRunner } from './dataplane/nft-runner.js';
-import { AgentMetrics, startAgentHttpServer, type HealthState } from './metrics.js';
+import { AgentHttpEndpoints, endpointsFromConfig, type ListenAddress, type WantedEndpoints } from './http-endpoints.js';
+import { AgentMetrics, type HealthState } from './metrics.js';
 
 export interface AgentContext {
   nodeName: string;
@@ -29,9 +29,11 @@ export interface AgentContext {
   /** Default: env CALICO_ENDPOINT_STATUS_DIR or /var/run/calico/endpoint-status. */
   endpointStatusDir?: string;
   /**
-   * Where /metrics, /liveness and /readiness are served. Default: env FELIX_HEALTHHOST (localhost) and
-   * FELIX_HEALTHPORT (9099) for health, FELIX_PROMETHEUSMETRICSPORT (9091) for metrics; `false` disables a server;
-   * port 0 picks a free port (tests).
+   * Where /liveness and /readiness (health) and /metrics are served. Default: as Felix's configuration says, with its
+   * precedence (FELIX_* env > FelixConfiguration node.<name> > default > built-in): healthEnabled (false),
+   * healthHost (localhost), healthPort (9099); prometheusMetricsEnabled (false), prometheusMetricsHost ('' = every
+   * address), prometheusMetricsPort (9091); the servers move when the configuration changes. Given here, the
+   * address is fixed; `false` disables a server; port 0 picks a free port (tests).
    */
   health?: { host: string; port: number } | false;
   metrics?: { host: string; port: number } | false;
@@ -55,9 +57,9 @@ export interface Agent {
   resyncNow(): Promise<ResyncResult>;
   readonly metrics: AgentMetrics;
   readonly dataplane: NftDataplane;
-  /** host:port of the health and metrics servers, when enabled. */
-  readonly healthAddress?: string;
-  readonly metricsAddress?: string;
+  /** host:port of the health and metrics servers while they run (they follow the configuration). */
+  readonly healthAddress: string | undefined;
+  readonly metricsAddress: string | undefined;
   stop(): Promise<void>;
 }
 
@@ -95,6 +97,8 @@ export async function startAgent(ctx: AgentContext): Promise<Agent> {
   const baseRetry = ctx.retryDelayMs ?? 250;
 
   let stopped = false;
+  /** Moves the health and metrics servers after a configuration change (set once they are first started). */
+  let reconcileEndpoints = (): void => {};
   let inSync = false; // the graph holds a complete datastore state
   let datastoreOk = false;
   let dataplaneOk = false;
@@ -255,6 +259,7 @@ export async function startAgent(ctx: AgentContext): Promise<Agent> {
         metrics.resyncs.inc({ kind: 'datastore' });
         const { revision, listed, listMs, feedMs } = await listAndFeed();
         fedRevision = revision;
+        reconcileEndpoints();
         inSync = true;
         datastoreOk = true;
         retry = baseRetry;
@@ -280,6 +285,7 @@ export async function startAgent(ctx: AgentContext): Promise<Agent> {
                 batch.push(u);
                 queueMicrotask(() => {
                   if (batch.length) graph.onUpdates(batch.splice(0));
+                  reconcileEndpoints();
                   scheduleApply();
                 });
               }
@@ -366,30 +372,28 @@ export async function startAgent(ctx: AgentContext): Promise<Agent> {
       reason: ready ? 'in sync with the datastore and the dataplane is programmed' : lastError,
     };
   };
-  const servers: Server[] = [];
-  const healthCfg = ctx.health ?? {
-    host: env.FELIX_HEALTHHOST || 'localhost',
-    port: Number(env.FELIX_HEALTHPORT || 9099),
+  const endpoints = new AgentHttpEndpoints(metrics, health, (what, err) =>
+    log.error({ err: err.message }, `could not start the ${what}`),
+  );
+  /** The servers where the effective configuration puts them, unless the caller fixed them. */
+  const wantedEndpoints = (): WantedEndpoints => {
+    const fromConfig = endpointsFromConfig(graph.felixConfig());
+    const pick = (fixed: AgentContext['health'], configured?: ListenAddress): ListenAddress | undefined =>
+      fixed === undefined ? configured : fixed || undefined;
+    return { health: pick(ctx.health, fromConfig.health), metrics: pick(ctx.metrics, fromConfig.metrics) };
   };
-  const metricsCfg = ctx.metrics ?? {
-    host: env.FELIX_PROMETHEUSMETRICSHOST || '127.0.0.1',
-    port: Number(env.FELIX_PROMETHEUSMETRICSPORT || 9091),
+  reconcileEndpoints = () => {
+    if (!stopped) void endpoints.reconcile(wantedEndpoints());
   };
-  let healthAddress: string | undefined;
-  let metricsAddress: string | undefined;
-  if (healthCfg) {
-    const s = await startAgentHttpServer(healthCfg.host, healthCfg.port, undefined, health);
-    servers.push(s.server);
-    healthAddress = s.address;
-  }
-  if (metricsCfg) {
-    const s = await startAgentHttpServer(metricsCfg.host, metricsCfg.port, metrics, health);
-    servers.push(s.server);
-    metricsAddress = s.address;
-  }
+  await endpoints.reconcile(wantedEndpoints());
 
   log.info(
-    { node: ctx.nodeName, datastore: ctx.datastore.description, healthAddress, metricsAddress },
+    {
+      node: ctx.nodeName,
+      datastore: ctx.datastore.description,
+      healthAddress: endpoints.healthAddress,
+      metricsAddress: endpoints.metricsAddress,
+    },
     'agent starting',
   );
   const syncDone = syncLoop();
@@ -402,8 +406,12 @@ export async function startAgent(ctx: AgentContext): Promise<Agent> {
     resyncNow,
     metrics,
     dataplane,
-    healthAddress,
-    metricsAddress,
+    get healthAddress() {
+      return endpoints.healthAddress;
+    },
+    get metricsAddress() {
+      return endpoints.metricsAddress;
+    },
     async stop() {
       stopped = true;
       if (flushTimer) clearTimeout(flushTimer);
@@ -414,7 +422,7 @@ export async function startAgent(ctx: AgentContext): Promise<Agent> {
       // Wake the watch promise so the sync loop ends.
       await Promise.race([syncDone, sleep(50)]);
       while (applying) await applying;
-      await Promise.all(servers.map((s) => new Promise<void>((r) => s.close(() => r()))));
+      await endpoints.close();
       log.info('agent stopped (the nftables table stays programmed)');
     },
   };

@@ -71,9 +71,12 @@ export interface HealthState {
   reason: string;
 }
 
-/** Serves /metrics, /liveness and /readiness; resolves with the bound address (port 0 picks a free one). */
+/**
+ * Serves /metrics, /liveness and /readiness; resolves with the bound address (port 0 picks a free one; host undefined
+ * listens on every address).
+ */
 export async function startAgentHttpServer(
-  host: string,
+  host: string | undefined,
   port: number,
   metrics: AgentMetrics | undefined,
   health: () => HealthState,

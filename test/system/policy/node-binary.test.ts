@@ -64,6 +64,7 @@ describe('calico-node run with the agent', () => {
       CALICO_IPV4POOL_CIDR: '10.72.0.0/16',
       CALICO_ENDPOINT_STATUS_DIR: path.join(dir, 'endpoint-status'),
       FELIX_DEFAULTENDPOINTTOHOSTACTION: 'Accept',
+      FELIX_HEALTHENABLED: 'true', // as calico.yaml sets it (Felix's default is off)
     };
     const before = probe('-felix-live', env);
     assert.equal(before.code, 1);
