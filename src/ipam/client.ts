@@ -12,7 +12,15 @@
 //                                            +-- txn{block CAS, handle CAS} <----+
 import type { Datastore, TxnCondition, TxnOperation } from '../datastore/types.js';
 import { AlreadyExistsError, ConflictError, NotFoundError, TxnConflictError } from '../datastore/types.js';
-import { blockAffinityKey, blockKey, handleKey, IPAM_CONFIG_KEY, IPAM_PREFIX } from '../datastore/keys.js';
+import {
+  blockAffinityKey,
+  blockKey,
+  handleKey,
+  IPAM_CONFIG_KEY,
+  IPAM_PREFIX,
+  resourceKey,
+  resourcePrefix,
+} from '../datastore/keys.js';
 import {
   addressesOfHandle,
   affinityHost,
@@ -45,6 +53,7 @@ import {
 } from './core/records.js';
 import {
   choosePools,
+  PoolChoiceError,
   poolContaining,
   poolServes,
   type IntendedUse,
@@ -146,12 +155,42 @@ interface Assigned {
   block: Cidr;
 }
 
+/** What an auto-assignment for one node and family decides from, besides the blocks, as read at one time. */
+interface HostContext {
+  config: IpamConfig;
+  reservations: ReservationSet;
+  /** Revision the IPReservation list was read at. */
+  reservationsRevision: number;
+  pools: IpamPool[];
+  /** Pool name -> revision of its key. */
+  poolRevisions: Map<string, number>;
+  /** Revision the IPPool list was read at. */
+  poolsRevision: number;
+  labels: Record<string, string>;
+  nodeRevision: number;
+  affinities: AffinityRecord[];
+}
+
+/** Where a failed commit learns which condition failed (undefined: the store did not say). */
+interface CommitOutcome {
+  conflictKey?: string;
+}
+
 const HANDLE_KEY_PREFIX = `${IPAM_PREFIX}handle/`;
 
 /** Whether the block has a free address that no reservation excludes. */
 function hasRoom(b: AllocationBlock, reservations: ReservationSet): boolean {
   if (b.unallocated.length === 0) return false;
   return reservations.cidrs.length === 0 || freeCount(b, reservations.isReserved) > 0;
+}
+
+/**
+ * A short random pause before retrying a block another writer just changed: writers of one node that collide on
+ * its block would otherwise collide again at once (each retry is a round trip and CPU for nothing).
+ */
+function conflictBackoff(attempt: number): Promise<void> {
+  const ms = Math.random() * Math.min(8, 1 << attempt);
+  return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
 const isConflict = (e: unknown): boolean =>
@@ -168,6 +207,12 @@ export class IpamClient {
   private readonly knownHandles = new Map<string, HandleRecord | null>();
   /** Where this client starts among a node's blocks with room, so that concurrent clients spread over them. */
   private readonly spread: number;
+  /**
+   * Per `<node>/<family>`: the context of the last auto-assignment. A later assignment from the node's blocks decides
+   * from it without reading, and its transaction re-checks that the pools, the node and the reservations it relied
+   * on are unchanged; if they changed, or the blocks it knows are full, the assignment reads everything afresh.
+   */
+  private readonly contexts = new Map<string, HostContext>();
 
   constructor(
     readonly ds: Datastore,
@@ -245,15 +290,43 @@ export class IpamClient {
     taken: Assigned[],
   ): Promise<Assigned[]> {
     const host = req.hostname;
+    const got: Assigned[] = [];
+    const need = () => num - got.length;
+    const record = (a: Assigned[]) => {
+      got.push(...a);
+      taken.push(...a);
+    };
+    const contextKey = `${host}/${family}`;
+    // (0) From the context this client read last time, checked by the transaction itself: no read at all.
+    const cached = this.contexts.get(contextKey);
+    if (cached) record(await this.assignFromCachedContext(cached, contextKey, family, num, req));
+    if (need() === 0) return got;
+
     // Everything the decision needs, read in one round of parallel reads.
-    const [cfg, reservations, pools, labels, affinities] = await Promise.all([
+    const [cfg, res, poolList, node, affinities] = await Promise.all([
       this.store.getConfig(),
-      this.store.listReservations(),
-      this.store.listPools(),
-      this.nodeLabels(host),
+      this.store.readReservations(),
+      this.store.readPools(),
+      this.store.getNode(host),
       this.store.listAffinities(host, family),
     ]);
+    if (!node) throw new NodeNotFoundError(host);
     const config = cfg.value;
+    const reservations = res.set;
+    const pools = poolList.pools;
+    const labels = node.labels;
+    if (this.contexts.size >= 1000) this.contexts.clear();
+    this.contexts.set(contextKey, {
+      config,
+      reservations,
+      reservationsRevision: res.listRevision,
+      pools,
+      poolRevisions: poolList.revisions,
+      poolsRevision: poolList.listRevision,
+      labels,
+      nodeRevision: node.revision,
+      affinities,
+    });
     const chosen = choosePools(
       pools,
       {
@@ -267,22 +340,21 @@ export class IpamClient {
       this.matcher,
     );
     const limit = effectiveBlockLimit(req.maxBlocksPerHost ?? 0, config);
-    const got: Assigned[] = [];
-    const need = () => num - got.length;
-    const record = (a: Assigned[]) => {
-      got.push(...a);
-      taken.push(...a);
-    };
 
     let affine = await this.prepareAffineBlocks(host, affinities, chosen, pools, labels);
-    // (a) the node's blocks with room, as last seen; what they cannot give is looked for below from fresh reads.
-    if (affine.length) record(await this.assignFromRoomyBlocks(affine, host, need(), req, reservations));
+    // (a) the node's blocks, all read afresh at once, those with room tried from a client-specific start.
+    const seenFull = new Set<string>();
+    if (affine.length) record(await this.assignFromRoomyBlocks(affine, host, need(), req, reservations, seenFull));
     for (let round = 0; need() > 0; round++) {
       if (round > DATASTORE_RETRIES) throw new MaxRetriesError(`claiming a block for ${host}`);
-      // (a') the node's own blocks, read afresh.
+      // (a') one by one, read afresh (except, at first, those (a) just read and found full or not ours).
       const stale: string[] = [];
       for (const cidr of affine) {
         if (need() === 0) break;
+        if (round === 0 && seenFull.has(cidr)) {
+          if (this.store.knownBlock(cidr)?.value.affinity !== hostAffinity(host)) stale.push(cidr);
+          continue;
+        }
         if (reservations.coversWholly(parseCidr(cidr))) continue;
         const r = await this.assignFromAffineBlock(cidr, host, need(), req, reservations);
         if (r === 'not-ours') stale.push(cidr);
@@ -346,10 +418,109 @@ export class IpamClient {
   }
 
   /**
-   * The fast pass: blocks of the host that have room by the version this client last saw (read now when it has seen
-   * none), tried from a client-specific start. A conflict retries the same block at the version the failed
-   * transaction reported. Whatever this pass concludes only decides where to try; the caller reads afresh before
-   * claiming a new block.
+   * Assignment from the node's blocks with room as last seen, deciding from a context read earlier. Each transaction
+   * also requires that the block's pool, the pool list, the Node and the IPReservations are unchanged since that
+   * read; if any changed, the context is dropped and the caller reads afresh (as it does for whatever is still
+   * missing when the known blocks are full).
+   */
+  private async assignFromCachedContext(
+    ctx: HostContext,
+    contextKey: string,
+    family: IpFamily,
+    num: number,
+    req: AutoAssignRequest,
+  ): Promise<Assigned[]> {
+    const host = req.hostname;
+    let chosen: IpamPool[];
+    try {
+      chosen = choosePools(
+        ctx.pools,
+        {
+          family,
+          named: family === 4 ? req.ipv4Pools : req.ipv6Pools,
+          nodeName: host,
+          nodeLabels: ctx.labels,
+          namespace: req.namespace,
+          intendedUse: req.intendedUse ?? 'Workload',
+        },
+        this.matcher,
+      );
+    } catch (e) {
+      if (e instanceof PoolChoiceError) return []; // decided afresh by the caller
+      throw e;
+    }
+    const got: Assigned[] = [];
+    const r = await this.assignFromKnownBlocks(ctx, contextKey, chosen, num, req);
+    if (r === 'context-changed') return [];
+    got.push(...r);
+    if (got.length < num) {
+      // The blocks it knows are full: another client of the node may have claimed a block since. Listing the node's
+      // affinities (one read) and reading the blocks it did not know is far cheaper than reading everything afresh.
+      ctx.affinities = await this.store.listAffinities(host, family);
+      await Promise.all(
+        ctx.affinities.filter((a) => !this.store.knownBlock(a.cidr)).map((a) => this.store.getBlock(a.cidr)),
+      );
+      const more = await this.assignFromKnownBlocks(ctx, contextKey, chosen, num - got.length, req);
+      if (more !== 'context-changed') got.push(...more);
+    }
+    return got;
+  }
+
+  /** One pass of assignFromCachedContext over the node's blocks known to have room. */
+  private async assignFromKnownBlocks(
+    ctx: HostContext,
+    contextKey: string,
+    chosen: IpamPool[],
+    num: number,
+    req: AutoAssignRequest,
+  ): Promise<Assigned[] | 'context-changed'> {
+    const host = req.hostname;
+    const mine = hostAffinity(host);
+    const roomy: { view: Versioned<AllocationBlock>; pool: IpamPool }[] = [];
+    for (const aff of ctx.affinities) {
+      const view = this.store.knownBlock(aff.cidr);
+      if (!view || view.value.affinity !== mine || !hasRoom(view.value, ctx.reservations)) continue;
+      const c = blockCidr(view.value);
+      const pool = chosen.find((p) => cidrContainsCidr(p.cidr, c));
+      if (pool && !ctx.reservations.coversWholly(c)) roomy.push({ view, pool });
+    }
+    const got: Assigned[] = [];
+    const start = this.spread % Math.max(1, roomy.length);
+    for (let i = 0; i < roomy.length && got.length < num; i++) {
+      const { pool } = roomy[(start + i) % roomy.length]!;
+      let cur = roomy[(start + i) % roomy.length]!.view;
+      const guard: TxnCondition[] = [
+        { key: resourceKey('IPPool', pool.name), kind: 'revision', revision: ctx.poolRevisions.get(pool.name) ?? 0 },
+        { key: resourcePrefix('IPPool'), kind: 'unchangedSince', revision: ctx.poolsRevision },
+        { key: resourceKey('Node', host), kind: 'revision', revision: ctx.nodeRevision },
+        { key: resourcePrefix('IPReservation'), kind: 'unchangedSince', revision: ctx.reservationsRevision },
+      ];
+      for (let attempt = 0; attempt < DATASTORE_RETRIES; attempt++) {
+        const outcome: CommitOutcome = {};
+        const handle = this.handleGuess(req.handleId);
+        const r = await this.tryAssign(cur, num - got.length, req, ctx.reservations, handle, guard, outcome);
+        if (r !== 'conflict') {
+          got.push(...r);
+          break;
+        }
+        if (outcome.conflictKey === undefined || guard.some((g) => g.key === outcome.conflictKey)) {
+          this.contexts.delete(contextKey);
+          if (got.length === 0) return 'context-changed';
+          return got;
+        }
+        const now = this.store.knownBlock(cur.value.cidr);
+        if (!now || now.value.affinity !== mine) break;
+        cur = now;
+        await conflictBackoff(attempt);
+      }
+    }
+    return got;
+  }
+
+  /**
+   * The node's blocks, read afresh in one round; those with room are tried from a client-specific start, and a
+   * conflict retries the same block at the version the failed transaction reported. Blocks found full (or no longer
+   * the node's) by these reads go into seenFull, so the caller need not read them again before claiming a new block.
    */
   private async assignFromRoomyBlocks(
     affine: string[],
@@ -357,16 +528,17 @@ export class IpamClient {
     num: number,
     req: AutoAssignRequest,
     reservations: ReservationSet,
+    seenFull: Set<string>,
   ): Promise<Assigned[]> {
-    const views = await Promise.all(affine.map((c) => this.store.knownBlock(c) ?? this.store.getBlock(c)));
+    const views = await Promise.all(affine.map((c) => this.store.getBlock(c)));
     const mine = hostAffinity(host);
-    const roomy = views.filter(
-      (v): v is Versioned<AllocationBlock> =>
-        v !== undefined &&
-        v.value.affinity === mine &&
-        hasRoom(v.value, reservations) &&
-        !reservations.coversWholly(blockCidr(v.value)),
-    );
+    const roomy: Versioned<AllocationBlock>[] = [];
+    views.forEach((v, i) => {
+      if (!v) return; // an affinity without its block yet: the caller claims it
+      if (v.value.affinity === mine && hasRoom(v.value, reservations) && !reservations.coversWholly(blockCidr(v.value)))
+        roomy.push(v);
+      else seenFull.add(affine[i]!);
+    });
     const got: Assigned[] = [];
     const start = this.spread % Math.max(1, roomy.length);
     for (let i = 0; i < roomy.length && got.length < num; i++) {
@@ -375,6 +547,8 @@ export class IpamClient {
         const r = await this.tryAssign(cur, num - got.length, req, reservations, this.handleGuess(req.handleId));
         if (r !== 'conflict') {
           got.push(...r);
+          // Found full at the version a failed transaction reported: as fresh as a read.
+          if (r.length === 0 && attempt > 0) seenFull.add(cur.value.cidr);
           break;
         }
         const now = this.store.knownBlock(cur.value.cidr) ?? (await this.store.getBlock(cur.value.cidr));
@@ -421,12 +595,14 @@ export class IpamClient {
     req: { handleId: string; attrs: Record<string, string> },
     reservations: ReservationSet,
     handle?: HandleRecord | null,
+    guard: TxnCondition[] = [],
+    outcome?: CommitOutcome,
   ): Promise<Assigned[] | 'conflict'> {
     const next = cloneBlock(cur.value);
     const ips = assignFromBlock(next, num, req.handleId, req.attrs, reservations.isReserved);
     if (ips.length === 0) return [];
     const prefetched = handle === undefined ? undefined : { [req.handleId]: handle };
-    const ok = await this.commitBlock(cur, next, { [req.handleId]: ips.length }, prefetched);
+    const ok = await this.commitBlock(cur, next, { [req.handleId]: ips.length }, prefetched, guard, outcome);
     if (!ok) return 'conflict';
     const block = blockCidr(next);
     return ips.map((ip) => ({ ip, block }));
@@ -442,6 +618,9 @@ export class IpamClient {
     handleDeltas: Record<string, number>,
     /** Handle records read together with the block (null = known absent); others are read here. */
     prefetched: Record<string, HandleRecord | null> = {},
+    /** Further conditions the transaction must meet (checked after the block's and the handles'). */
+    guard: TxnCondition[] = [],
+    outcome?: CommitOutcome,
   ): Promise<boolean> {
     const conditions: TxnCondition[] = [{ key: blockKey(cur.value.cidr), kind: 'revision', revision: cur.revision }];
     const ops: TxnOperation[] = [];
@@ -462,6 +641,7 @@ export class IpamClient {
         if (h) ops.push({ kind: 'delete', key: handleKey(id) });
       } else ops.push({ kind: 'put', key: handleKey(id), value: encodeHandle(updated) });
     }
+    conditions.push(...guard);
     try {
       const { revision } = await this.ds.txn(conditions, ops);
       this.store.noteBlock(cur.value.cidr, next === 'delete' ? undefined : next, revision);
@@ -473,9 +653,11 @@ export class IpamClient {
       return true;
     } catch (e) {
       if (!(e instanceof ConflictError)) throw e;
+      if (outcome) outcome.conflictKey = e.key;
       // Conditions before the failing one held; the failing key's current version is kept for the retry.
       const failed = conditions.findIndex((c) => c.key === e.key);
       for (const c of failed >= 0 ? conditions.slice(failed) : conditions) {
+        if (guard.includes(c)) continue;
         const current = e instanceof TxnConflictError && c.key === e.key ? e.current : false;
         if (c.key.startsWith(HANDLE_KEY_PREFIX)) {
           const id = c.key.slice(HANDLE_KEY_PREFIX.length);

@@ -1,11 +1,22 @@
 // Property test: several IpamClients work on one datastore at once. fast-check's scheduler decides the order in which
 // every awaited datastore call runs (so reads and CAS writes of different clients interleave arbitrarily), and a
 // generated subset of writes fails with a forced CAS conflict. Whatever the interleaving, the invariants hold.
+// Each client lives through its whole plan, so what it caches (blocks and handles as last seen, the pools, node and
+// reservations its last assignment decided from) goes stale under the others' writes; forced txn conflicts report
+// a current value that is sometimes genuine and sometimes an older version (which the compare-and-swap must catch),
+// and nodes are relabelled mid-run (a cached context must notice).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { MemoryDatastore } from '../datastore/memory.js';
-import { ConflictError, type Datastore, type TxnCondition, type TxnOperation } from '../datastore/types.js';
+import {
+  ConflictError,
+  TxnConflictError,
+  type Datastore,
+  type KVPair,
+  type TxnCondition,
+  type TxnOperation,
+} from '../datastore/types.js';
 import { resourceKey } from '../datastore/keys.js';
 import { IpamClient } from './client.js';
 import { IpamError } from './errors.js';
@@ -18,6 +29,14 @@ function scheduledDatastore(mem: MemoryDatastore, s: fc.Scheduler, conflicts: bo
   let writes = 0;
   // The first writes fail where the generated list says so; later ones never, so every client can make progress.
   const forced = () => conflicts[writes++] === true;
+  // Versions each key had, so a forced txn conflict can report an older one.
+  const history = new Map<string, KVPair[]>();
+  const remember = async (keys: string[]) => {
+    for (const k of keys) {
+      const kv = await mem.get(k);
+      if (kv) history.set(k, [...(history.get(k) ?? []).slice(-3), kv]);
+    }
+  };
   const gate = async (label: string) => {
     await s.schedule(Promise.resolve(), label);
   };
@@ -39,8 +58,17 @@ function scheduledDatastore(mem: MemoryDatastore, s: fc.Scheduler, conflicts: bo
     },
     txn: async (c: TxnCondition[], o: TxnOperation[]) => {
       await gate(`txn ${o.map((x) => x.key).join(',')}`);
-      if (forced()) throw new ConflictError('forced txn conflict');
-      return mem.txn(c, o);
+      if (forced()) {
+        // Alternately: no detail, the first condition key's true current value, or an older version of it.
+        const key = c[0]?.key;
+        const kind = writes % 3;
+        if (!key || kind === 0) throw new ConflictError('forced txn conflict');
+        const current = kind === 1 ? await mem.get(key) : history.get(key)?.[0];
+        throw new TxnConflictError(`forced txn conflict on ${key}`, key, current);
+      }
+      const r = await mem.txn(c, o);
+      await remember(o.map((x) => x.key));
+      return r;
     },
     watch: (p, r, cb) => mem.watch(p, r, cb),
     currentRevision: () => mem.currentRevision(),
@@ -53,7 +81,8 @@ type Op =
   | { kind: 'alloc'; host: string; n4: number; n6: number }
   | { kind: 'release'; pick: number }
   | { kind: 'releaseIp'; pick: number }
-  | { kind: 'assignIp'; offset: number; host: string };
+  | { kind: 'assignIp'; offset: number; host: string }
+  | { kind: 'relabel'; host: string; zone: number };
 
 const hosts = ['node-a', 'node-b', 'node-c'];
 const opArb: fc.Arbitrary<Op> = fc.oneof(
@@ -68,6 +97,14 @@ const opArb: fc.Arbitrary<Op> = fc.oneof(
   },
   { weight: 2, arbitrary: fc.record({ kind: fc.constant('release' as const), pick: fc.nat() }) },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant('releaseIp' as const), pick: fc.nat() }) },
+  {
+    weight: 1,
+    arbitrary: fc.record({
+      kind: fc.constant('relabel' as const),
+      host: fc.constantFrom(...hosts),
+      zone: fc.integer({ min: 0, max: 2 }),
+    }),
+  },
   {
     weight: 1,
     arbitrary: fc.record({
@@ -133,6 +170,9 @@ test('concurrent allocate / release / claim / node-delete keep the IPAM invarian
                   const ip = `10.9.0.${op.offset}`;
                   const r = await ipam.assignIp({ ip, handleId: handle, attrs: { node: op.host }, hostname: op.host });
                   held.set(handle, [r.split('/')[0]]);
+                } else if (op.kind === 'relabel') {
+                  // A new Node revision: cached contexts that relied on the old one must be re-read.
+                  await putNode(ds, op.host, { zone: `z${op.zone}` });
                 } else {
                   const mine = [...held.keys()].filter((h) => h.startsWith(`c${idx}-`) && !released.has(h));
                   if (!mine.length) continue;

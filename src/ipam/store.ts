@@ -175,8 +175,15 @@ export class IpamStore {
 
   /** Every IPPool; undecodable ones are skipped (they cannot serve addresses). */
   async listPools(): Promise<IpamPool[]> {
-    const out: IpamPool[] = [];
-    for (const kv of (await this.ds.list(resourcePrefix('IPPool'))).items) {
+    return (await this.readPools()).pools;
+  }
+
+  /** The pools with each one's key revision and the revision the list was read at. */
+  async readPools(): Promise<{ pools: IpamPool[]; revisions: Map<string, number>; listRevision: number }> {
+    const list = await this.ds.list(resourcePrefix('IPPool'));
+    const pools: IpamPool[] = [];
+    const revisions = new Map<string, number>();
+    for (const kv of list.items) {
       // An invalid stored pool serves nothing; `calicoctl get ippools` reports it.
       const pool = this.decoded(kv, (text) => {
         try {
@@ -185,27 +192,39 @@ export class IpamStore {
           return undefined;
         }
       });
-      if (pool) out.push(pool);
+      if (!pool) continue;
+      pools.push(pool);
+      revisions.set(pool.name, kv.revision);
     }
-    return out;
+    return { pools, revisions, listRevision: list.revision };
   }
 
   async listReservations(): Promise<ReservationSet> {
-    const items = (await this.ds.list(resourcePrefix('IPReservation'))).items;
-    const signature = items.map((kv) => `${kv.key}@${kv.revision}`).join(' ');
+    return (await this.readReservations()).set;
+  }
+
+  /** The IPReservations and the revision the list was read at. */
+  async readReservations(): Promise<{ set: ReservationSet; listRevision: number }> {
+    const list = await this.ds.list(resourcePrefix('IPReservation'));
+    const signature = list.items.map((kv) => `${kv.key}@${kv.revision}`).join(' ');
     if (this.reservationMemo?.signature !== signature) {
-      const value = ReservationSet.fromResources(items.map((kv) => JSON.parse(kv.value)));
+      const value = ReservationSet.fromResources(list.items.map((kv) => JSON.parse(kv.value)));
       this.reservationMemo = { signature, value };
     }
-    return this.reservationMemo.value;
+    return { set: this.reservationMemo.value, listRevision: list.revision };
   }
 
   /** The Node resource's labels, or undefined when the Node does not exist. */
   async getNodeLabels(node: string): Promise<Record<string, string> | undefined> {
+    return (await this.getNode(node))?.labels;
+  }
+
+  /** The Node resource's labels and key revision, or undefined when the Node does not exist. */
+  async getNode(node: string): Promise<{ labels: Record<string, string>; revision: number } | undefined> {
     const kv = await this.ds.get(resourceKey('Node', node));
     if (!kv) return undefined;
     const labels = this.decoded(kv, (text) => (JSON.parse(text)?.metadata?.labels as Record<string, string>) ?? {});
-    return { ...labels };
+    return { labels: { ...labels }, revision: kv.revision };
   }
 
   async listNodeNames(): Promise<Set<string>> {
