@@ -240,7 +240,8 @@ async function startNode(layout: LabLayout, node: LabNode, programs: Programs, k
   // but here the conflist only has to exist before the first pod.
   await waitFor(`${node.name} registered`, 30_000, async () => existsSync(p.nodenameFile));
   await run('ip', ['netns', 'exec', node.netns, path.join(programs.binDir, 'calico-node'), 'install-cni'], {
-    env: { ...process.env, ...env },
+    // As Calico's init container: install once and exit (install-cni's own default, as Calico's, is to stay).
+    env: { ...process.env, ...env, SLEEP: 'false' },
   });
   startProcess({
     labDir: layout.options.labDir,

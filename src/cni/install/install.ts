@@ -1,6 +1,7 @@
-// install-cni (cni.md §B.10): copies the plugin into the CNI bin directory as `calico` and `calico-ipam`, renders
-// 10-calico.conflist from the template and writes a kubeconfig for the plugin. Every file is written to a temporary
-// name and renamed, so a runtime never sees half a file. `--dry-run` prints what would be written instead.
+// install-cni (cni.md §B.10): copies the plugin into the CNI bin directory as `calico` and `calico-ipam`, the etcd
+// TLS files from the secrets directory into <net dir>/calico-tls, renders 10-calico.conflist from the template and
+// writes a kubeconfig for the plugin. Every file is written to a temporary name and renamed, so a runtime never sees
+// half a file. `--dry-run` prints what would be written instead; `refreshInstall` re-writes what changed since.
 import {
   chmodSync,
   existsSync,
@@ -14,7 +15,7 @@ import {
 } from 'node:fs';
 import { hostname } from 'node:os';
 import path from 'node:path';
-import { CALICO_CONFLIST_TEMPLATE, renderCniTemplate, templateValues } from './template.js';
+import { conflistTemplateFor, renderCniTemplate, templateValues } from './template.js';
 
 export interface InstallPlan {
   binDir: string;
@@ -26,10 +27,21 @@ export interface InstallPlan {
   /** [source, destination name] */
   binaries: [string, string][];
   removeOldConf?: string;
+  /** <net dir>/calico-tls: replaced by this install's copies of the etcd TLS files (absent: left alone). */
+  tlsDir?: string;
+  /** [source, destination] of the etcd TLS files found in TLS_ASSETS_DIR. */
+  tlsFiles: [string, string][];
 }
 
+/** The etcd TLS files Calico's secret carries, and the template placeholder each one's installed path fills. */
+const TLS_FILES = [
+  ['etcd-ca', 'CNI_CONF_ETCD_CA', 'ETCD_CA_CERT_FILE'],
+  ['etcd-cert', 'CNI_CONF_ETCD_CERT', 'ETCD_CERT_FILE'],
+  ['etcd-key', 'CNI_CONF_ETCD_KEY', 'ETCD_KEY_FILE'],
+] as const;
+
 type Env = Record<string, string | undefined>;
-const truthy = (v: string | undefined, dflt: boolean): boolean =>
+export const truthy = (v: string | undefined, dflt: boolean): boolean =>
   v === undefined || v === '' ? dflt : ['true', '1', 'yes'].includes(v.toLowerCase());
 
 /** The directory of node_modules the bundle's external packages come from (walks up from the bundle). */
@@ -72,7 +84,24 @@ export function planInstall(env: Env, pluginSource: string): InstallPlan {
   const oldConfName = env.CNI_OLD_CONF_NAME || '10-calico.conflist';
   const template = env.CNI_NETWORK_CONFIG_FILE
     ? readFileSync(env.CNI_NETWORK_CONFIG_FILE, 'utf8')
-    : env.CNI_NETWORK_CONFIG || CALICO_CONFLIST_TEMPLATE;
+    : env.CNI_NETWORK_CONFIG || conflistTemplateFor(env.CALICO_NETWORKING_BACKEND);
+
+  // etcd TLS files from the mounted secret go to <net dir>/calico-tls and their paths into the conflist (as Calico);
+  // without the secret, CNI_CONF_ETCD_* or the datastore's own ETCD_*_FILE settings name them.
+  const tlsAssets = env.TLS_ASSETS_DIR || '/calico-secrets';
+  const tlsDir = path.join(netDir, 'calico-tls');
+  const tlsFiles: [string, string][] = [];
+  const tlsPath: Record<string, string | undefined> = {};
+  const haveTls = existsSync(tlsAssets) && statSync(tlsAssets).isDirectory();
+  for (const [name, confEnv, datastoreEnv] of TLS_FILES) {
+    const src = path.join(tlsAssets, name);
+    if (haveTls && existsSync(src) && statSync(src).isFile()) {
+      tlsFiles.push([src, path.join(tlsDir, name)]);
+      tlsPath[name] = path.join(tlsDir, name);
+    } else {
+      tlsPath[name] = env[confEnv] || env[datastoreEnv];
+    }
+  }
 
   // Kubeconfig for the plugin, when running against a Kubernetes API.
   let kubeconfig: string | undefined;
@@ -127,9 +156,9 @@ export function planInstall(env: Env, pluginSource: string): InstallPlan {
       calicoApiGroup: env.CALICO_API_GROUP,
       etcdEndpoints: env.ETCD_ENDPOINTS,
       etcdDiscoverySrv: env.ETCD_DISCOVERY_SRV,
-      etcdCertFile: env.ETCD_CERT_FILE,
-      etcdCaCertFile: env.ETCD_CA_CERT_FILE,
-      etcdKeyFile: env.ETCD_KEY_FILE,
+      etcdCertFile: tlsPath['etcd-cert'],
+      etcdCaCertFile: tlsPath['etcd-ca'],
+      etcdKeyFile: tlsPath['etcd-key'],
       requireMtuFile: truthy(env.REQUIRE_MTU_FILE, false),
       sqlitePath: env.SQLITE_PATH || env.CALICO_SQLITE_PATH,
       nodenameFile: env.CALICO_NODENAME_FILE,
@@ -164,10 +193,12 @@ export function planInstall(env: Env, pluginSource: string): InstallPlan {
     kubeconfig,
     binaries,
     removeOldConf: oldConfName !== confName ? path.join(netDir, oldConfName) : undefined,
+    tlsDir: haveTls ? tlsDir : undefined,
+    tlsFiles,
   };
 }
 
-function writeAtomic(file: string, content: string | Buffer, mode: number): void {
+export function writeAtomic(file: string, content: string | Buffer, mode: number): void {
   mkdirSync(path.dirname(file), { recursive: true });
   const tmp = path.join(path.dirname(file), `.${path.basename(file)}.tmp-${process.pid}`);
   writeFileSync(tmp, content, { mode });
@@ -199,6 +230,17 @@ export function applyInstall(plan: InstallPlan, env: Env, log: (line: string) =>
     writeAtomic(dest, isOurs ? pluginCopy(source) : readFileSync(source), 0o755);
     log(`installed ${dest}`);
   }
+  if (plan.tlsDir) {
+    // Calico starts from an empty calico-tls, so a file gone from the secret is gone from the host too.
+    rmSync(plan.tlsDir, { recursive: true, force: true });
+    for (const [name] of TLS_FILES) {
+      if (!plan.tlsFiles.some(([src]) => path.basename(src) === name)) log(`no ${name} in the TLS assets directory`);
+    }
+  }
+  for (const [src, dest] of plan.tlsFiles) {
+    writeAtomic(dest, readFileSync(src), statSync(src).mode & 0o777);
+    log(`installed ${dest}`);
+  }
   if (plan.kubeconfig && plan.kubeconfigPath) {
     writeAtomic(plan.kubeconfigPath, plan.kubeconfig, 0o600);
     log(`wrote ${plan.kubeconfigPath}`);
@@ -209,4 +251,31 @@ export function applyInstall(plan: InstallPlan, env: Env, log: (line: string) =>
     rmSync(plan.removeOldConf, { force: true });
     log(`removed old ${plan.removeOldConf}`);
   }
+}
+
+const sameContent = (file: string, content: string | Buffer): boolean => {
+  try {
+    return readFileSync(file).equals(Buffer.from(content));
+  } catch {
+    return false;
+  }
+};
+
+/**
+ * Re-writes the files whose inputs changed since they were written (TLS files, kubeconfig, conflist) — what a
+ * sleeping install-cni does when a secret or token is renewed or the template changes. Binaries are not re-copied.
+ * Returns the paths written.
+ */
+export function refreshInstall(plan: InstallPlan, log: (line: string) => void): string[] {
+  const written: string[] = [];
+  const ensure = (file: string, content: string | Buffer, mode: number) => {
+    if (sameContent(file, content)) return;
+    writeAtomic(file, content, mode);
+    written.push(file);
+    log(`updated ${file}`);
+  };
+  for (const [src, dest] of plan.tlsFiles) ensure(dest, readFileSync(src), statSync(src).mode & 0o777);
+  if (plan.kubeconfig && plan.kubeconfigPath) ensure(plan.kubeconfigPath, plan.kubeconfig, 0o600);
+  ensure(plan.confPath, plan.conflist, 0o644);
+  return written;
 }

@@ -2,7 +2,14 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { CALICO_CONFLIST_TEMPLATE, TEMPLATE_PLACEHOLDERS, renderCniTemplate, templateValues } from './template.js';
+import {
+  CALICO_CONFLIST_TEMPLATE,
+  CALICO_VXLAN_CONFLIST_TEMPLATE,
+  TEMPLATE_PLACEHOLDERS,
+  conflistTemplateFor,
+  renderCniTemplate,
+  templateValues,
+} from './template.js';
 
 const here = path.dirname(new URL(import.meta.url).pathname);
 
@@ -48,4 +55,34 @@ test('a template that does not render to JSON is refused with the text', () => {
     /does not render to valid JSON/,
   );
   assert.throws(() => renderCniTemplate('{"x":1}', templateValues({})), /neither "plugins" nor "type"/);
+});
+
+test("the VXLAN-only template (Calico's calico-vxlan.yaml) chains bandwidth after portmap; golden file", () => {
+  const text = renderCniTemplate(
+    CALICO_VXLAN_CONFLIST_TEMPLATE,
+    templateValues({
+      nodeName: 'node-1',
+      kubeconfigPath: '/etc/cni/net.d/calico-kubeconfig',
+      mtu: 1450,
+      datastoreType: 'etcdv3',
+      etcdEndpoints: 'http://10.0.0.10:2379',
+    }),
+  );
+  assert.equal(text, readFileSync(path.join(here, 'testdata/10-calico-vxlan.conflist.golden'), 'utf8'));
+  const conf = JSON.parse(text);
+  assert.deepEqual(
+    conf.plugins.map((p: { type: string }) => p.type),
+    ['calico', 'portmap', 'bandwidth'],
+  );
+  assert.deepEqual(conf.plugins[2].capabilities, { bandwidth: true });
+  // The calico plugin itself is the same as for BGP clusters.
+  const bgp = JSON.parse(renderCniTemplate(CALICO_CONFLIST_TEMPLATE, templateValues({ nodeName: 'node-1' })));
+  const vxlan = JSON.parse(renderCniTemplate(CALICO_VXLAN_CONFLIST_TEMPLATE, templateValues({ nodeName: 'node-1' })));
+  assert.deepEqual(vxlan.plugins.slice(0, 2), bgp.plugins);
+});
+
+test('the template for a networking backend: vxlan gets the VXLAN one, bird and unset the BGP one', () => {
+  assert.equal(conflistTemplateFor('vxlan'), CALICO_VXLAN_CONFLIST_TEMPLATE);
+  assert.equal(conflistTemplateFor('bird'), CALICO_CONFLIST_TEMPLATE);
+  assert.equal(conflistTemplateFor(undefined), CALICO_CONFLIST_TEMPLATE);
 });

@@ -43,6 +43,20 @@ export const CALICO_CONFLIST_TEMPLATE = `{
 }
 `;
 
+/**
+ * The conflist of Calico's manifests for VXLAN-only clusters (calico-vxlan.yaml): the same calico plugin, chained with
+ * `portmap` and also `bandwidth` (traffic shaping from the pods' kubernetes.io/*-bandwidth annotations).
+ */
+export const CALICO_VXLAN_CONFLIST_TEMPLATE = CALICO_CONFLIST_TEMPLATE.replace(
+  '      "capabilities": { "portMappings": true }\n    }\n',
+  '      "capabilities": { "portMappings": true }\n    },\n    {\n      "type": "bandwidth",\n      "capabilities": { "bandwidth": true }\n    }\n',
+);
+
+/** The shipped template for a networking backend (calico-node's CALICO_NETWORKING_BACKEND): `vxlan`, else BGP's. */
+export function conflistTemplateFor(backend: string | undefined): string {
+  return backend === 'vxlan' ? CALICO_VXLAN_CONFLIST_TEMPLATE : CALICO_CONFLIST_TEMPLATE;
+}
+
 /** Every placeholder the renderer knows: Calico's, then ours (sqlite path, node name file, agent socket). */
 export const TEMPLATE_PLACEHOLDERS = [
   '__LOG_LEVEL__',
