@@ -122,6 +122,23 @@ describe('Felix configuration', () => {
     ]);
   });
 
+  test('interfaceExclude: names and /regex/ entries as Felix parses them; a bad entry names itself and the reason', () => {
+    const ok = resolveFelixConfig({ defaultSpec: { interfaceExclude: 'kube-ipvs0, /^veth[0-9]+$/,eth1' } });
+    assert.deepEqual(ok.config.interfaceExclude, ['kube-ipvs0', '/^veth[0-9]+$/', 'eth1']);
+    assert.deepEqual(ok.problems, []);
+    const badRegex = resolveFelixConfig({ nodeSpec: { interfaceExclude: '/^kube(/' } });
+    assert.deepEqual(badRegex.config.interfaceExclude, ['kube-ipvs0'], 'the built-in default replaces it');
+    assert.match(
+      badRegex.problems[0]!,
+      /FelixConfiguration node: InterfaceExclude = .*"\/\^kube\(\/" is not a valid regular expression/,
+    );
+    const badName = resolveFelixConfig({ env: { FELIX_INTERFACEEXCLUDE: 'eth0,my "if"' } });
+    assert.match(
+      badName.problems[0]!,
+      /environment: InterfaceExclude .*neither an interface name nor a \/regular expression\//,
+    );
+  });
+
   test('durations', () => {
     assert.equal(parseDurationSeconds('90s'), 90);
     assert.equal(parseDurationSeconds('1m30s'), 90);

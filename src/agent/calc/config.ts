@@ -102,6 +102,35 @@ function listField(name: string, defaultValue: string[]): Field<string[]> {
   };
 }
 
+/**
+ * Felix's interface pattern list (interfaceExclude): comma-separated interface names, or regular expressions
+ * between slashes (`/^kube-/`). A regex that does not compile, or a name no interface could have, is an error.
+ */
+function interfacePatternListField(name: string, defaultValue: string[]): Field<string[]> {
+  const list = listField(name, defaultValue);
+  return {
+    name,
+    defaultValue,
+    parse(raw) {
+      const entries = list.parse(raw);
+      for (const e of entries) {
+        if (e.length >= 2 && e.startsWith('/') && e.endsWith('/')) {
+          try {
+            new RegExp(e.slice(1, -1));
+          } catch (err) {
+            throw new ConfigValueError(
+              `${JSON.stringify(e)} is not a valid regular expression (${(err as Error).message})`,
+            );
+          }
+        } else if (!/^[a-zA-Z0-9_.:@-]{1,15}$/.test(e)) {
+          throw new ConfigValueError(`${JSON.stringify(e)} is neither an interface name nor a /regular expression/`);
+        }
+      }
+      return entries;
+    },
+  };
+}
+
 /** Parses one failsafe entry: object {protocol, port, net} or text `proto:port` / `proto:cidr:port` / `port`. */
 function parseHostPort(raw: unknown): HostPort {
   let protocol: string;
@@ -189,7 +218,8 @@ const FIELDS = {
   mangleAllowAction: enumField('IptablesMangleAllowAction', 'Accept', ['Accept', 'Return'] as const),
   filterDenyAction: enumField('IptablesFilterDenyAction', 'Drop', ['Drop', 'Reject'] as const),
   interfacePrefixes: listField('InterfacePrefix', ['cali']),
-  interfaceExclude: listField('InterfaceExclude', ['kube-ipvs0']),
+  interfaceExclude: interfacePatternListField('InterfaceExclude', ['kube-ipvs0']),
+  interfaceRefreshInterval: durationField('InterfaceRefreshInterval', 90),
   disableConntrackInvalidCheck: boolField('DisableConntrackInvalidCheck', false),
   allowVXLANPacketsFromWorkloads: boolField('AllowVXLANPacketsFromWorkloads', false),
   allowIPIPPacketsFromWorkloads: boolField('AllowIPIPPacketsFromWorkloads', false),

@@ -6,6 +6,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { RulesetRenderer } from './ruleset.js';
+import type { LocalHostEndpoint } from '../calc/model.js';
 import { renderTableDocument } from './nft-model.js';
 import { NAMED_STATES, stateAllowFromLabel, stateTwoPods } from './testdata/states.js';
 
@@ -156,5 +157,50 @@ describe('IP set re-rendering', () => {
       }),
       { numRuns: 150 },
     );
+  });
+});
+
+describe('host endpoints resolved against the host interfaces', () => {
+  const withOnlyExpectedIps = async () => {
+    const { stateHostEndpoints } = await import('./testdata/states.js');
+    const snap = stateHostEndpoints();
+    const eth0 = snap.endpoints.get('hep/node1-eth0') as LocalHostEndpoint;
+    const byIp: LocalHostEndpoint = { ...eth0, id: 'hep/by-ip', name: 'by-ip', interfaceName: '' };
+    const endpoints = new Map(snap.endpoints);
+    endpoints.delete('hep/node1-eth0');
+    endpoints.set(byIp.id, byIp);
+    return {
+      ...snap,
+      endpoints,
+      config: { ...snap.config, interfaceExclude: ['kube-ipvs0', '/^tpx/'] },
+    };
+  };
+
+  test('an endpoint with only expectedIPs gets the chains and dispatch entries of the interface holding the IP', async () => {
+    const snap = await withOnlyExpectedIps();
+    const without = new RulesetRenderer().render(snap);
+    assert.equal(without.chains.has('filter-cali-fh-eth3'), false, 'no interface list: nothing to match');
+    const st = new RulesetRenderer().render(snap, [
+      { name: 'eth3', addresses: ['172.31.255.11'] },
+      { name: 'eth4', addresses: ['192.0.2.1'] },
+    ]);
+    const fh = st.chains.get('filter-cali-fh-eth3')!;
+    assert.ok(fh.rules.some((r) => r.body.includes('filter-cali-pi-gnp/default/host-ssh')));
+    assert.equal(st.maps.get('filter-cali-from-host-endpoint-map')!.entries.get('eth3'), `goto ${fh.name}`);
+    assert.equal(st.maps.get('filter-cali-from-host-endpoint-map')!.entries.has('eth4'), false);
+    assert.ok(st.chains.has('mangle-cali-fh-eth3') && st.chains.has('raw-cali-fh-eth3'));
+  });
+
+  test('the all-interfaces endpoint skips the interfaces an interfaceExclude /regex/ matches', async () => {
+    const snap = await withOnlyExpectedIps();
+    const st = new RulesetRenderer().render(snap, [
+      { name: 'tpx1', addresses: [] },
+      { name: 'tpx2', addresses: [] },
+      { name: 'eth0', addresses: [] },
+    ]);
+    const bodies = st.chains.get('filter-cali-from-host-endpoint')!.rules.map((r) => r.body);
+    for (const skipped of ['lo', 'kube-ipvs0', 'tpx1', 'tpx2'])
+      assert.ok(bodies.includes(`iifname "${skipped}" counter return`), `${skipped} skipped: ${bodies.join(' | ')}`);
+    assert.ok(!bodies.some((b) => b.includes('"eth0"')));
   });
 });

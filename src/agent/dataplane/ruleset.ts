@@ -20,6 +20,7 @@ import type {
 import { parseNamedPortMember, PROTOCOL_NUMBERS } from '../calc/model.js';
 import { canonicalAddressElement } from './nft-kernel.js';
 import { elementDiff } from './nft-table.js';
+import { interfaceExcludeMatcher, regexEntry, resolveHostEndpoints, type HostInterface } from './host-endpoints.js';
 import {
   contentHash,
   nftName,
@@ -379,7 +380,12 @@ export class RulesetRenderer {
   private lastSets = new Map<IpSetId, RenderedIpSet>();
   private shared = new SharedEndpointChains();
 
-  render(snap: DataplaneSnapshot): NftTableState {
+  /**
+   * The table for a snapshot. `interfaces` (the host's interfaces and addresses, when known) resolve host endpoints
+   * that have only expectedIPs and the regex entries of interfaceExclude.
+   */
+  render(snap: DataplaneSnapshot, interfaces?: readonly HostInterface[]): NftTableState {
+    this.interfaces = interfaces;
     if (snap.config !== this.cfgRef) {
       this.cfgRef = snap.config;
       this.cc = configContext(snap.config);
@@ -424,6 +430,7 @@ export class RulesetRenderer {
       for (const t of dp.tiers) for (const p of t.policyIds) into.add(p);
     };
     const natRules: { pre: NftRule[]; post: NftRule[] } = { pre: [], post: [] };
+    const hostEndpoints: LocalHostEndpoint[] = [];
 
     for (const ep of snap.endpoints.values()) {
       if (ep.kind === 'workload') {
@@ -454,23 +461,29 @@ export class RulesetRenderer {
             }
           }
         }
-      } else {
-        if (!ep.interfaceName) continue; // expectedIPs-only host endpoints are not programmed (no interface to match)
-        let h = this.hepCache.get(ep);
-        if (!h) this.hepCache.set(ep, (h = hostEndpointChains(ep, c)));
-        h.chains.forEach(addChain);
-        for (const [d, target] of h.dispatch) {
-          if (ep.interfaceName === '*') allInterfaces.set(d, target);
-          else dispatch.get(d)!.set(ep.interfaceName, `goto ${target}`);
-        }
-        usePolicies('filter', ep.ingress, 'in');
-        usePolicies('filter', ep.egress, 'out');
-        usePolicies('filter', ep.forward.ingress, 'in');
-        usePolicies('filter', ep.forward.egress, 'out');
-        usePolicies('mangle', ep.preDnat.ingress, 'in');
-        usePolicies('raw', ep.untracked.ingress, 'in');
-        usePolicies('raw', ep.untracked.egress, 'out');
+      } else hostEndpoints.push(ep);
+    }
+
+    // Host endpoints: each interface governed by the endpoint Felix would choose for it (host-endpoints.ts).
+    const resolved = resolveHostEndpoints(hostEndpoints, interfaces, cfg);
+    const governing: [string, LocalHostEndpoint][] = [...resolved.byInterface];
+    if (resolved.all) governing.push(['*', resolved.all]);
+    for (const [iface, original] of governing) {
+      const ep = this.onInterface(original, iface);
+      let h = this.hepCache.get(ep);
+      if (!h) this.hepCache.set(ep, (h = hostEndpointChains(ep, c)));
+      h.chains.forEach(addChain);
+      for (const [d, target] of h.dispatch) {
+        if (iface === '*') allInterfaces.set(d, target);
+        else dispatch.get(d)!.set(iface, `goto ${target}`);
       }
+      usePolicies('filter', ep.ingress, 'in');
+      usePolicies('filter', ep.egress, 'out');
+      usePolicies('filter', ep.forward.ingress, 'in');
+      usePolicies('filter', ep.forward.egress, 'out');
+      usePolicies('mangle', ep.preDnat.ingress, 'in');
+      usePolicies('raw', ep.untracked.ingress, 'in');
+      usePolicies('raw', ep.untracked.egress, 'out');
     }
 
     // Policy and profile chains: one per direction.
@@ -554,6 +567,20 @@ export class RulesetRenderer {
     return [entry.inbound, entry.outbound];
   }
 
+  /** The host's interfaces given to the render in progress. */
+  private interfaces: readonly HostInterface[] | undefined;
+  /** A host endpoint as it applies to one interface (kept, so an unchanged one hits the chain cache). */
+  private onInterfaceCache = new WeakMap<LocalHostEndpoint, Map<string, LocalHostEndpoint>>();
+
+  private onInterface(ep: LocalHostEndpoint, iface: string): LocalHostEndpoint {
+    if (ep.interfaceName === iface) return ep;
+    let byIface = this.onInterfaceCache.get(ep);
+    if (!byIface) this.onInterfaceCache.set(ep, (byIface = new Map()));
+    let copy = byIface.get(iface);
+    if (!copy) byIface.set(iface, (copy = { ...ep, interfaceName: iface }));
+    return copy;
+  }
+
   /** `net` set ids with members wider than a host address in the snapshot being rendered (nft interval sets). */
   private intervalSets = new Set<IpSetId>();
   private hostOnlyCache = new WeakMap<IpSetSpec, boolean>();
@@ -601,9 +628,16 @@ export class RulesetRenderer {
     const allFallback = (d: string, key: 'iifname' | 'oifname', skipWorkloads: boolean): NftRule[] => {
       const target = allInterfaces.get(d);
       if (!target) return [];
-      // lo, the configured interfaceExclude names (regex entries cannot be matched by nft and are skipped) and, for
-      // forwarded traffic, workload interfaces are not policed by the all-interfaces host endpoint.
-      const excluded = cfg.interfaceExclude.filter((n) => !n.startsWith('/'));
+      // lo, the interfaceExclude names and, for forwarded traffic, workload interfaces are not policed by the
+      // all-interfaces host endpoint. A /regex/ entry cannot be written in nft: it stands for the host's
+      // interfaces whose names it matches (the interface monitor keeps that list current).
+      const isExcluded = interfaceExcludeMatcher(cfg.interfaceExclude);
+      const excluded = [
+        ...new Set([
+          ...cfg.interfaceExclude.filter((n) => !regexEntry(n)),
+          ...(this.interfaces ?? []).map((i) => i.name).filter((n) => n !== 'lo' && isExcluded(n)),
+        ]),
+      ].sort();
       const skips = [
         ...['lo', ...excluded].map((n) => `${key} "${n}" return`),
         ...(skipWorkloads ? prefixes.map((p) => `${key} ${wild(p)} return`) : []),
