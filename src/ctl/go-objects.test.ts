@@ -133,6 +133,13 @@ describe('calicoctl -o go-template', () => {
     );
   });
 
+  test("kubectl's habit {{range .Items}} on the results slice fails as calicoctl's does", () => {
+    assert.throws(
+      () => render('{{range .Items}}{{.Name}}{{end}}'),
+      /^Error: template: get:1:9: executing "get" at <\.Items>: can't evaluate field Items in type \[\]runtime\.Object$/,
+    );
+  });
+
   test('-o parsing: go-template= and go-template-file= need a value, as calicoctl says', () => {
     assert.deepEqual(parseOutputFormat('go-template={{.}}={{"x"}}'), {
       type: 'go-template',

@@ -5,7 +5,7 @@
 import { KIND_SCHEMAS, isCalicoKind, metadataFields } from '../api/v3/index.js';
 import type { FieldTable, FieldType } from '../api/schema.js';
 import type { Resource } from '../api/resource.js';
-import { GoFloat, GoMap, GoStruct, type GoValue } from './gotemplate/index.js';
+import { GoFloat, GoMap, GoStruct, typedSlice, type GoValue } from './gotemplate/index.js';
 
 /** A lower-case leading word that Go spells as an initialism (ipipMode -> IPIPMode, ipv4Address -> IPv4Address). */
 const INITIALISMS: Record<string, string> = {
@@ -179,7 +179,13 @@ export function goList(kind: string, apiVersion: string, items: Resource[], revi
   const fields = new Map<string, GoValue>([
     ['TypeMeta', typeMeta(`${kind}List`, apiVersion)],
     ['ListMeta', listMeta],
-    ['Items', items.map((r) => goResource(r, false))],
+    [
+      'Items',
+      typedSlice(
+        `[]v3.${kind}`,
+        items.map((r) => goResource(r, false)),
+      ),
+    ],
   ]);
   return new GoStruct(`*v3.${kind}List`, fields, ['TypeMeta', 'ListMeta']);
 }

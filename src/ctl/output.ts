@@ -6,7 +6,7 @@ import { lookupKind } from '../api/kinds.js';
 import { columnsFor, tableRows, type CellContext, type TableFormat } from './columns.js';
 import { tabwrite } from './tabwriter.js';
 import { goList, goResource } from './go-objects.js';
-import { renderTemplate } from './gotemplate/index.js';
+import { renderTemplate, typedSlice, type GoValue } from './gotemplate/index.js';
 
 export type OutputFormat =
   | TableFormat
@@ -101,12 +101,12 @@ export function renderGet(results: GetResult[], format: OutputFormat, ctx: CellC
     }
     case 'go-template': {
       // calicoctl executes the template over the []runtime.Object of results (one *<Kind>List per list).
-      const data = results.map((g) => {
+      const data = results.map((g): GoValue => {
         if (g.type === 'list') return goList(g.kind, CALICO_API_VERSION, g.items, g.revision);
         const o = ordered(g.resource, opts.exported) as unknown as Resource;
         return goResource(o, true);
       });
-      return renderTemplate('get', format.template, data);
+      return renderTemplate('get', format.template, typedSlice('[]runtime.Object', data));
     }
     case 'go-template-file':
       throw new Error(`template file ${format.file} was not read`);

@@ -6,7 +6,7 @@ import { parseTemplate, TemplateError } from './parse.js';
 import type { GoValue } from './values.js';
 
 export { TemplateError } from './parse.js';
-export { GoFloat, GoMap, GoStruct, NO_VALUE, formatValue, type GoValue } from './values.js';
+export { GoFloat, GoMap, GoStruct, NO_VALUE, formatValue, typedSlice, type GoValue } from './values.js';
 
 /** Output printed before an execution error (Go writes it to stdout as it goes). */
 export function partialOutput(err: unknown): string {

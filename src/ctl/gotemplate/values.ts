@@ -33,6 +33,13 @@ export const NO_VALUE: unique symbol = Symbol('no value');
 
 export type GoValue = null | typeof NO_VALUE | string | number | boolean | GoFloat | GoStruct | GoMap | GoValue[];
 
+const SLICE_TYPE = Symbol('slice type');
+
+/** Marks an array with its Go slice type (e.g. `[]runtime.Object`), which error messages name. */
+export function typedSlice(typeName: string, items: GoValue[]): GoValue[] {
+  return Object.assign(items, { [SLICE_TYPE]: typeName });
+}
+
 /** Go's type name of a value, for error messages. */
 export function typeOf(v: GoValue): string {
   if (v === null) return 'nil';
@@ -42,7 +49,7 @@ export function typeOf(v: GoValue): string {
   if (typeof v === 'boolean') return 'bool';
   if (v instanceof GoFloat) return 'float64';
   if (v instanceof GoStruct || v instanceof GoMap) return v.typeName;
-  return '[]interface {}';
+  return (v as GoValue[] & { [SLICE_TYPE]?: string })[SLICE_TYPE] ?? '[]interface {}';
 }
 
 /** fmt's %v. */
