@@ -15,6 +15,8 @@ import type { Datastore, Watch, WatchEvent } from '../datastore/types.js';
 import { NftDataplane, tableCounts, type ResyncResult } from './dataplane/driver.js';
 import { DEFAULT_ENDPOINT_STATUS_DIR, EndpointStatusReporter } from './dataplane/endpoint-status.js';
 import { NftCommandRunner, type NftRunner } from './dataplane/nft-runner.js';
+import type { HostInterface } from './dataplane/host-endpoints.js';
+import { IpInterfaceMonitor, type InterfaceSource } from './dataplane/interface-monitor.js';
 import { AgentHttpEndpoints, endpointsFromConfig, type ListenAddress, type WantedEndpoints } from './http-endpoints.js';
 import { AgentMetrics, type HealthState } from './metrics.js';
 
@@ -37,6 +39,11 @@ export interface AgentContext {
    */
   health?: { host: string; port: number } | false;
   metrics?: { host: string; port: number } | false;
+  /**
+   * The host's interfaces and addresses (host endpoints with only expectedIPs, interfaceExclude /regex/ entries).
+   * Default: `ip` behind the nft runner's command prefix when the runner is an NftCommandRunner; `false`: none.
+   */
+  interfaces?: InterfaceSource | false;
   /** Coalescing delay between a datastore change and the apply (default 5 ms). */
   batchDelayMs?: number;
   /** Overrides FelixConfiguration nftablesRefreshInterval (ms) for the periodic kernel read-back. */
@@ -97,6 +104,8 @@ export async function startAgent(ctx: AgentContext): Promise<Agent> {
   const baseRetry = ctx.retryDelayMs ?? 250;
 
   let stopped = false;
+  /** The host's (non-workload) interfaces, once listed. */
+  let hostInterfaces: HostInterface[] | undefined;
   /** Moves the health and metrics servers after a configuration change (set once they are first started). */
   let reconcileEndpoints = (): void => {};
   let inSync = false; // the graph holds a complete datastore state
@@ -150,7 +159,7 @@ export async function startAgent(ctx: AgentContext): Promise<Agent> {
       const snapshotMs = performance.now() - ts;
       const end = metrics.applyTime.startTimer();
       try {
-        const res = await dataplane.apply(snap);
+        const res = await dataplane.apply(snap, hostInterfaces);
         end();
         dataplaneOk = true;
         applyRetry = baseRetry;
@@ -396,6 +405,45 @@ export async function startAgent(ctx: AgentContext): Promise<Agent> {
     },
     'agent starting',
   );
+  // The host's interfaces: only host (non-workload) interfaces matter, so a pod's veth coming and going does not
+  // cause an apply.
+  const runner = ctx.nftRunner;
+  const interfaceSource =
+    ctx.interfaces === false
+      ? undefined
+      : (ctx.interfaces ??
+        (runner === undefined || runner instanceof NftCommandRunner
+          ? new IpInterfaceMonitor(
+              runner?.commandPrefix ?? [],
+              Math.max(1, graph.felixConfig().interfaceRefreshInterval) * 1000,
+              (err) => log.warn({ err: err.message }, 'could not list the host interfaces'),
+            )
+          : undefined));
+  const hostOnly = (list: HostInterface[]): HostInterface[] => {
+    const prefixes = graph.felixConfig().interfacePrefixes;
+    return list.filter((i) => !prefixes.some((p) => i.name.startsWith(p)));
+  };
+  let hostInterfacesText = '';
+  const onInterfaces = (list: HostInterface[]): void => {
+    const host = hostOnly(list);
+    const text = JSON.stringify(host);
+    if (text === hostInterfacesText) return;
+    hostInterfacesText = text;
+    hostInterfaces = host;
+    log.info({ interfaces: host.map((i) => i.name) }, 'host interfaces changed');
+    scheduleApply(0);
+  };
+  if (interfaceSource) {
+    try {
+      onInterfaces(await interfaceSource.start(onInterfaces));
+    } catch (err) {
+      log.warn(
+        { err: (err as Error).message },
+        'could not list the host interfaces; host endpoints by expectedIPs stay unresolved',
+      );
+    }
+  }
+
   const syncDone = syncLoop();
   scheduleResync();
 
@@ -417,6 +465,7 @@ export async function startAgent(ctx: AgentContext): Promise<Agent> {
       if (flushTimer) clearTimeout(flushTimer);
       if (resyncTimer) clearTimeout(resyncTimer);
       clearInterval(checkTimer);
+      interfaceSource?.stop();
       endWatch?.({ type: 'error', error: new Error('agent stopped') });
       await watch?.close().catch(() => {});
       // Wake the watch promise so the sync loop ends.

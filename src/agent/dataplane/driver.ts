@@ -8,6 +8,7 @@ import { parseKernelTable, RuleFingerprints } from './nft-kernel.js';
 import type { NftTableState } from './nft-model.js';
 import type { NftRunner } from './nft-runner.js';
 import { NftTable } from './nft-table.js';
+import type { HostInterface } from './host-endpoints.js';
 import { RulesetRenderer } from './ruleset.js';
 
 export interface ApplyResult {
@@ -44,12 +45,16 @@ export class NftDataplane {
     return this.desired;
   }
 
-  async apply(snapshot: DataplaneSnapshot): Promise<ApplyResult> {
+  /**
+   * Renders `snapshot` and applies the difference. `interfaces` (the host's interfaces, when known) resolve host
+   * endpoints with only expectedIPs and interfaceExclude /regex/ entries; the last ones given are kept for resyncs.
+   */
+  async apply(snapshot: DataplaneSnapshot, interfaces?: readonly HostInterface[]): Promise<ApplyResult> {
     const started = performance.now();
     if (this.needsReread) await this.readKernel();
     this.lastSnapshot = snapshot;
     const t0 = performance.now();
-    this.desired = this.renderer.render(snapshot);
+    this.desired = this.renderer.render(snapshot, interfaces);
     const t1 = performance.now();
     const plan = this.table.plan(this.desired);
     const t2 = performance.now();

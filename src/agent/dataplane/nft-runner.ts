@@ -11,7 +11,8 @@ export interface NftRunner {
 }
 
 export class NftCommandRunner implements NftRunner {
-  constructor(private readonly commandPrefix: readonly string[] = []) {}
+  /** Runs nft (and, for the agent's interface monitor, ip) behind this prefix, e.g. `ip netns exec <ns>`. */
+  constructor(readonly commandPrefix: readonly string[] = []) {}
 
   private cmd(args: string[]): [string, string[]] {
     const full = [...this.commandPrefix, 'nft', ...args];
