@@ -31,6 +31,12 @@ const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floo
 const pct = (xs: number[], p: number): number =>
   [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.ceil((p / 100) * xs.length) - 1)]!;
 const fmt = (ms: number): string => `${ms.toFixed(1)} ms`;
+/** Resident set size now and its peak (VmHWM), in MB, of a process. */
+function rssOf(pid: number): { rss: number; peak: number } {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const kb = (field: string): number => Number(new RegExp(`${field}:\\s+(\\d+)`).exec(status)![1]);
+  return { rss: Math.round(kb('VmRSS') / 1024), peak: Math.round(kb('VmHWM') / 1024) };
+}
 
 function cleanupNamespaces(): void {
   for (const ns of [NODE_NS, ...POD_NS]) {
@@ -162,6 +168,10 @@ async function main(): Promise<void> {
         `process start-up ${fmt(startedAt - t0)}; RSS ${applyLog.rssMB} MB, heap ${applyLog.heapMB} MB after it)`,
     );
 
+    // Steady state after the cold start: the first apply's garbage has had time to be collected.
+    await new Promise((r) => setTimeout(r, 3000));
+    const rssSteady = rssOf(agent.pid!);
+
     // --- counts -----------------------------------------------------------------------------------------------------
     const table = JSON.parse(inNode('nft', '-j', 'list', 'table', 'inet', 'calico')) as {
       nftables: Record<string, any>[];
@@ -245,10 +255,14 @@ async function main(): Promise<void> {
     );
 
     // --- RSS ----------------------------------------------------------------------------------------------------------
-    const status = readFileSync(`/proc/${agent.pid}/status`, 'utf8');
-    const rss = /VmRSS:\s+(\d+)/.exec(status)![1]!;
-    const hwm = /VmHWM:\s+(\d+)/.exec(status)![1]!;
-    console.log(`agent RSS: ${(Number(rss) / 1024).toFixed(0)} MB now, ${(Number(hwm) / 1024).toFixed(0)} MB peak`);
+    const rssAfterChanges = rssOf(agent.pid!);
+    await new Promise((r) => setTimeout(r, 3000));
+    const rssLater = rssOf(agent.pid!);
+    console.log(
+      `agent RSS (goal <= 200 MB): ${applyLog.rssMB} MB at the first apply, ${rssSteady.rss} MB 3 s after the cold ` +
+        `start, ${rssAfterChanges.rss} MB right after the ${2 * CHANGES} changes, ${rssLater.rss} MB 3 s later; ` +
+        `peak ${rssLater.peak} MB (VmHWM)`,
+    );
 
     // --- iperf3 with vs without the table -----------------------------------------------------------------------------
     const exited = new Promise((r) => agent!.once('exit', r));

@@ -38,24 +38,13 @@ interface SetState {
 export class IpSetMemberCalculator {
   readonly #sets = new Map<IpSetId, SetState>();
   readonly #items = new Map<string, MemberSource>();
-  /** item -> sets it is a member of (a mirror of the index's matches, for address changes). */
-  readonly #itemSets = new Map<string, Set<IpSetId>>();
   readonly #dirty = new Set<IpSetId>();
   readonly #index: LabelIndex<IpSetId, string>;
 
   constructor() {
     this.#index = new LabelIndex<IpSetId, string>({
-      onMatchStarted: (setId, itemId) => {
-        let s = this.#itemSets.get(itemId);
-        if (!s) this.#itemSets.set(itemId, (s = new Set()));
-        s.add(setId);
-        this.#contribute(setId, itemId);
-      },
-      onMatchStopped: (setId, itemId) => {
-        const s = this.#itemSets.get(itemId);
-        if (s && s.delete(setId) && s.size === 0) this.#itemSets.delete(itemId);
-        this.#withdraw(setId, itemId);
-      },
+      onMatchStarted: (setId, itemId) => this.#contribute(setId, itemId),
+      onMatchStopped: (setId, itemId) => this.#withdraw(setId, itemId),
     });
   }
 
@@ -74,10 +63,13 @@ export class IpSetMemberCalculator {
   }
 
   updateItem(itemId: string, labels: Labels, parents: readonly string[], source: MemberSource): void {
-    this.#items.set(itemId, source);
+    // Members of plain sets are the item's nets themselves (shared, not copied), so they must be distinct.
+    const nets = new Set(source.nets).size === source.nets.length ? source.nets : [...new Set(source.nets)];
+    const prev = this.#items.get(itemId);
+    this.#items.set(itemId, nets === source.nets ? source : { nets, ports: source.ports });
     this.#index.updateItem(itemId, labels, parents);
     // Sets that matched before and still match: the item's addresses or ports may have changed.
-    for (const setId of this.#itemSets.get(itemId) ?? []) this.#contribute(setId, itemId);
+    if (prev) for (const setId of this.#index.selectorsMatching(itemId)) this.#contribute(setId, itemId);
   }
 
   deleteItem(itemId: string): void {
@@ -143,8 +135,8 @@ export class IpSetMemberCalculator {
     return out;
   }
 
-  #membersFor(desc: IpSetDescriptor, source: MemberSource): string[] {
-    if (!desc.namedPort) return [...new Set(source.nets)];
+  #membersFor(desc: IpSetDescriptor, source: MemberSource): readonly string[] {
+    if (!desc.namedPort) return source.nets;
     const out = new Set<string>();
     const np = desc.namedPort;
     for (const p of source.ports) {
