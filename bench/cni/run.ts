@@ -4,6 +4,7 @@
 // Run: node --import tsx bench/cni/run.ts [pods=50]   (root; builds its own world of namespaces and removes it)
 import { spawn } from 'node:child_process';
 import path from 'node:path';
+import { applyInstall, planInstall } from '../../src/cni/install/install.js';
 import { SqliteDatastore } from '../../src/datastore/sqlite.js';
 import { putNode, putPool } from '../../test/support/ipam.js';
 import { CniWorld, startAgent } from '../../test/system/cni/world.js';
@@ -80,10 +81,20 @@ async function main(): Promise<void> {
     await putPool(ds, 'tc-v4', '10.140.0.0/16', { blockSize: 26 });
     await putNode(ds, 'tc-node-1');
     await ds.close();
+    // The plugin as install-cni installs it (with CNI_NODE_PATH: node named on its first line, no /usr/bin/env).
+    const binDir = path.join(w.dir, 'opt-cni-bin');
+    const installEnv = {
+      CNI_BIN_DIR: binDir,
+      CNI_NET_DIR: path.join(w.dir, 'net.d'),
+      CNI_NODE_PATH: process.execPath,
+      TLS_ASSETS_DIR: path.join(w.dir, 'no-secrets'),
+      KUBERNETES_NODE_NAME: 'tc-node-1',
+    };
+    applyInstall(planInstall(installEnv, path.join(w.binDir, 'calico')), installEnv, () => {});
     const nsenter = ['nsenter', `--net=/var/run/netns/${w.nodeNs}`];
     const baseEnv = {
       PATH: process.env.PATH ?? '/usr/bin:/bin',
-      CNI_PATH: `${w.binDir}:/usr/lib/cni`,
+      CNI_PATH: `${binDir}:/usr/lib/cni`,
       CNI_IFNAME: 'eth0',
     };
 
@@ -99,7 +110,7 @@ async function main(): Promise<void> {
     const plugins: Plugin[] = [
       {
         label: 'calico, agent hand-off',
-        program: path.join(w.binDir, 'calico'),
+        program: path.join(binDir, 'calico'),
         conf: calicoConf,
         env: { CALICO_CNI_HANDOFF: 'required', CALICO_CNI_TIMING: '1' },
         adds: [],
@@ -107,7 +118,7 @@ async function main(): Promise<void> {
       },
       {
         label: 'calico, in-process',
-        program: path.join(w.binDir, 'calico'),
+        program: path.join(binDir, 'calico'),
         conf: calicoConf,
         env: { CALICO_CNI_HANDOFF: 'never' },
         adds: [],
@@ -145,7 +156,7 @@ async function main(): Promise<void> {
       for (let i = 0; i < PODS; i++) {
         bare.push((await timeSpawn([...nsenter, process.execPath, '-e', '0'], baseEnv, '')).ms);
         entryOnly.push(
-          (await timeSpawn([...nsenter, path.join(w.binDir, 'calico')], { ...baseEnv, CNI_COMMAND: 'VERSION' }, '')).ms,
+          (await timeSpawn([...nsenter, path.join(binDir, 'calico')], { ...baseEnv, CNI_COMMAND: 'VERSION' }, '')).ms,
         );
         for (const [k, p] of plugins.entries()) {
           const a = await timeSpawn(

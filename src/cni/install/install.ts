@@ -209,11 +209,20 @@ export function writeAtomic(file: string, content: string | Buffer, mode: number
 /**
  * The copied plugin is a bundle whose few external packages (SQLite, etcd client) live in the project's node_modules;
  * its copy gets one line pointing module resolution there, so the in-process fallback works from any directory.
+ * With `nodePath` (CNI_NODE_PATH: where node is on the host) the first line names node directly instead of going
+ * through /usr/bin/env — one exec less on every CNI call.
  */
-export function pluginCopy(source: string): Buffer {
-  const text = readFileSync(source, 'utf8');
+export function pluginCopy(source: string, nodePath?: string): Buffer {
+  let text = readFileSync(source, 'utf8');
+  if (!text.startsWith('#!')) return Buffer.from(text);
+  if (nodePath) {
+    if (!path.isAbsolute(nodePath) || /\s/.test(nodePath)) {
+      throw new Error(`install-cni: CNI_NODE_PATH: must be an absolute path without spaces, got "${nodePath}"`);
+    }
+    text = `#!${nodePath}${text.slice(text.indexOf('\n'))}`;
+  }
   const modules = findNodeModules(source);
-  if (!modules || !text.startsWith('#!')) return Buffer.from(text);
+  if (!modules) return Buffer.from(text);
   const nl = text.indexOf('\n');
   return Buffer.from(`${text.slice(0, nl + 1)}module.paths.push(${JSON.stringify(modules)});\n${text.slice(nl + 1)}`);
 }
@@ -227,7 +236,7 @@ export function applyInstall(plan: InstallPlan, env: Env, log: (line: string) =>
       continue;
     }
     const isOurs = name === 'calico' || name === 'calico-ipam' || name === 'calico-plugin-core';
-    writeAtomic(dest, isOurs ? pluginCopy(source) : readFileSync(source), 0o755);
+    writeAtomic(dest, isOurs ? pluginCopy(source, env.CNI_NODE_PATH || undefined) : readFileSync(source), 0o755);
     log(`installed ${dest}`);
   }
   if (plan.tlsDir) {

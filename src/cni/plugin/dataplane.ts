@@ -75,7 +75,6 @@ function batchSafe(what: string, name: string): string {
 
 // Exit codes of the pod-side script, naming the step that failed.
 const EXIT_SYSCTL = 20;
-const EXIT_BATCH = 21;
 
 function sysctlLine(path: string, value: number): string {
   return `echo ${value} > /proc/sys/net/${path} || exit ${EXIT_SYSCTL}`;
@@ -195,7 +194,8 @@ export class PodInterfaceBuild {
       batch.push(`route add ::/0 via ${GATEWAY_V6} dev ${ifName}`);
       batch.push(`neigh add ${GATEWAY_V6} dev ${ifName} lladdr ${HOST_VETH_MAC} nud permanent`);
     }
-    pod.push(`ip -batch - <<'CALICO_POD' || exit ${EXIT_BATCH}`, ...batch, 'CALICO_POD');
+    // The shell becomes `ip` (exec: no fork); the interface already exists, so the sysctls can all come first.
+    pod.push("exec ip -batch - <<'CALICO_POD'", ...batch, 'CALICO_POD');
     const podDone = inNetns(this.spec.netns, pod.join('\n'));
 
     // Host side, meanwhile: sysctls straight to /proc/sys, then link state and routes through the resident `ip`.
@@ -235,7 +235,7 @@ export class PodInterfaceBuild {
     if (podResult.status === 'rejected') throw new CniError(999, `setting up ${ifName}: ${podResult.reason}`);
     const { code, output } = podResult.value;
     if (code !== 0) {
-      const step = code === EXIT_SYSCTL ? 'sysctls' : code === EXIT_BATCH ? 'addresses and routes' : `exit ${code}`;
+      const step = code === EXIT_SYSCTL ? 'sysctls' : 'addresses and routes';
       throw new CniError(999, `setting up ${ifName} in ${this.spec.netns} (${step}): ${output.trim()}`);
     }
     return { mac: this.mac };

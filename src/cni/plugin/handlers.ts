@@ -15,6 +15,7 @@ import { cmdDel } from './del.js';
 import { cmdGc, cmdStatus } from './gc.js';
 import type { PluginDeps } from './deps.js';
 import { PluginIpamDelegate } from './ipam.js';
+import { writeAll } from '../fd-output.js';
 
 async function openFor(req: CniRequest): Promise<Datastore> {
   const { openDatastore, datastoreSettingsFromNetConf } = await import('../../datastore/index.js');
@@ -162,7 +163,10 @@ export function handlersWith(deps: PluginDeps): PluginHandlers {
 }
 
 /** In-process (one request per process): one datastore handle shared with calico-ipam; the program exits after. */
-export const calicoPluginHandlers: PluginHandlers = handlersWith(createPluginDeps({ keepOpen: true }));
+export const calicoPluginHandlers: PluginHandlers = handlersWith(
+  // One short-lived process: straight to fd 2 (no stream to set up; the agent keeps process.stderr's buffering).
+  createPluginDeps({ keepOpen: true, log: (line) => writeAll(2, `calico: ${line}\n`) }),
+);
 
 export const agentPluginHandlers = (log?: (line: string) => void): PluginHandlers =>
   handlersWith(createPluginDeps({ keepOpen: true, log }));
