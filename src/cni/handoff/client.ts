@@ -37,6 +37,7 @@ export function sendToAgent(socketPath: string, request: HandoffRequest, t: Hand
   return new Promise((resolve) => {
     let accepted = false;
     let done = false;
+    markPhase('connecting');
     const sock = connect(socketPath);
     const finish = (o: Outcome) => {
       if (done) return;

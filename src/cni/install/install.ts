@@ -82,6 +82,11 @@ export function planInstall(env: Env, pluginSource: string): InstallPlan {
   const netDir = env.CNI_NET_DIR || '/etc/cni/net.d';
   const confName = env.CNI_CONF_NAME || '10-calico.conflist';
   const oldConfName = env.CNI_OLD_CONF_NAME || '10-calico.conflist';
+  const nodePath = env.CNI_NODE_PATH;
+  if (nodePath && (!path.isAbsolute(nodePath) || /\s/.test(nodePath))) {
+    // Checked before anything is written, so a bad value leaves the host as it was.
+    throw new Error(`install-cni: CNI_NODE_PATH: must be an absolute path without spaces, got "${nodePath}"`);
+  }
   const template = env.CNI_NETWORK_CONFIG_FILE
     ? readFileSync(env.CNI_NETWORK_CONFIG_FILE, 'utf8')
     : env.CNI_NETWORK_CONFIG || conflistTemplateFor(env.CALICO_NETWORKING_BACKEND);

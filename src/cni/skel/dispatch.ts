@@ -3,6 +3,7 @@
 // `invokeHandler` are the two halves, so the calico-node agent validates a handed-over request exactly as stdin.
 import { statSync } from 'node:fs';
 import { convertResult } from './result.js';
+import { markPhase } from '../timing.js';
 import { CniError, type CniCommand, type CniRequest, type NetConf, type PluginHandlers } from './types.js';
 import { parseCniArgs, validateContainerId, validateInterfaceName, validateNetworkName } from './validate.js';
 import { CURRENT_VERSION, SUPPORTED_VERSIONS, configVersion, requireSupported, versionAtLeast } from './versions.js';
@@ -182,6 +183,7 @@ export async function runPlugin(handlers: PluginHandlers, io: PluginIo, info: Pl
   let errorVersion = CURRENT_VERSION;
   try {
     const pre = await preflight(io.env, io.readStdin);
+    markPhase('checked');
     if (pre.kind === 'about') {
       io.stderr(`${info.about}\nCNI protocol versions supported: ${supported.join(', ')}\n`);
       return 0;

@@ -296,3 +296,20 @@ test('SLEEP=true keeps running and re-writes the TLS files, kubeconfig and confl
   assert.equal(await running, 0);
   assert.equal(exited, true);
 });
+
+test("CNI_NODE_PATH names node on the installed plugins' first line (no /usr/bin/env); a relative one is refused", async () => {
+  const binDir = path.join(w.dir, 'direct-bin');
+  const r = await install([], { CNI_BIN_DIR: binDir, CNI_NODE_PATH: process.execPath });
+  assert.equal(r.code, 0, r.err);
+  for (const name of ['calico', 'calico-ipam']) {
+    const first = readFileSync(path.join(binDir, name), 'utf8').split('\n')[0];
+    assert.equal(first, `#!${process.execPath}`, name);
+  }
+  const version = await w.run({ command: 'VERSION', config: {} }, path.join(binDir, 'calico'));
+  assert.equal(version.code, 0, version.stderr);
+  assert.ok(version.json.supportedVersions.includes('1.0.0'));
+  const bad = await install([], { CNI_BIN_DIR: path.join(w.dir, 'bad-bin'), CNI_NODE_PATH: 'node' });
+  assert.equal(bad.code, 1);
+  assert.match(bad.err, /CNI_NODE_PATH: must be an absolute path/);
+  assert.equal(existsSync(path.join(w.dir, 'bad-bin')), false, 'nothing written');
+});
