@@ -80,6 +80,19 @@ CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value INTEGER NOT NULL) 
 INSERT OR IGNORE INTO meta (name, value) VALUES ('revision', 1), ('compacted', 0);
 `;
 
+/** WAL mode is on and the tables and meta rows exist: an open needs no write (and so no write lock). */
+function schemaReady(db: Database.Database): boolean {
+  if (db.pragma('journal_mode', { simple: true }) !== 'wal') return false;
+  const tables = db
+    .prepare("SELECT count(*) AS n FROM sqlite_master WHERE type = 'table' AND name IN ('kv', 'changes', 'meta')")
+    .get() as { n: number };
+  if (tables.n !== 3) return false;
+  const rows = db.prepare("SELECT count(*) AS n FROM meta WHERE name IN ('revision', 'compacted')").get() as {
+    n: number;
+  };
+  return rows.n === 2;
+}
+
 /** Smallest string greater than every string starting with prefix ('' = no upper bound). */
 function prefixEnd(prefix: string): string {
   if (prefix === '') return '';
@@ -139,9 +152,13 @@ export class SqliteDatastore implements Datastore {
     // The busy handler blocks the event loop, so it is kept short; longer waits are async retries up to timeoutMs.
     const db = new Database(file, { timeout: Math.min(this.timeoutMs, 100) });
     try {
-      db.pragma('journal_mode = WAL');
+      // An existing database needs no schema work, so opening it takes no write lock: this matters when many
+      // short-lived processes (CNI plugins) open the file at once.
+      if (!schemaReady(db)) {
+        db.pragma('journal_mode = WAL');
+        db.transaction(() => db.exec(SCHEMA)).immediate();
+      }
       db.pragma(`synchronous = ${opts.synchronous ?? 'FULL'}`);
-      db.transaction(() => db.exec(SCHEMA)).immediate();
     } catch (err) {
       db.close();
       throw err;
