@@ -6,7 +6,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startEtcd, type TestEtcd } from '../../support/etcd.js';
 import { EtcdDatastore } from '../../../src/datastore/etcd.js';
-import { requireBuild, runStress } from './stress.js';
+import { requireBuild, runStress, strictBlockSize } from './stress.js';
 
 const ADDS = Number(process.env.IPAM_STRESS_ETCD_ADDS ?? 150);
 const running: TestEtcd[] = [];
@@ -43,8 +43,9 @@ test(`etcd, borrowing on: ${ADDS} addresses by 8 processes on 3 nodes, release h
   });
 });
 
-test('etcd, strict affinity and maxBlocksPerHost 2: the block-limit error appears, nothing is borrowed', async () => {
-  const adds = Math.min(ADDS, 120);
+test(`etcd, strict affinity and maxBlocksPerHost 2: ${ADDS} requests, the block-limit error appears, nothing is borrowed`, async () => {
+  const adds = ADDS;
+  const blockSize = strictBlockSize(adds);
   await withEtcd(async (ds, endpoint) => {
     const r = await runStress({
       ds,
@@ -57,5 +58,14 @@ test('etcd, strict affinity and maxBlocksPerHost 2: the block-limit error appear
     });
     assert.ok(r.failures.length > 0);
     for (const f of r.failures) assert.match(f, /limit of 2 blocks reached for this node/);
+    console.log(
+      `%s strict: %d requests, %d allocated (/%d blocks), %d limit errors, in %s s`,
+      'etcd',
+      adds,
+      r.firstRound,
+      blockSize,
+      r.failures.length,
+      r.seconds.toFixed(1),
+    );
   });
 });

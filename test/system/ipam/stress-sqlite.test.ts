@@ -7,7 +7,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { SqliteDatastore } from '../../../src/datastore/sqlite.js';
-import { requireBuild, runStress } from './stress.js';
+import { requireBuild, runStress, strictBlockSize } from './stress.js';
 
 const ADDS = Number(process.env.IPAM_STRESS_ADDS ?? 400);
 
@@ -41,19 +41,29 @@ test(`SQLite, borrowing on: ${ADDS} addresses by 8 processes on 3 nodes, release
   });
 });
 
-test('SQLite, strict affinity and maxBlocksPerHost 2: the block-limit error appears, nothing is borrowed', async () => {
-  const adds = Math.min(ADDS, 120);
+test(`SQLite, strict affinity and maxBlocksPerHost 2: ${ADDS} requests, the block-limit error appears, nothing is borrowed`, async () => {
+  const adds = ADDS;
+  const blockSize = strictBlockSize(adds);
   await withSqlite(async (ds, file) => {
     const r = await runStress({
       ds,
       dsConf: { datastore_type: 'sqlite', sqlite_path: file },
       ctlSpec: { datastoreType: 'sqlite', sqlitePath: file },
       adds,
-      blockSize: 28, // 3 nodes x 2 blocks x 16 addresses = 96
+      blockSize, // a node's 2 blocks hold at most 3/4 of its requests: every node reaches the limit
       strictLimit: 2,
-      expectSuccess: Math.min(adds, 96),
+      expectSuccess: 6 * 2 ** (32 - blockSize),
     });
     assert.ok(r.failures.length > 0);
     for (const f of r.failures) assert.match(f, /limit of 2 blocks reached for this node/);
+    console.log(
+      `%s strict: %d requests, %d allocated (/%d blocks), %d limit errors, in %s s`,
+      'sqlite',
+      adds,
+      r.firstRound,
+      blockSize,
+      r.failures.length,
+      r.seconds.toFixed(1),
+    );
   });
 });

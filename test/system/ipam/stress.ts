@@ -26,6 +26,15 @@ export function requireBuild(): void {
   }
 }
 
+/**
+ * Block size for the strict-affinity round: a node's 2 blocks (maxBlocksPerHost) hold at most three quarters of the
+ * third of the requests that node gets, so every node reaches its limit and the rest of its requests fail with it.
+ */
+export function strictBlockSize(adds: number): number {
+  const perBlock = (0.75 * Math.floor(adds / 3)) / 2;
+  return Math.min(30, Math.max(20, 32 - Math.floor(Math.log2(perBlock))));
+}
+
 /** The netconf fields that point the plugin at the datastore under test. */
 export type DatastoreConf = Record<string, string>;
 
