@@ -116,10 +116,13 @@ function planChanges(
       if (!old) lines.push(addMapCommand(map));
       const removed: [string, string][] = [];
       const added: [string, string][] = [];
-      if (old) {
-        for (const [k, v] of old.entries) if (map.entries.get(k) !== v) removed.push([k, v]);
-      }
-      for (const [k, v] of map.entries) if (old?.entries.get(k) !== v) added.push([k, v]);
+      // forEach, not for-of over entries: no [key, value] pair is allocated per unchanged entry.
+      old?.entries.forEach((v, k) => {
+        if (map.entries.get(k) !== v) removed.push([k, v]);
+      });
+      map.entries.forEach((v, k) => {
+        if (old?.entries.get(k) !== v) added.push([k, v]);
+      });
       if (!old || removed.length || added.length) changed++;
       lines.push(...mapElementCommands('delete', map.name, removed));
       lines.push(...mapElementCommands('add', map.name, added));

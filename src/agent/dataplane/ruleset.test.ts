@@ -45,6 +45,20 @@ describe('ruleset rendering', () => {
     for (const [name, s] of a.sets) assert.equal(b.sets.get(name), s, name);
   });
 
+  test('a policy change re-renders its chain only; the endpoint-derived parts are reused and still correct', () => {
+    const renderer = new RulesetRenderer();
+    const snap = stateAllowFromLabel();
+    const a = renderer.render(snap);
+    const pid = 'np/default/default/allow-a';
+    const pol = snap.policies.get(pid)!;
+    const changed = { ...pol, inbound: [{ ...pol.inbound[0]!, dstPorts: [{ first: 8080, last: 8080 }] }] };
+    const snap2 = { ...snap, policies: new Map([[pid, changed]]) };
+    const b = renderer.render(snap2);
+    for (const [name, m] of a.maps) assert.equal(b.maps.get(name), m, name);
+    assert.notEqual(b.chains.get(`filter-cali-pi-${pid}`), a.chains.get(`filter-cali-pi-${pid}`));
+    assert.equal(renderTableDocument(b), renderTableDocument(new RulesetRenderer().render(snap2)));
+  });
+
   test('a selector IP set becomes one nft set per family, /32 members written as addresses', () => {
     const st = new RulesetRenderer().render(stateAllowFromLabel());
     assert.deepEqual(st.sets.get('cali40s_appA')?.elements, ['10.65.0.2']);

@@ -410,6 +410,70 @@ export class RulesetRenderer {
     }
     const state: NftTableState = { chains: new Map(), sets: new Map(), maps: new Map() };
     const addChain = (ch: NftChain): void => void state.chains.set(ch.name, ch);
+    const pass = this.endpointPass(snap, interfaces, c);
+    for (const ch of pass.chains) addChain(ch);
+    const { dispatch, allInterfaces, natRules, used } = pass;
+
+    // Policy and profile chains: one per direction.
+    for (const ctx of ['filter', 'raw', 'mangle'] as const) {
+      let cache = this.policyCache.get(ctx);
+      if (!cache) this.policyCache.set(ctx, (cache = new WeakMap()));
+      const { in: usedIn, out: usedOut } = used[ctx];
+      for (const pid of [...new Set([...usedIn, ...usedOut])].sort()) {
+        const pol = snap.policies.get(pid) ?? { id: pid, inbound: [], outbound: [] };
+        const [inbound, outbound] = this.policyChains(pol, ctx, cache, c) as [NftChain, NftChain];
+        if (usedIn.has(pid)) addChain(inbound);
+        if (usedOut.has(pid)) addChain(outbound);
+      }
+    }
+    let profCache = this.policyCache.get('profile');
+    if (!profCache) this.policyCache.set('profile', (profCache = new WeakMap()));
+    for (const prof of snap.profiles.values()) {
+      for (const ch of this.policyChains(prof, 'profile', profCache, c)) addChain(ch);
+    }
+    // A profile that does not exist is an empty chain (no verdict), so the endpoint falls through to "drop if no
+    // profiles matched" as in Felix, and the jump to it stays valid.
+    for (const name of pass.profileChains) if (!state.chains.has(name)) addChain({ name, rules: [] });
+
+    // IP sets: a set whose members changed is patched from its previous rendering (only the changed members are
+    // turned into elements), so one endpoint joining a 10,000-member set does not re-render all of them.
+    const rendered = new Map<IpSetId, RenderedIpSet>();
+    for (const spec of snap.ipSets.values()) {
+      let sets = this.setCache.get(spec);
+      if (!sets) {
+        const hostOnly = !this.intervalSets.has(spec.id);
+        const prev = this.lastSets.get(spec.id);
+        sets =
+          prev && prev.hostOnly === hostOnly
+            ? patchIpSets(prev.spec, prev.sets, spec, cfg.ipv6Support, hostOnly)
+            : renderIpSets(spec, cfg.ipv6Support, hostOnly);
+        this.setCache.set(spec, sets);
+      }
+      rendered.set(spec.id, { spec, sets, hostOnly: !this.intervalSets.has(spec.id) });
+      for (const s of sets) state.sets.set(s.name, s);
+    }
+    this.lastSets = rendered;
+
+    this.addStructure(state, dispatch, allInterfaces, natRules, c);
+    this.shared.prune();
+    return state;
+  }
+
+  /**
+   * Everything derived from the endpoints: their chains, the dispatch maps, the policies they jump to, floating-IP
+   * NAT rules and the profile chains they reference. Reused as it is while the snapshot's endpoints, the host
+   * interfaces and the config are the same objects (a policy or IP set change leaves them alone).
+   */
+  private endpointPass(
+    snap: DataplaneSnapshot,
+    interfaces: readonly HostInterface[] | undefined,
+    c: ConfigContext,
+  ): EndpointPass {
+    const last = this.lastPass;
+    if (last && last.endpoints === snap.endpoints && last.interfaces === interfaces && last.cc === c) return last.pass;
+    const cfg = snap.config;
+    const passChains: NftChain[] = [];
+    const addChain = (ch: NftChain): void => void passChains.push(ch);
     const dispatch = new Map<string, Map<string, string>>();
     for (const d of [CHAINS.fromWl, CHAINS.toWl, CHAINS.rawAntiSpoof, CHAINS.fromHep, CHAINS.toHep]) {
       dispatch.set(d, new Map());
@@ -486,59 +550,14 @@ export class RulesetRenderer {
       usePolicies('raw', ep.untracked.egress, 'out');
     }
 
-    // Policy and profile chains: one per direction.
-    for (const ctx of ['filter', 'raw', 'mangle'] as const) {
-      let cache = this.policyCache.get(ctx);
-      if (!cache) this.policyCache.set(ctx, (cache = new WeakMap()));
-      const { in: usedIn, out: usedOut } = used[ctx];
-      for (const pid of [...new Set([...usedIn, ...usedOut])].sort()) {
-        const pol = snap.policies.get(pid) ?? { id: pid, inbound: [], outbound: [] };
-        const [inbound, outbound] = this.policyChains(pol, ctx, cache, c) as [NftChain, NftChain];
-        if (usedIn.has(pid)) addChain(inbound);
-        if (usedOut.has(pid)) addChain(outbound);
-      }
-    }
-    let profCache = this.policyCache.get('profile');
-    if (!profCache) this.policyCache.set('profile', (profCache = new WeakMap()));
-    for (const prof of snap.profiles.values()) {
-      for (const ch of this.policyChains(prof, 'profile', profCache, c)) addChain(ch);
-    }
-    // A profile that does not exist is an empty chain (no verdict), so the endpoint falls through to "drop if no
-    // profiles matched" as in Felix, and the jump to it stays valid.
+    const profileChains = new Set<string>();
     for (const ep of snap.endpoints.values()) {
-      for (const [dir, dp] of [
-        ['in', ep.ingress],
-        ['out', ep.egress],
-      ] as const) {
-        for (const pid of dp.profileIds) {
-          const name = profileChainName(dir, pid);
-          if (!state.chains.has(name)) addChain({ name, rules: [] });
-        }
-      }
+      for (const pid of ep.ingress.profileIds) profileChains.add(profileChainName('in', pid));
+      for (const pid of ep.egress.profileIds) profileChains.add(profileChainName('out', pid));
     }
-
-    // IP sets: a set whose members changed is patched from its previous rendering (only the changed members are
-    // turned into elements), so one endpoint joining a 10,000-member set does not re-render all of them.
-    const rendered = new Map<IpSetId, RenderedIpSet>();
-    for (const spec of snap.ipSets.values()) {
-      let sets = this.setCache.get(spec);
-      if (!sets) {
-        const hostOnly = !this.intervalSets.has(spec.id);
-        const prev = this.lastSets.get(spec.id);
-        sets =
-          prev && prev.hostOnly === hostOnly
-            ? patchIpSets(prev.spec, prev.sets, spec, cfg.ipv6Support, hostOnly)
-            : renderIpSets(spec, cfg.ipv6Support, hostOnly);
-        this.setCache.set(spec, sets);
-      }
-      rendered.set(spec.id, { spec, sets, hostOnly: !this.intervalSets.has(spec.id) });
-      for (const s of sets) state.sets.set(s.name, s);
-    }
-    this.lastSets = rendered;
-
-    this.addStructure(state, dispatch, allInterfaces, natRules, c);
-    this.shared.prune();
-    return state;
+    const pass: EndpointPass = { chains: passChains, dispatch, allInterfaces, natRules, used, profileChains };
+    this.lastPass = { endpoints: snap.endpoints, interfaces, cc: c, pass };
+    return pass;
   }
 
   private policyChains(
@@ -567,6 +586,14 @@ export class RulesetRenderer {
     return [entry.inbound, entry.outbound];
   }
 
+  private lastPass:
+    | {
+        endpoints: DataplaneSnapshot['endpoints'];
+        interfaces?: readonly HostInterface[];
+        cc: ConfigContext;
+        pass: EndpointPass;
+      }
+    | undefined;
   /** The host's interfaces given to the render in progress. */
   private interfaces: readonly HostInterface[] | undefined;
   /** A host endpoint as it applies to one interface (kept, so an unchanged one hits the chain cache). */
@@ -620,7 +647,9 @@ export class RulesetRenderer {
       const entries = dispatch.get(name)!;
       const prevMap = this.mapCache.get(name);
       const map: NftVerdictMap =
-        prevMap && sameEntries(prevMap.entries, entries) ? prevMap : { name: mapOf(name), keyType: 'ifname', entries };
+        prevMap && (prevMap.entries === entries || sameEntries(prevMap.entries, entries))
+          ? prevMap
+          : { name: mapOf(name), keyType: 'ifname', entries };
       this.mapCache.set(name, map);
       state.maps.set(map.name, map);
       add(name, [r(`${key} vmap @${map.name}`, `dispatch by interface`), ...fallback]);
@@ -763,7 +792,7 @@ export class RulesetRenderer {
 
 function sameEntries(a: ReadonlyMap<string, string>, b: ReadonlyMap<string, string>): boolean {
   if (a.size !== b.size) return false;
-  for (const [k, v] of a) if (b.get(k) !== v) return false;
+  for (const k of a.keys()) if (b.get(k) !== a.get(k)) return false;
   return true;
 }
 
@@ -778,6 +807,21 @@ function setElements(members: readonly string[], family: IpFamily): string[] {
     return out.every((x, i) => i === 0 || out[i - 1]! < x) ? out : [...new Set(out)].sort();
   }
   return coalesceNets(members);
+}
+
+type PolicyUse = Record<PolicyContext, { in: Set<string>; out: Set<string> }>;
+
+interface EndpointPass {
+  chains: NftChain[];
+  /** dispatch chain -> interface -> verdict */
+  dispatch: Map<string, Map<string, string>>;
+  /** dispatch chain -> chain for the `*` host endpoint */
+  allInterfaces: Map<string, string>;
+  natRules: { pre: NftRule[]; post: NftRule[] };
+  /** Which policy chains are jumped to, per context and direction. */
+  used: PolicyUse;
+  /** Profile chains some endpoint jumps to. */
+  profileChains: Set<string>;
 }
 
 interface RenderedIpSet {
