@@ -1,10 +1,13 @@
 // IPAM speed, per backend (SQLite file, real etcd): the raw compare-and-swap rate of the backend, allocations/s of
 // one in-process IpamClient, and of 8 concurrent processes (3 node names), all in the same run; then Debian's
-// host-local and our calico-ipam driven as CNI executables (process start-up dominates both).
+// host-local and our calico-ipam driven as CNI executables (process start-up dominates both). SQLite is measured
+// with its default synchronous=FULL (one fsync per commit, as durable as an etcd commit) and, for comparison, with
+// NORMAL (no fsync per commit), which shows how much of its figure the disk flush takes. The load averages at the
+// start and end are printed: on a shared machine they say how comparable two runs are.
 // Run: node --import tsx bench/ipam/run.ts   (needs `npm run build` for the CNI part; IPAM_BENCH_N scales it)
 import { spawn, execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import path from 'node:path';
 import { openDatastore } from '../../src/datastore/index.js';
 import type { DatastoreSettings } from '../../src/datastore/settings.js';
@@ -20,6 +23,10 @@ const NODES = ['bench-1', 'bench-2', 'bench-3'];
 // which N allocations per measurement would otherwise exceed.
 const nodesOf = (phase: string): string[] => NODES.map((n) => `${phase}-${n}`);
 const PHASES = ['one', 'eight', 'locked'];
+const load = (): string =>
+  loadavg()
+    .map((x) => x.toFixed(2))
+    .join(' ');
 
 async function seed(ds: Datastore): Promise<void> {
   for (const n of [...NODES, ...PHASES.flatMap(nodesOf)]) await putNode(ds, n);
@@ -48,6 +55,7 @@ async function multiProcessRate(
   procs: number,
   perProc: number,
   lockDir?: string,
+  synchronous = '',
 ): Promise<number> {
   const nodes = nodesOf(lockDir ? 'locked' : 'eight');
   const workers = Array.from({ length: procs }, (_, w) =>
@@ -62,6 +70,7 @@ async function multiProcessRate(
         String(perProc),
         `w${w}`,
         lockDir ? path.join(lockDir, `${nodes[w % 3]}.lock`) : '',
+        synchronous,
       ],
       { cwd: ROOT, stdio: ['pipe', 'pipe', 'inherit'] },
     ),
@@ -118,17 +127,17 @@ function cniExecRate(bin: string, conf: object, n: number, env: Record<string, s
 
 const fmt = (x: number) => x.toFixed(0).padStart(8);
 
-async function benchBackend(name: string, settings: DatastoreSettings): Promise<void> {
-  const ds = await openDatastore(settings, { timeoutMs: 30_000 });
+async function benchBackend(name: string, settings: DatastoreSettings, synchronous?: 'FULL' | 'NORMAL'): Promise<void> {
+  const ds = await openDatastore(settings, { timeoutMs: 30_000, sqliteSynchronous: synchronous });
   try {
     await seed(ds);
     await new IpamClient(ds).setConfig({}); // the config key exists, as in a running cluster
     const cas = await rawCasRate(ds, N);
     const one = await inProcessRate(ds, N);
-    const eight = await multiProcessRate(settings, 8, Math.ceil(N / 8));
-    const locked = await multiProcessRate(settings, 8, Math.ceil(N / 8), dir);
+    const eight = await multiProcessRate(settings, 8, Math.ceil(N / 8), undefined, synchronous);
+    const locked = await multiProcessRate(settings, 8, Math.ceil(N / 8), dir, synchronous);
     console.log(
-      `${name.padEnd(8)} raw CAS/s ${fmt(cas)} | allocations/s: 1 process ${fmt(one)} (${(one / cas).toFixed(2)}x CAS)` +
+      `${name.padEnd(28)} raw CAS/s ${fmt(cas)} | allocations/s: 1 process ${fmt(one)} (${(one / cas).toFixed(2)}x CAS)` +
         ` | 8 processes ${fmt(eight)} (${(eight / cas).toFixed(2)}x CAS)` +
         ` | 8 processes with per-node host lock ${fmt(locked)} (${(locked / cas).toFixed(2)}x CAS)`,
     );
@@ -140,9 +149,14 @@ async function benchBackend(name: string, settings: DatastoreSettings): Promise<
 const dir = mkdtempSync(path.join(tmpdir(), 'ti-bench-'));
 try {
   console.log(
-    `IPAM bench: ${N} allocations per measurement, pool 10.128.0.0/12 (/26 blocks), nodes ${NODES.join(', ')}`,
+    `IPAM bench: ${N} allocations per measurement, pool 10.128.0.0/12 (/26 blocks), 3 node names; load ${load()}`,
   );
   await benchBackend('sqlite', { type: 'sqlite', sqlitePath: path.join(dir, 'calico.db') });
+  await benchBackend(
+    'sqlite (synchronous=NORMAL)',
+    { type: 'sqlite', sqlitePath: path.join(dir, 'normal.db') },
+    'NORMAL',
+  );
   const etcd = await startEtcd();
   try {
     await benchBackend('etcd', { type: 'etcdv3', etcdEndpoints: [etcd.endpoint] });
@@ -186,6 +200,7 @@ try {
       `CNI ADD as an executable (${execN} sequential): host-local ${hl.toFixed(1)} ms, calico-ipam (sqlite) ${ci.toFixed(1)} ms`,
     );
   }
+  console.log(`load at the end: ${load()}`);
 } finally {
   rmSync(dir, { recursive: true, force: true });
 }

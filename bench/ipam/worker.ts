@@ -6,11 +6,14 @@ import type { DatastoreSettings } from '../../src/datastore/settings.js';
 import { IpamClient } from '../../src/ipam/client.js';
 import { HostLock } from '../../src/ipam/plugin/lock.js';
 
-const [settingsJson, node, countText, tag, lockFile] = process.argv.slice(2);
+const [settingsJson, node, countText, tag, lockFile, synchronous] = process.argv.slice(2);
 const settings = JSON.parse(settingsJson) as DatastoreSettings;
 const count = Number(countText);
 
-const ds = await openDatastore(settings, { timeoutMs: 30_000 });
+const ds = await openDatastore(settings, {
+  timeoutMs: 30_000,
+  sqliteSynchronous: synchronous === 'NORMAL' ? 'NORMAL' : undefined,
+});
 const ipam = new IpamClient(ds);
 process.stdout.write('ready\n');
 await new Promise<void>((resolve) => process.stdin.once('data', () => resolve()));
