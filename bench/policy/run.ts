@@ -121,7 +121,9 @@ async function main(): Promise<void> {
     // --- cold start -------------------------------------------------------------------------------------------------
     const bundle = await bundleAgent(dir);
     const t0 = performance.now();
-    agent = spawn(process.execPath, [bundle], {
+    // BENCH_NODE_FLAGS: node/V8 flags for the agent (to try heap settings); none by default, as the program runs.
+    const nodeFlags = (process.env.BENCH_NODE_FLAGS ?? '').split(' ').filter(Boolean);
+    agent = spawn(process.execPath, [...nodeFlags, bundle], {
       env: {
         ...process.env,
         DATASTORE_TYPE: 'etcdv3',
