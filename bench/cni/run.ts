@@ -54,13 +54,15 @@ function pluginPhases(t: Timed): Record<string, number> | undefined {
     const [name, value] = kv.split('=');
     v[name!] = Number(value);
   }
-  const { origin, bootstrap, entry, sent, reply, done } = v;
-  if ([origin, bootstrap, entry, sent, reply, done].some((x) => x === undefined || Number.isNaN(x))) return undefined;
+  const { origin, bootstrap, entry, checked, sent, reply, done } = v;
+  if ([origin, bootstrap, entry, checked, sent, reply, done].some((x) => x === undefined || Number.isNaN(x)))
+    return undefined;
   return {
     'exec to Node start': origin! - t.spawnAt,
     'Node bootstrap': bootstrap!,
     'bundle load': entry! - bootstrap!,
-    'checks + connect + send': sent! - entry!,
+    'checks (env, stdin, config)': checked! - entry!,
+    'socket set-up, connect, send': sent! - checked!,
     'agent round trip': reply! - sent!,
     'result out': done! - reply!,
     'exit to reaped': t.exitAt - (origin! + done!),

@@ -131,6 +131,7 @@ export class PodInterfaceBuild {
     if (/["\\\n]/.test(spec.netns)) {
       throw new CniError(4, `CNI_NETNS "${spec.netns}" contains characters this plugin cannot pass to iproute2`);
     }
+    if (!existsSync(spec.netns)) throw new CniError(999, `CNI_NETNS ${spec.netns} does not exist`);
     const session = hostIpSession();
     // Calico deletes a leftover host link of the wanted name first.
     if (hostLinkExists(hostVeth)) {

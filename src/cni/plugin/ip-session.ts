@@ -112,7 +112,16 @@ export class IpBatchSession {
 
   /** Runs the lines in order (a failing line does not stop the rest); resolves with the lines that failed. */
   async run(commands: string[], linkNames: string[]): Promise<IpFailure[]> {
-    const failed = await this.send(commands, linkNames);
+    let failed: IpFailure[];
+    try {
+      failed = await this.send(commands, linkNames);
+    } catch {
+      // iproute2 exits on some argument errors (another request's, perhaps): once more, on a process of this group's
+      // own so a bad line retried beside it cannot take it down again. Every command we send is safe to repeat (an
+      // existing link or route is recognised by the caller).
+      this.stale = true;
+      return this.send(commands, linkNames);
+    }
     if (!failed.some((f) => /No such device/.test(f.message))) return failed;
     this.stale = true;
     return this.send(commands, linkNames);
