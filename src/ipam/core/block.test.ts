@@ -5,6 +5,7 @@ import {
   assignFromBlock,
   assignSpecific,
   blockProblems,
+  cloneBlock,
   decodeBlock,
   encodeBlock,
   newBlock,
@@ -112,4 +113,21 @@ test('pool annotations: pod over namespace over CNI config; malformed values nam
   );
   assert.throws(() => parseIpAddrs('pod d/p', '["10.0.0.1","10.0.0.2"]'), /more than one IPv4/);
   assert.throws(() => parseIpAddrs('pod d/p', '["nope"]'), /"nope" is not an IP address/);
+});
+
+test('cloneBlock: the same block as a JSON round trip, sharing nothing with the original', () => {
+  const b = block();
+  assignFromBlock(b, 2, 'h1', { node: 'n1', pod: 'p' });
+  assignFromBlock(b, 1, null, null);
+  releaseFromBlock(b, [{ ip: parseIp('10.0.0.0') }]);
+  const before = encodeBlock(b);
+  const c = cloneBlock(b);
+  assert.deepEqual(c, decodeBlock(before));
+  assert.equal(encodeBlock(c), encodeBlock(b));
+  assignFromBlock(c, 3, 'h2', { node: 'n2' });
+  c.attributes[0]!.secondary!.pod = 'changed';
+  c.sequenceNumberForAllocation['1'] = 7n;
+  assert.equal(encodeBlock(b), before, 'the original is untouched');
+  assert.notEqual(encodeBlock(c), encodeBlock(b));
+  assert.equal(b.attributes.find((a) => a.handle_id === 'h1')?.secondary?.pod, 'p');
 });
