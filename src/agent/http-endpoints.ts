@@ -39,6 +39,8 @@ const sameListen = (a: ListenAddress | undefined, b: ListenAddress | undefined):
 export class AgentHttpEndpoints {
   #health: Running | undefined;
   #metrics: Running | undefined;
+  /** The last wanted addresses that could not all be bound: not retried until the configuration changes. */
+  #failed: WantedEndpoints | undefined;
   /** Reconciliations run one after another. */
   #queue: Promise<void> = Promise.resolve();
 
@@ -73,6 +75,9 @@ export class AgentHttpEndpoints {
     if (sameListen(this.#health?.listen, want.health) && sameListen(this.#metrics?.listen, want.metrics) && layoutOk) {
       return;
     }
+    const failed = this.#failed;
+    if (failed && sameListen(failed.health, want.health) && sameListen(failed.metrics, want.metrics)) return;
+    this.#failed = undefined;
     // Something moved: stop both and start what is wanted (a port may pass from one server to the other).
     for (const r of new Set([this.#health, this.#metrics])) {
       if (r) await new Promise<void>((resolve) => r.server.close(() => resolve()));
@@ -85,6 +90,7 @@ export class AgentHttpEndpoints {
         return { listen, server: s.server, address: s.address };
       } catch (err) {
         this.onError(`${what} server on ${listen.host || '*'}:${listen.port}`, err as Error);
+        this.#failed = want;
         return undefined;
       }
     };
