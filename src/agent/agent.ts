@@ -5,7 +5,9 @@
 //   snapshot --> NftDataplane.apply (one nft transaction) --> EndpointStatusReporter (files for the CNI plugin)
 //   every nftablesRefreshInterval: NftDataplane.resync (read the kernel's table back, repair drift)
 //
-// Metrics and health (/metrics, /liveness, /readiness) are served on localhost; logs are pino JSON on stderr.
+// Health (/liveness, /readiness) and metrics (/metrics) are served where Felix's configuration puts them
+// (http-endpoints.ts); the host's interfaces come from an interface monitor (host endpoints by expectedIPs,
+// interfaceExclude /regex/ entries); logs are pino JSON on stderr.
 import { pino, type Logger } from 'pino';
 import { CALC_GRAPH_KINDS, type CalcUpdate, type DataplaneSnapshot } from './calc/model.js';
 import { CalcGraph } from './calc/graph.js';
