@@ -34,6 +34,8 @@ export class EndpointStatusReporter {
   private leftOver: Set<string> | undefined;
   private initialised = false;
   private dirMade = false;
+  /** The endpoints map of the last complete report. */
+  private reported: DataplaneSnapshot['endpoints'] | undefined;
 
   constructor(readonly dir: string) {}
 
@@ -49,6 +51,8 @@ export class EndpointStatusReporter {
       this.leftOver = new Set(existing.filter((f) => !f.startsWith('.')));
       this.initialised = true;
     }
+    // The graph hands out the same endpoints map while no endpoint changed: nothing to write or remove then.
+    if (snapshot.endpoints === this.reported) return;
     let now: string | undefined;
     for (const ep of snapshot.endpoints.values()) {
       if (ep.kind !== 'workload') continue;
@@ -73,15 +77,16 @@ export class EndpointStatusReporter {
       await rename(tmp, path.join(this.dir, file));
       this.written.set(ep.id, { file, ep });
     }
-    for (const [id, { file }] of this.written) {
-      if (snapshot.endpoints.get(id)?.kind !== 'workload') {
-        await rm(path.join(this.dir, file), { force: true });
-        this.written.delete(id);
-      }
+    // Over the keys, not the entries: no [id, record] pair allocated per endpoint on every apply.
+    for (const id of this.written.keys()) {
+      if (snapshot.endpoints.get(id)?.kind === 'workload') continue;
+      await rm(path.join(this.dir, this.written.get(id)!.file), { force: true });
+      this.written.delete(id);
     }
     if (this.leftOver) {
       for (const file of this.leftOver) await rm(path.join(this.dir, file), { force: true });
       this.leftOver = undefined;
     }
+    this.reported = snapshot.endpoints;
   }
 }
