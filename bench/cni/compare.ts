@@ -1,0 +1,135 @@
+// Before/after under the same load: the agent hand-off ADD and DEL of a baseline tree and of this tree, interleaved
+// pod by pod (each with its own node namespace, datastore and agent), beside a bare `node -e 0`. When the machine is
+// shared, only an interleaved comparison is fair. This tree's plugin runs as install-cni installs it.
+// Run: git archive <rev> | tar -x -C /tmp/base && ln -s $PWD/node_modules /tmp/base/node_modules
+//      node --import tsx bench/cni/compare.ts /tmp/base [pods=50]      (root; removes its namespaces after)
+import { spawn } from 'node:child_process';
+import path from 'node:path';
+import { applyInstall, planInstall } from '../../src/cni/install/install.js';
+import { SqliteDatastore } from '../../src/datastore/sqlite.js';
+import { putNode, putPool } from '../../test/support/ipam.js';
+import * as here from '../../test/system/cni/world.js';
+
+type WorldModule = typeof here;
+
+const baseDir = process.argv[2];
+const PODS = Number(process.argv[3] ?? 50);
+
+function timed(
+  cmd: string[],
+  env: Record<string, string>,
+  stdin: string,
+): Promise<{ ms: number; code: number; out: string }> {
+  return new Promise((resolve, reject) => {
+    const t0 = process.hrtime.bigint();
+    const c = spawn(cmd[0]!, cmd.slice(1), { env, stdio: ['pipe', 'pipe', 'pipe'] });
+    let out = '';
+    c.stdout.on('data', (d) => (out += d));
+    c.stderr.on('data', (d) => (out += d));
+    c.on('error', reject);
+    c.on('close', (code) => resolve({ ms: Number(process.hrtime.bigint() - t0) / 1e6, code: code ?? 1, out }));
+    c.stdin.end(stdin);
+  });
+}
+const pct = (xs: number[], p: number) =>
+  [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(xs.length * p))]!;
+const fmt = (xs: number[]) =>
+  `median ${pct(xs, 0.5).toFixed(1).padStart(6)} ms  p95 ${pct(xs, 0.95).toFixed(1).padStart(6)} ms`;
+
+interface Side {
+  label: string;
+  w: here.CniWorld;
+  agent: { stop(): Promise<void> };
+  plugin: string;
+  binDir: string;
+  conf: Record<string, unknown>;
+  adds: number[];
+  dels: number[];
+}
+
+async function side(mod: WorldModule, label: string, tag: string, pool: string, install: boolean): Promise<Side> {
+  const w = await mod.CniWorld.create(tag);
+  try {
+    const ds = await SqliteDatastore.open(w.sqlitePath, { timeoutMs: 5000 });
+    await putPool(ds, `tc-${tag}`, pool, { blockSize: 26 });
+    await putNode(ds, 'tc-node-1');
+    await ds.close();
+    let binDir = w.binDir;
+    if (install) {
+      binDir = path.join(w.dir, 'opt-cni-bin');
+      const env = {
+        CNI_BIN_DIR: binDir,
+        CNI_NET_DIR: path.join(w.dir, 'net.d'),
+        CNI_NODE_PATH: process.execPath,
+        TLS_ASSETS_DIR: path.join(w.dir, 'no-secrets'),
+        KUBERNETES_NODE_NAME: 'tc-node-1',
+      };
+      applyInstall(planInstall(env, path.join(w.binDir, 'calico')), env, () => {});
+    }
+    const agent = await mod.startAgent(w);
+    const conf = w.netconf({ ipam: { type: 'calico-ipam' } });
+    return { label, w, agent, plugin: path.join(binDir, 'calico'), binDir, conf, adds: [], dels: [] };
+  } catch (err) {
+    await w.destroy();
+    throw err;
+  }
+}
+
+async function main(): Promise<void> {
+  if (!baseDir) throw new Error('usage: compare.ts <baseline tree> [pods]');
+  const base = (await import(path.resolve(baseDir, 'test/system/cni/world.ts'))) as WorldModule;
+  const sides: Side[] = [];
+  try {
+    sides.push(await side(base, `baseline ${baseDir}`, 'cb', '10.150.0.0/16', false));
+    sides.push(await side(here, 'this tree', 'ct', '10.151.0.0/16', true));
+    const bare: number[] = [];
+    const pods = sides.map((s) => Array.from({ length: PODS }, () => s.w.addPod()));
+    const call = (s: Side, k: number, i: number, command: string) =>
+      timed(
+        ['nsenter', `--net=/var/run/netns/${s.w.nodeNs}`, s.plugin],
+        {
+          PATH: process.env.PATH ?? '/usr/bin:/bin',
+          CNI_PATH: `${s.binDir}:/usr/lib/cni`,
+          CNI_IFNAME: 'eth0',
+          CALICO_CNI_HANDOFF: 'required',
+          CNI_CONTAINERID: `cmp${i}`,
+          CNI_NETNS: pods[k]![i]!.netns,
+          CNI_COMMAND: command,
+        },
+        JSON.stringify(s.conf),
+      );
+    for (let i = 0; i < PODS; i++) {
+      const nsenter = ['nsenter', `--net=/var/run/netns/${sides[1]!.w.nodeNs}`];
+      bare.push((await timed([...nsenter, process.execPath, '-e', '0'], { PATH: process.env.PATH ?? '' }, '')).ms);
+      for (const [k, s] of sides.entries()) {
+        const r = await call(s, k, i, 'ADD');
+        if (r.code !== 0) throw new Error(`${s.label} ADD: ${r.out}`);
+        s.adds.push(r.ms);
+      }
+    }
+    for (let i = 0; i < PODS; i++) {
+      for (const [k, s] of sides.entries()) {
+        const r = await call(s, k, i, 'DEL');
+        if (r.code !== 0) throw new Error(`${s.label} DEL: ${r.out}`);
+        s.dels.push(r.ms);
+        s.w.removePod(pods[k]![i]!.name);
+      }
+    }
+    console.log(`CNI ADD/DEL through the agent, ${PODS} pods each, interleaved`);
+    console.log(`  node -e 0   ${fmt(bare)}`);
+    for (const s of sides) {
+      const ratio = pct(s.adds, 0.5) / pct(bare, 0.5);
+      console.log(`  ${s.label}\n    ADD ${fmt(s.adds)}   DEL ${fmt(s.dels)}   ADD / node -e 0 = ${ratio.toFixed(2)}`);
+    }
+  } finally {
+    for (const s of sides) {
+      await s.agent.stop();
+      await s.w.destroy();
+    }
+  }
+}
+
+main().catch((err) => {
+  console.error(err);
+  process.exit(1);
+});
