@@ -48,6 +48,12 @@ interface ParentRecord {
   readonly children: Set<ItemRecord<unknown>>;
 }
 
+/** A step of the merge cache: the merge so far, and the steps for each next parent's label map. */
+interface MergeNode {
+  merged?: InternedLabels;
+  next?: WeakMap<object, MergeNode>;
+}
+
 const NO_LABELS: LabelMap = Object.freeze(Object.create(null) as LabelMap);
 
 function copyLabels(labels: Labels, what: string): LabelMap {
@@ -93,6 +99,8 @@ export class LabelIndex<S = string, I = string> {
   readonly #parents = new Map<string, ParentRecord>();
   /** Holds one reference per item for its own labels and one for its effective labels. */
   readonly #interner = new LabelInterner();
+  /** own labels -> parents' label maps in order -> the merge (see #effectiveLabels). */
+  readonly #merges = new WeakMap<object, MergeNode>();
 
   // Selector side of the inverted index.
   readonly #selByValue = new Map<string, Map<string, Set<SelectorRecord<S>>>>();
@@ -290,22 +298,36 @@ export class LabelIndex<S = string, I = string> {
     this.#selMatchingEmpty.delete(rec);
   }
 
-  /** The item's effective labels, interned, with one reference taken for the caller. */
+  /**
+   * The item's effective labels, interned, with one reference taken for the caller. Merges are remembered per own
+   * label map and the parents' label maps (by identity), so the 10,000 endpoints of a few label sets merge a few times.
+   */
   #effectiveLabels(item: ItemRecord<I>): InternedLabels {
-    let merged: LabelMap | undefined;
-    // Later parents first so that earlier ones overwrite them; own labels last.
-    for (let i = item.parents.length - 1; i >= 0; i--) {
-      const labels = this.#parents.get(item.parents[i])?.labels;
+    let node = this.#merges.get(item.own);
+    if (!node) this.#merges.set(item.own, (node = {}));
+    let inherits = false;
+    for (const pid of item.parents) {
+      const labels = this.#parents.get(pid)?.labels;
       if (!labels) continue;
-      merged ??= Object.create(null) as LabelMap;
-      for (const k in labels) merged[k] = labels[k];
+      inherits = true;
+      node.next ??= new WeakMap();
+      let next = node.next.get(labels);
+      if (!next) node.next.set(labels, (next = {}));
+      node = next;
     }
-    if (!merged) {
+    if (!inherits) {
       this.#interner.retain(item.own);
       return item.own;
     }
+    if (node.merged && this.#interner.retain(node.merged)) return node.merged;
+    const merged = Object.create(null) as LabelMap;
+    // Later parents first so that earlier ones overwrite them; own labels last.
+    for (let i = item.parents.length - 1; i >= 0; i--) {
+      const labels = this.#parents.get(item.parents[i])?.labels;
+      if (labels) for (const k in labels) merged[k] = labels[k];
+    }
     for (const k in item.own) merged[k] = item.own[k]!;
-    return this.#interner.intern(merged, `item ${String(item.id)}`);
+    return (node.merged = this.#interner.intern(merged, `item ${String(item.id)}`));
   }
 
   #refreshChildren(parent: ParentRecord): void {

@@ -50,10 +50,11 @@ export class LabelInterner {
     return entry.labels;
   }
 
-  /** Takes one more reference to a map this interner returned. */
-  retain(labels: InternedLabels): void {
+  /** Takes one more reference to a map this interner returned; false (and nothing taken) when it was released. */
+  retain(labels: InternedLabels): boolean {
     const entry = this.#byMap.get(labels);
     if (entry) entry.refs++;
+    return entry !== undefined;
   }
 
   /** Drops one reference; the map is forgotten when none is left. Maps this interner did not return are ignored. */
