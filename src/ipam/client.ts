@@ -930,7 +930,9 @@ export class IpamClient {
   async releaseByHandle(handleId: string): Promise<string[]> {
     const released: string[] = [];
     for (let attempt = 0; attempt < DATASTORE_RETRIES; attempt++) {
-      const h = await this.store.getHandle(handleId);
+      // After a pass, our own last transaction says whether the handle is gone (null): no need to read it again.
+      const h =
+        attempt > 0 && this.knownHandles.get(handleId) === null ? undefined : await this.store.getHandle(handleId);
       if (!h) {
         if (attempt === 0) throw new HandleNotFoundError(handleId);
         return released;
@@ -942,15 +944,22 @@ export class IpamClient {
         });
         continue;
       }
-      for (const cidr of cidrs) released.push(...(await this.releaseHandleInBlock(handleId, cidr)));
+      let first: HandleRecord | undefined = h;
+      for (const cidr of cidrs) {
+        released.push(...(await this.releaseHandleInBlock(handleId, cidr, first)));
+        first = undefined;
+      }
     }
     throw new MaxRetriesError(`releasing handle ${handleId}`);
   }
 
-  private async releaseHandleInBlock(handleId: string, cidr: string): Promise<string[]> {
+  /** Frees the handle's addresses in one block; `known` is the handle as just read (used for the first attempt). */
+  private async releaseHandleInBlock(handleId: string, cidr: string, known?: HandleRecord): Promise<string[]> {
     for (let attempt = 0; attempt < DATASTORE_RETRIES; attempt++) {
-      const cur = await this.store.getBlock(cidr);
-      const h = await this.store.getHandle(handleId);
+      const [cur, h] = await Promise.all([
+        this.store.getBlock(cidr),
+        attempt === 0 && known ? known : this.store.getHandle(handleId),
+      ]);
       if (!h) return [];
       const count = h.value.block[cidr] ?? 0;
       const next = cur ? cloneBlock(cur.value) : undefined;
@@ -973,7 +982,15 @@ export class IpamClient {
       );
       const empty = isEmpty(next);
       // The handle's entry for this block goes to zero whatever its count said.
-      if (await this.commitBlock(cur, empty && !next.affinity ? 'delete' : next, { [handleId]: -count })) {
+      const ok = await this.commitBlock(
+        cur,
+        empty && !next.affinity ? 'delete' : next,
+        { [handleId]: -count },
+        {
+          [handleId]: h,
+        },
+      );
+      if (ok) {
         if (empty && next.affinity) await this.ensureConsistentAffinity(next);
         return ips.map(formatIp);
       }
