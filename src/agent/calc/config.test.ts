@@ -132,6 +132,8 @@ describe('Felix configuration', () => {
       badRegex.problems[0]!,
       /FelixConfiguration node: InterfaceExclude = .*"\/\^kube\(\/" is not a valid regular expression/,
     );
+    // Felix's plain-name pattern is 1-15 of [a-zA-Z0-9_-] (no dots); a regex element has no spaces.
+    assert.match(resolveFelixConfig({ env: { FELIX_INTERFACEEXCLUDE: 'eth0.100' } }).problems[0]!, /eth0\.100/);
     const badName = resolveFelixConfig({ env: { FELIX_INTERFACEEXCLUDE: 'eth0,my "if"' } });
     assert.match(
       badName.problems[0]!,

@@ -114,7 +114,8 @@ function interfacePatternListField(name: string, defaultValue: string[]): Field<
     parse(raw) {
       const entries = list.parse(raw);
       for (const e of entries) {
-        if (e.length >= 2 && e.startsWith('/') && e.endsWith('/')) {
+        // Felix's element patterns: `/<no spaces>/` is a regular expression, else 1-15 of [a-zA-Z0-9_-].
+        if (/^\/\S+\/$/.test(e)) {
           try {
             new RegExp(e.slice(1, -1));
           } catch (err) {
@@ -122,7 +123,7 @@ function interfacePatternListField(name: string, defaultValue: string[]): Field<
               `${JSON.stringify(e)} is not a valid regular expression (${(err as Error).message})`,
             );
           }
-        } else if (!/^[a-zA-Z0-9_.:@-]{1,15}$/.test(e)) {
+        } else if (!/^[a-zA-Z0-9_-]{1,15}$/.test(e)) {
           throw new ConfigValueError(`${JSON.stringify(e)} is neither an interface name nor a /regular expression/`);
         }
       }
@@ -230,10 +231,10 @@ const FIELDS = {
   nftablesRefreshInterval: durationField('NftablesRefreshInterval', 90),
   prometheusMetricsEnabled: boolField('PrometheusMetricsEnabled', false),
   prometheusMetricsHost: stringField('PrometheusMetricsHost', ''),
-  prometheusMetricsPort: intField('PrometheusMetricsPort', 9091, 1, 65535),
+  prometheusMetricsPort: intField('PrometheusMetricsPort', 9091, 0, 65535),
   healthEnabled: boolField('HealthEnabled', false),
   healthHost: stringField('HealthHost', 'localhost'),
-  healthPort: intField('HealthPort', 9099, 1, 65535),
+  healthPort: intField('HealthPort', 9099, 0, 65535),
   logSeverityScreen: enumField('LogSeverityScreen', 'Info', ['Debug', 'Info', 'Warning', 'Error', 'Fatal'] as const),
   endpointReportingEnabled: boolField('EndpointReportingEnabled', false),
   routeRefreshInterval: durationField('RouteRefreshInterval', 90),

@@ -39,7 +39,7 @@ export function interfaceExcludeMatcher(entries: readonly string[]): (name: stri
 
 /** The regular expression of a `/.../` entry, or undefined for a plain name. Throws when it does not compile. */
 export function regexEntry(entry: string): RegExp | undefined {
-  if (entry.length < 2 || !entry.startsWith('/') || !entry.endsWith('/')) return undefined;
+  if (!/^\/\S+\/$/.test(entry)) return undefined; // Felix's pattern for a regex element: `/<no spaces>/`
   return new RegExp(entry.slice(1, -1));
 }
 
