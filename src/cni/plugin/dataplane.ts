@@ -151,7 +151,8 @@ export class PodInterfaceBuild {
     if (failed.length) {
       const err = failed[0]!.message;
       if (hostLinkExists(hostVeth)) {
-        // Made after all (e.g. the message was a warning): ours to finish or roll back.
+        // Made after all: the session retried the line after iproute2 exited having run it (the retry then meets
+        // "File exists"). The name is this pod's own, so the link is ours to finish or roll back.
         this.linkMade = true;
         return;
       }
