@@ -3,8 +3,9 @@
 // namespaced label policies, namespace selectors, named ports, CIDR deny/allow, egress, and a second tier with Pass),
 // all in a real etcd. Prints: cold start to a programmed table; time from one policy change and from one endpoint
 // added to the kernel having it (observer: `nft monitor` in the node namespace, against the writer's commit time);
-// rule and set counts; agent RSS; iperf3 between the two pods with the table vs without (median ratio of alternating
-// runs). Run as root: node --import tsx bench/policy/run.ts
+// rule and set counts; agent RSS (at the first apply, steady 3 s after the cold start, after the change phase, and the
+// peak); iperf3 between the two pods with the table vs without (median ratio of alternating runs).
+// Run as root: node --import tsx bench/policy/run.ts (where the memory goes: bench/policy/memory.ts)
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
