@@ -3,7 +3,7 @@
 // does: it re-reads its inputs (template, etcd TLS secret, service-account token, node name) every
 // CALICO_INSTALL_CNI_RECHECK_MS and re-writes the conflist, kubeconfig or TLS files they change, until SIGTERM.
 import path from 'node:path';
-import { applyInstall, planInstall, refreshInstall, truthy } from './install.js';
+import { applyInstall, planInstall, refreshInstall, truthy, type InstallPlan } from './install.js';
 
 export {
   CALICO_CONFLIST_TEMPLATE,
@@ -38,8 +38,9 @@ export async function installCniMain(args: string[], io: InstallCniIo): Promise<
   }
   const log = (line: string) => io.err(`install-cni: ${line}\n`);
   const source = pluginSource(io.env, io.argv1);
+  let plan: InstallPlan;
   try {
-    const plan = planInstall(io.env, source);
+    plan = planInstall(io.env, source);
     if (args.includes('--dry-run')) {
       for (const [src, name] of plan.binaries) io.out(`# would install ${src} -> ${path.join(plan.binDir, name)}\n`);
       for (const [src, dest] of plan.tlsFiles) io.out(`# would copy ${src} -> ${dest}\n`);
@@ -55,11 +56,18 @@ export async function installCniMain(args: string[], io: InstallCniIo): Promise<
   if (!truthy(io.env.SLEEP, true)) return 0;
   const everyMs = Number(io.env.CALICO_INSTALL_CNI_RECHECK_MS) || 10_000;
   log(`done; SLEEP=true: re-checking the inputs every ${everyMs} ms (SIGTERM ends)`);
-  await sleepAndRefresh(io, source, everyMs, log);
+  await sleepAndRefresh(io, plan, source, everyMs, log);
   return 0;
 }
 
-async function sleepAndRefresh(io: InstallCniIo, source: string, everyMs: number, log: (l: string) => void) {
+async function sleepAndRefresh(
+  io: InstallCniIo,
+  first: InstallPlan,
+  source: string,
+  everyMs: number,
+  log: (l: string) => void,
+) {
+  let previous = first;
   let signal = io.signal;
   let detach = () => {};
   if (!signal) {
@@ -81,7 +89,9 @@ async function sleepAndRefresh(io: InstallCniIo, source: string, everyMs: number
       });
       if (signal.aborted) break;
       try {
-        refreshInstall(planInstall(io.env, source), log);
+        const plan = planInstall(io.env, source);
+        refreshInstall(plan, previous, log);
+        previous = plan;
       } catch (err) {
         // A half-rotated secret or a template being edited: keep what is installed and try again next round.
         log(`re-check failed, keeping the installed files: ${(err as Error).message}`);

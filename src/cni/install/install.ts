@@ -276,20 +276,35 @@ const sameContent = (file: string, content: string | Buffer): boolean => {
 };
 
 /**
- * Re-writes the files whose inputs changed since they were written (TLS files, kubeconfig, conflist) — what a
- * sleeping install-cni does when a secret or token is renewed or the template changes. Binaries are not re-copied.
- * Returns the paths written.
+ * Re-writes the files whose inputs changed since `previous` was rendered (TLS files, kubeconfig, conflist), and any
+ * that went missing — what a sleeping install-cni does when a secret or token is renewed or the template changes.
+ * A file whose inputs did not change is left alone even if its content differs, so another writer (calico-node's
+ * CNI token renewal rewrites the kubeconfig) is not undone. Binaries are not re-copied. Returns the paths written.
  */
-export function refreshInstall(plan: InstallPlan, log: (line: string) => void): string[] {
+export function refreshInstall(plan: InstallPlan, previous: InstallPlan, log: (line: string) => void): string[] {
   const written: string[] = [];
-  const ensure = (file: string, content: string | Buffer, mode: number) => {
-    if (sameContent(file, content)) return;
+  const ensure = (file: string, content: string | Buffer, before: string | Buffer | undefined, mode: number) => {
+    const changed = before === undefined || !Buffer.from(before).equals(Buffer.from(content));
+    if (existsSync(file) && (!changed || sameContent(file, content))) return;
     writeAtomic(file, content, mode);
     written.push(file);
     log(`updated ${file}`);
   };
-  for (const [src, dest] of plan.tlsFiles) ensure(dest, readFileSync(src), statSync(src).mode & 0o777);
-  if (plan.kubeconfig && plan.kubeconfigPath) ensure(plan.kubeconfigPath, plan.kubeconfig, 0o600);
-  ensure(plan.confPath, plan.conflist, 0o644);
+  const tlsBefore = new Map(previous.tlsFiles.map(([src, dest]) => [dest, src]));
+  for (const [src, dest] of plan.tlsFiles) {
+    const content = readFileSync(src);
+    // A secret's files are compared with the installed copy: the input is the file itself.
+    ensure(dest, content, tlsBefore.has(dest) ? readFileSyncOr(dest) : undefined, statSync(src).mode & 0o777);
+  }
+  if (plan.kubeconfig && plan.kubeconfigPath) ensure(plan.kubeconfigPath, plan.kubeconfig, previous.kubeconfig, 0o600);
+  ensure(plan.confPath, plan.conflist, previous.conflist, 0o644);
   return written;
+}
+
+function readFileSyncOr(file: string): Buffer | undefined {
+  try {
+    return readFileSync(file);
+  } catch {
+    return undefined;
+  }
 }

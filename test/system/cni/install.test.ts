@@ -273,6 +273,11 @@ test('SLEEP=true keeps running and re-writes the TLS files, kubeconfig and confl
     assert.equal(readFileSync(cert, 'utf8'), 'CERT-1\n');
     assert.match(readFileSync(kubeconfig, 'utf8'), /token: token-1/);
 
+    // Another writer's kubeconfig (calico-node renews the CNI token into it) is left alone while the inputs stay.
+    writeFileSync(kubeconfig, '# written by calico-node token renewal\n', { mode: 0o600 });
+    await new Promise((r) => setTimeout(r, 400));
+    assert.equal(readFileSync(kubeconfig, 'utf8'), '# written by calico-node token renewal\n');
+
     // A renewed secret and token are installed again; a conflist someone deleted comes back.
     writeFileSync(path.join(secrets, 'etcd-cert'), 'CERT-2\n');
     writeFileSync(path.join(sa, 'token'), 'token-2\n');
