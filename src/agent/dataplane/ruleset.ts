@@ -372,7 +372,8 @@ function failsafeRules(ports: readonly HostPort[], dir: 'in' | 'out'): NftRule[]
 export class RulesetRenderer {
   private cfgRef: DataplaneConfig | undefined;
   private cc: ConfigContext | undefined;
-  private wlCache = new WeakMap<LocalWorkloadEndpoint, NftChain[]>();
+  /** A workload's chains and the verdicts its dispatch entries point at (`goto <chain>`), per endpoint object. */
+  private wlCache = new WeakMap<LocalWorkloadEndpoint, { chains: NftChain[]; verdicts: [string, string, string] }>();
   private hepCache = new WeakMap<LocalHostEndpoint, HostEndpointChains>();
   private policyCache = new Map<string, WeakMap<CompiledPolicy, CachedPolicyChains>>();
   private setCache = new WeakMap<IpSetSpec, NftSet[]>();
@@ -495,17 +496,24 @@ export class RulesetRenderer {
     };
     const natRules: { pre: NftRule[]; post: NftRule[] } = { pre: [], post: [] };
     const hostEndpoints: LocalHostEndpoint[] = [];
+    const [toWl, fromWl, antiSpoof] = [CHAINS.toWl, CHAINS.fromWl, CHAINS.rawAntiSpoof].map((d) =>
+      dispatch.get(d)!,
+    ) as [Map<string, string>, Map<string, string>, Map<string, string>];
 
     for (const ep of snap.endpoints.values()) {
       if (ep.kind === 'workload') {
         if (!ep.interfaceName) continue;
-        let chains = this.wlCache.get(ep);
-        if (!chains) this.wlCache.set(ep, (chains = workloadChains(ep, c, this.shared)));
-        const [tw, fw, sp] = chains as [NftChain, NftChain, NftChain];
-        chains.forEach(addChain);
-        dispatch.get(CHAINS.toWl)!.set(ep.interfaceName, `goto ${tw.name}`);
-        dispatch.get(CHAINS.fromWl)!.set(ep.interfaceName, `goto ${fw.name}`);
-        dispatch.get(CHAINS.rawAntiSpoof)!.set(ep.interfaceName, `goto ${sp.name}`);
+        let wl = this.wlCache.get(ep);
+        if (!wl) {
+          const chains = workloadChains(ep, c, this.shared);
+          const [tw, fw, sp] = chains as [NftChain, NftChain, NftChain];
+          wl = { chains, verdicts: [`goto ${tw.name}`, `goto ${fw.name}`, `goto ${sp.name}`] };
+          this.wlCache.set(ep, wl);
+        }
+        wl.chains.forEach(addChain);
+        toWl.set(ep.interfaceName, wl.verdicts[0]);
+        fromWl.set(ep.interfaceName, wl.verdicts[1]);
+        antiSpoof.set(ep.interfaceName, wl.verdicts[2]);
         usePolicies('filter', ep.ingress, 'in');
         usePolicies('filter', ep.egress, 'out');
         if (cfg.floatingIPs === 'Enabled') {
