@@ -28,6 +28,8 @@ function timed(
     c.stderr.on('data', (d) => (out += d));
     c.on('error', reject);
     c.on('close', (code) => resolve({ ms: Number(process.hrtime.bigint() - t0) / 1e6, code: code ?? 1, out }));
+    // A program that exits without reading its stdin must not crash us with EPIPE.
+    c.stdin.on('error', () => {});
     c.stdin.end(stdin);
   });
 }

@@ -41,6 +41,8 @@ function timeSpawn(cmd: string[], env: Record<string, string>, stdin: string): P
         exitAt: performance.timeOrigin + performance.now(),
       }),
     );
+    // A program that exits without reading its stdin must not crash us with EPIPE.
+    child.stdin.on('error', () => {});
     child.stdin.end(stdin);
   });
 }

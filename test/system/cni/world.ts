@@ -180,6 +180,8 @@ export class CniWorld {
         }
         resolve(out);
       });
+      // A program that exits without reading its stdin must not crash us with EPIPE.
+      child.stdin.on('error', () => {});
       child.stdin.end(JSON.stringify(call.config));
     });
   }
