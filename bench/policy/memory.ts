@@ -102,7 +102,12 @@ async function main(): Promise<void> {
 
     const snapDir = process.env.BENCH_HEAPSNAPSHOT;
     const flags = (process.env.BENCH_NODE_FLAGS ?? '').split(' ').filter(Boolean);
-    const args = ['--expose-gc', ...flags, ...(snapDir ? ['--heapsnapshot-signal=SIGUSR2'] : []), bundle];
+    const args = [
+      ...(process.env.BENCH_NO_GC ? [] : ['--expose-gc']),
+      ...flags,
+      ...(snapDir ? ['--heapsnapshot-signal=SIGUSR2'] : []),
+      bundle,
+    ];
     const agent = new LoggedProcess(args, env, snapDir ?? dir);
     procs.push(agent);
     await agent.next((r) => r.msg === 'dataplane updated');

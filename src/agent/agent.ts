@@ -20,6 +20,7 @@ import { NftCommandRunner, type NftRunner } from './dataplane/nft-runner.js';
 import type { HostInterface } from './dataplane/host-endpoints.js';
 import { IpInterfaceMonitor, type InterfaceSource } from './dataplane/interface-monitor.js';
 import { AgentHttpEndpoints, endpointsFromConfig, type ListenAddress, type WantedEndpoints } from './http-endpoints.js';
+import { collectGarbage } from './heap-collector.js';
 import { AgentMetrics, type HealthState } from './metrics.js';
 
 export interface AgentContext {
@@ -106,6 +107,8 @@ export async function startAgent(ctx: AgentContext): Promise<Agent> {
   const baseRetry = ctx.retryDelayMs ?? 250;
 
   let stopped = false;
+  /** Set by a (re-)list: the next successful apply ends its allocation burst with one full collection. */
+  let collectAfterApply = false;
   /** The host's (non-workload) interfaces, once listed. */
   let hostInterfaces: HostInterface[] | undefined;
   /** Moves the health and metrics servers after a configuration change (set once they are first started). */
@@ -194,6 +197,19 @@ export async function startAgent(ctx: AgentContext): Promise<Agent> {
           log.warn({ err: String(err) }, 'could not write endpoint status files');
         }
         programmedResolve();
+        if (collectAfterApply) {
+          // The (re-)list's parsing and first rendering are garbage now: collect it once, off the change path.
+          collectAfterApply = false;
+          const g = collectGarbage();
+          log.info(
+            {
+              heapMBBefore: Math.round(g.beforeBytes / 1048576),
+              heapMBAfter: Math.round(g.afterBytes / 1048576),
+              ms: Math.round(g.ms),
+            },
+            'collected the garbage of the initial sync',
+          );
+        }
       } catch (err) {
         end();
         dataplaneOk = false;
@@ -270,6 +286,7 @@ export async function startAgent(ctx: AgentContext): Promise<Agent> {
         metrics.resyncs.inc({ kind: 'datastore' });
         const { revision, listed, listMs, feedMs } = await listAndFeed();
         fedRevision = revision;
+        collectAfterApply = true;
         reconcileEndpoints();
         inSync = true;
         datastoreOk = true;
