@@ -241,7 +241,8 @@ async function startNode(layout: LabLayout, node: LabNode, programs: Programs, k
   await waitFor(`${node.name} registered`, 30_000, async () => existsSync(p.nodenameFile));
   await run('ip', ['netns', 'exec', node.netns, path.join(programs.binDir, 'calico-node'), 'install-cni'], {
     // As Calico's init container: install once and exit (install-cni's own default, as Calico's, is to stay).
-    env: { ...process.env, ...env, SLEEP: 'false' },
+    // The lab's kubelet shares this host's filesystem, so the plugins can name this node binary directly.
+    env: { ...process.env, ...env, SLEEP: 'false', CNI_NODE_PATH: process.execPath },
   });
   startProcess({
     labDir: layout.options.labDir,
