@@ -193,6 +193,9 @@ export function nodeEnv(layout: LabLayout, node: LabNode, k8sDir: string): Recor
     ...(layout.options.ipv6 ? { CNI_NETWORK_CONFIG: dualStackConflistTemplate() } : {}),
     FELIX_DEFAULTENDPOINTTOHOSTACTION: 'ACCEPT',
     FELIX_HEALTHENABLED: 'true',
+    // Felix's metrics are off by default; the lab turns them on, on each node namespace's loopback (port 9091).
+    FELIX_PROMETHEUSMETRICSENABLED: 'true',
+    FELIX_PROMETHEUSMETRICSHOST: '127.0.0.1',
     CALICO_DISABLE_FILE_LOGGING: 'true',
     KUBECONFIG: path.join(k8sDir, 'admin.kubeconfig'),
     CALICO_SERVICEACCOUNT_DIR: path.join(k8sDir, 'serviceaccount'),
