@@ -5,12 +5,7 @@
 // Runs inside the underlay namespace, where the API server and the datastore are reachable.
 import { KubeRest, KubeRestError, loadKubeconfig, objectPaths } from './kube-rest.js';
 import { parseResources, isKubernetesKind, type KubernetesObject, type Resource } from '../api/index.js';
-import {
-  openDatastore,
-  datastoreSettingsFromEnv,
-  ResourceClient,
-  ensureInitialized,
-} from '../datastore/index.js';
+import { openDatastore, datastoreSettingsFromEnv, ResourceClient, ensureInitialized } from '../datastore/index.js';
 
 export interface ApplyContext {
   kubeconfig: string;
