@@ -10,7 +10,6 @@ import {
   ConflictError,
   DatastoreError,
   NotFoundError,
-  TxnConflictError,
   UnreachableError,
   type Datastore,
   type KVPair,
@@ -21,6 +20,7 @@ import {
   type WatchEvent,
   type WriteOptions,
 } from './types.js';
+import { conditionFailure } from './conditions.js';
 
 export interface EtcdSettings {
   endpoints: string[];
@@ -241,20 +241,7 @@ export class EtcdDatastore implements Datastore {
             : c.kind === 'unchangedSince'
               ? found === undefined || found <= c.revision
               : found === c.revision;
-        if (!holds) {
-          const wanted =
-            c.kind === 'absent'
-              ? 'absent'
-              : c.kind === 'unchangedSince'
-                ? `nothing changed under the prefix since revision ${c.revision}`
-                : `revision ${c.revision}`;
-          const where = kv && c.kind === 'unchangedSince' ? `${kv.key.toString('utf8')} at ` : '';
-          throw new TxnConflictError(
-            `transaction condition failed: ${c.key} (${wanted} expected, ${found ? `${where}revision ${found}` : 'absent'} found)`,
-            c.key,
-            kv ? toPair(kv) : undefined,
-          );
-        }
+        if (!holds) throw conditionFailure(c, kv ? toPair(kv) : undefined);
       });
       throw new ConflictError(`transaction conditions failed: ${conditions.map((c) => c.key).join(', ')}`);
     }

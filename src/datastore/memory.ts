@@ -4,7 +4,6 @@ import {
   AlreadyExistsError,
   ConflictError,
   NotFoundError,
-  TxnConflictError,
   UnreachableError,
   type Datastore,
   type KVPair,
@@ -15,6 +14,7 @@ import {
   type WatchEvent,
   type WriteOptions,
 } from './types.js';
+import { conditionFailure } from './conditions.js';
 
 type Change = Extract<WatchEvent, { type: 'put' } | { type: 'delete' }>;
 
@@ -119,20 +119,7 @@ export class MemoryDatastore implements Datastore {
     for (const c of conditions) {
       const cur = c.kind === 'unchangedSince' ? this.changedUnder(c.key, c.revision) : this.live(c.key);
       const holds = c.kind === 'absent' ? !cur : c.kind === 'unchangedSince' ? !cur : cur?.revision === c.revision;
-      if (!holds) {
-        const found = cur ? `${c.kind === 'unchangedSince' ? `${cur.key} at ` : ''}revision ${cur.revision}` : 'absent';
-        const wanted =
-          c.kind === 'absent'
-            ? 'absent'
-            : c.kind === 'unchangedSince'
-              ? `nothing changed under the prefix since revision ${c.revision}`
-              : `revision ${c.revision}`;
-        throw new TxnConflictError(
-          `transaction condition failed: ${c.key} (${wanted} expected, ${found} found)`,
-          c.key,
-          cur ? { ...cur } : undefined,
-        );
-      }
+      if (!holds) throw conditionFailure(c, cur ? { ...cur } : undefined);
     }
     // A txn with only deletes of missing keys writes nothing, as etcd does not bump the revision for no-op deletes.
     const effective = operations.filter((op) => op.kind === 'put' || this.live(op.key));

@@ -16,7 +16,6 @@ import {
   ConflictError,
   DatastoreError,
   NotFoundError,
-  TxnConflictError,
   UnreachableError,
   type Datastore,
   type KVPair,
@@ -27,6 +26,7 @@ import {
   type WatchEvent,
   type WriteOptions,
 } from './types.js';
+import { conditionFailure } from './conditions.js';
 
 export interface SqliteOptions {
   /** Bound on waiting for the file (locked by another writer) before UnreachableError. Default 5000 ms. */
@@ -272,22 +272,7 @@ export class SqliteDatastore implements Datastore {
         const row =
           c.kind === 'unchangedSince' ? this.changedUnder(c.key, c.revision, now) : this.stmt.get.get(c.key, now);
         const holds = c.kind === 'absent' ? !row : c.kind === 'unchangedSince' ? !row : row?.revision === c.revision;
-        if (!holds) {
-          const found = row
-            ? `${c.kind === 'unchangedSince' ? `${row.key} at ` : ''}revision ${row.revision}`
-            : 'absent';
-          const wanted =
-            c.kind === 'absent'
-              ? 'absent'
-              : c.kind === 'unchangedSince'
-                ? `nothing changed under the prefix since revision ${c.revision}`
-                : `revision ${c.revision}`;
-          throw new TxnConflictError(
-            `transaction condition failed: ${c.key} (${wanted} expected, ${found} found)`,
-            c.key,
-            row ? toPair(row) : undefined,
-          );
-        }
+        if (!holds) throw conditionFailure(c, row ? toPair(row) : undefined);
       }
     }, operations);
     return { revision };
