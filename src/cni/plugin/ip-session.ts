@@ -3,6 +3,7 @@
 // failed with iproute2's message. iproute2 reports `Command failed -:<line>` on stderr for each failing line, so every
 // group ends with a sentinel line that always fails: its report means the whole group has been processed.
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { holdOpen } from './resident-child.js';
 
 export interface IpFailure {
   command: string;
@@ -87,16 +88,8 @@ class BatchProcess {
     this.setRef(false);
   }
   private setRef(on: boolean): void {
-    for (const h of [this.child.stdin, this.child.stdout, this.child.stderr, this.child] as unknown as Refable[]) {
-      if (on) h.ref?.();
-      else h.unref?.();
-    }
+    holdOpen(this.child, on);
   }
-}
-
-interface Refable {
-  ref?(): void;
-  unref?(): void;
 }
 
 /**

@@ -4,6 +4,7 @@
 // runs longer than the job timeout (a hung nsenter, say) fails, and its shell is killed with all its children; the
 // scripts queued behind it, not started yet, run on a fresh shell — a hung pod never stalls the others.
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { holdOpen } from './resident-child.js';
 
 export interface LaunchResult {
   code: number;
@@ -111,16 +112,8 @@ class LauncherProcess {
 
   // Idle, the shell must not keep a one-shot plugin process alive; with a job outstanding it must.
   private setRef(on: boolean): void {
-    for (const h of [this.child.stdin, this.child.stdout, this.child.stderr, this.child] as unknown as Refable[]) {
-      if (on) h.ref?.();
-      else h.unref?.();
-    }
+    holdOpen(this.child, on);
   }
-}
-
-interface Refable {
-  ref?(): void;
-  unref?(): void;
 }
 
 export class ShellLauncher {
