@@ -6,6 +6,10 @@
 // compare-and-swap reports the current version, so a stale guess costs no extra read), starting at a client-specific
 // block so concurrent clients of one node spread over its blocks; only when those yield nothing are the node's
 // blocks read afresh, and only when all of them are full is a new block claimed, as in Calico.
+// IP cooldown (ipCooldownSeconds): a release marks addresses `releasedAt` instead of freeing them; every block this
+// client writes is first rid of the cooled-down ones (Calico's read-time block GC), and reclaimCooledAddresses is the
+// controllers' backstop for blocks nobody writes. Releases decide from the configuration this client last read, and
+// their transaction requires it unchanged.
 //
 //   request -> choosePools (core/pool) -> affine blocks -> claim (affinity pending, create block, confirm) -> borrow
 //                                            |                                   |
@@ -35,6 +39,10 @@ import {
   isEmpty,
   newBlock,
   ordinalOf,
+  coolingOf,
+  isEmptyOnceCooled,
+  reclaimableCount,
+  reclaimCooled,
   releaseFromBlock,
   type AllocationBlock,
   type ReleaseRequest,
@@ -155,9 +163,30 @@ interface Assigned {
   block: Cidr;
 }
 
+/** A cooling address: released, held by no handle, not handed out before its cooldown has passed. */
+export interface CoolingInfo {
+  ip: string;
+  block: string;
+  /** The handle that held it. */
+  handleId: string | null;
+  attrs: Record<string, string>;
+  releasedAt: string;
+  /** When it may be handed out again under the current configuration. */
+  availableAt: string;
+}
+
+type ConfigView = Versioned<IpamConfig> & { exists: boolean };
+
+/** The transaction condition "the IPAM configuration is still as read". */
+const configUnchanged = (v: ConfigView): TxnCondition =>
+  v.exists
+    ? { key: IPAM_CONFIG_KEY, kind: 'revision', revision: v.revision }
+    : { key: IPAM_CONFIG_KEY, kind: 'absent' };
+
 /** What an auto-assignment for one node and family decides from, besides the blocks, as read at one time. */
 interface HostContext {
   config: IpamConfig;
+  configView: ConfigView;
   reservations: ReservationSet;
   /** Revision the IPReservation list was read at. */
   reservationsRevision: number;
@@ -178,10 +207,11 @@ interface CommitOutcome {
 
 const HANDLE_KEY_PREFIX = `${IPAM_PREFIX}handle/`;
 
-/** Whether the block has a free address that no reservation excludes. */
-function hasRoom(b: AllocationBlock, reservations: ReservationSet): boolean {
-  if (b.unallocated.length === 0) return false;
-  return reservations.cidrs.length === 0 || freeCount(b, reservations.isReserved) > 0;
+/** Whether the block has a free address that no reservation excludes (cooled-down ones count as free). */
+function hasRoom(b: AllocationBlock, reservations: ReservationSet, cooldownSeconds: number, nowMs: number): boolean {
+  const cooled = reclaimableCount(b, nowMs, cooldownSeconds);
+  if (b.unallocated.length === 0 && cooled === 0) return false;
+  return reservations.cidrs.length === 0 || cooled > 0 || freeCount(b, reservations.isReserved) > 0;
 }
 
 /**
@@ -213,6 +243,8 @@ export class IpamClient {
    * on are unchanged; if they changed, or the blocks it knows are full, the assignment reads everything afresh.
    */
   private readonly contexts = new Map<string, HostContext>();
+  /** The IPAM configuration as last read, for releases (their transactions require it unchanged). */
+  private configView?: ConfigView;
 
   constructor(
     readonly ds: Datastore,
@@ -316,8 +348,10 @@ export class IpamClient {
     const pools = poolList.pools;
     const labels = node.labels;
     if (this.contexts.size >= 1000) this.contexts.clear();
+    this.configView = cfg;
     this.contexts.set(contextKey, {
       config,
+      configView: cfg,
       reservations,
       reservationsRevision: res.listRevision,
       pools,
@@ -341,10 +375,12 @@ export class IpamClient {
     );
     const limit = effectiveBlockLimit(req.maxBlocksPerHost ?? 0, config);
 
+    const cooldown = config.ipCooldownSeconds;
     let affine = await this.prepareAffineBlocks(host, affinities, chosen, pools, labels);
     // (a) the node's blocks, all read afresh at once, those with room tried from a client-specific start.
     const seenFull = new Set<string>();
-    if (affine.length) record(await this.assignFromRoomyBlocks(affine, host, need(), req, reservations, seenFull));
+    if (affine.length)
+      record(await this.assignFromRoomyBlocks(affine, host, need(), req, reservations, cooldown, seenFull));
     for (let round = 0; need() > 0; round++) {
       if (round > DATASTORE_RETRIES) throw new MaxRetriesError(`claiming a block for ${host}`);
       // (a') one by one, read afresh (except, at first, those (a) just read and found full or not ours).
@@ -356,7 +392,7 @@ export class IpamClient {
           continue;
         }
         if (reservations.coversWholly(parseCidr(cidr))) continue;
-        const r = await this.assignFromAffineBlock(cidr, host, need(), req, reservations);
+        const r = await this.assignFromAffineBlock(cidr, host, need(), req, reservations, cooldown);
         if (r === 'not-ours') stale.push(cidr);
         else record(r);
       }
@@ -365,7 +401,7 @@ export class IpamClient {
       // (b) claim a new block, within the block limit.
       if (!config.autoAllocateBlocks) break;
       if (affine.length >= limit) throw new BlockLimitError(host, limit);
-      const cidr = await this.findUsableBlock(host, family, chosen, reservations);
+      const cidr = await this.findUsableBlock(host, family, chosen, reservations, cooldown);
       if (!cidr) break;
       if (await this.claimAffineBlock(host, cidr)) affine.push(cidr);
     }
@@ -373,7 +409,7 @@ export class IpamClient {
     if (need() > 0 && !config.strictAffinity) {
       for (const pool of chosen) {
         if (need() === 0) break;
-        record(await this.borrowFromPool(pool, host, need(), req, reservations));
+        record(await this.borrowFromPool(pool, host, need(), req, reservations, cooldown));
       }
     }
     if (need() > 0) {
@@ -476,10 +512,12 @@ export class IpamClient {
   ): Promise<Assigned[] | 'context-changed'> {
     const host = req.hostname;
     const mine = hostAffinity(host);
+    const cooldown = ctx.config.ipCooldownSeconds;
+    const nowMs = this.now().getTime();
     const roomy: { view: Versioned<AllocationBlock>; pool: IpamPool }[] = [];
     for (const aff of ctx.affinities) {
       const view = this.store.knownBlock(aff.cidr);
-      if (!view || view.value.affinity !== mine || !hasRoom(view.value, ctx.reservations)) continue;
+      if (!view || view.value.affinity !== mine || !hasRoom(view.value, ctx.reservations, cooldown, nowMs)) continue;
       const c = blockCidr(view.value);
       const pool = chosen.find((p) => cidrContainsCidr(p.cidr, c));
       if (pool && !ctx.reservations.coversWholly(c)) roomy.push({ view, pool });
@@ -494,11 +532,13 @@ export class IpamClient {
         { key: resourcePrefix('IPPool'), kind: 'unchangedSince', revision: ctx.poolsRevision },
         { key: resourceKey('Node', host), kind: 'revision', revision: ctx.nodeRevision },
         { key: resourcePrefix('IPReservation'), kind: 'unchangedSince', revision: ctx.reservationsRevision },
+        // The cooldown it frees cooled addresses by.
+        configUnchanged(ctx.configView),
       ];
       for (let attempt = 0; attempt < DATASTORE_RETRIES; attempt++) {
         const outcome: CommitOutcome = {};
         const handle = this.handleGuess(req.handleId);
-        const r = await this.tryAssign(cur, num - got.length, req, ctx.reservations, handle, guard, outcome);
+        const r = await this.tryAssign(cur, num - got.length, req, ctx.reservations, cooldown, handle, guard, outcome);
         if (r !== 'conflict') {
           got.push(...r);
           break;
@@ -528,14 +568,20 @@ export class IpamClient {
     num: number,
     req: AutoAssignRequest,
     reservations: ReservationSet,
+    cooldown: number,
     seenFull: Set<string>,
   ): Promise<Assigned[]> {
     const views = await Promise.all(affine.map((c) => this.store.getBlock(c)));
     const mine = hostAffinity(host);
+    const nowMs = this.now().getTime();
     const roomy: Versioned<AllocationBlock>[] = [];
     views.forEach((v, i) => {
       if (!v) return; // an affinity without its block yet: the caller claims it
-      if (v.value.affinity === mine && hasRoom(v.value, reservations) && !reservations.coversWholly(blockCidr(v.value)))
+      if (
+        v.value.affinity === mine &&
+        hasRoom(v.value, reservations, cooldown, nowMs) &&
+        !reservations.coversWholly(blockCidr(v.value))
+      )
         roomy.push(v);
       else seenFull.add(affine[i]!);
     });
@@ -544,7 +590,14 @@ export class IpamClient {
     for (let i = 0; i < roomy.length && got.length < num; i++) {
       let cur = roomy[(start + i) % roomy.length]!;
       for (let attempt = 0; attempt < DATASTORE_RETRIES; attempt++) {
-        const r = await this.tryAssign(cur, num - got.length, req, reservations, this.handleGuess(req.handleId));
+        const r = await this.tryAssign(
+          cur,
+          num - got.length,
+          req,
+          reservations,
+          cooldown,
+          this.handleGuess(req.handleId),
+        );
         if (r !== 'conflict') {
           got.push(...r);
           // Found full at the version a failed transaction reported: as fresh as a read.
@@ -566,6 +619,7 @@ export class IpamClient {
     num: number,
     req: AutoAssignRequest,
     reservations: ReservationSet,
+    cooldown: number,
   ): Promise<Assigned[] | 'not-ours'> {
     for (let attempt = 0; attempt < DATASTORE_RETRIES; attempt++) {
       // A fresh read first; after a conflict, the version the failed transaction reported.
@@ -576,7 +630,7 @@ export class IpamClient {
         continue;
       }
       if (cur.value.affinity !== hostAffinity(host)) return 'not-ours';
-      const r = await this.tryAssign(cur, num, req, reservations, this.handleGuess(req.handleId));
+      const r = await this.tryAssign(cur, num, req, reservations, cooldown, this.handleGuess(req.handleId));
       if (r === 'conflict') continue;
       return r;
     }
@@ -588,17 +642,19 @@ export class IpamClient {
     return this.knownHandles.get(id) ?? null;
   }
 
-  /** One CAS attempt: take up to num addresses from the block for the handle. */
+  /** One CAS attempt: take up to num addresses from the block for the handle (cooled-down ones freed first). */
   private async tryAssign(
     cur: Versioned<AllocationBlock>,
     num: number,
     req: { handleId: string; attrs: Record<string, string> },
     reservations: ReservationSet,
+    cooldown: number,
     handle?: HandleRecord | null,
     guard: TxnCondition[] = [],
     outcome?: CommitOutcome,
   ): Promise<Assigned[] | 'conflict'> {
     const next = cloneBlock(cur.value);
+    reclaimCooled(next, this.now().getTime(), cooldown);
     const ips = assignFromBlock(next, num, req.handleId, req.attrs, reservations.isReserved);
     if (ips.length === 0) return [];
     const prefetched = handle === undefined ? undefined : { [req.handleId]: handle };
@@ -688,6 +744,7 @@ export class IpamClient {
     family: IpFamily,
     chosen: IpamPool[],
     reservations: ReservationSet,
+    cooldown: number,
   ): Promise<string | undefined> {
     const existing = new Map<string, Versioned<AllocationBlock>>();
     for (const b of await this.store.listBlocks(family)) existing.set(b.value.cidr, b);
@@ -705,14 +762,15 @@ export class IpamClient {
         if (reservations.coversWholly(c)) continue;
         const b = existing.get(text);
         if (!b) return text;
-        if (b.value.affinity === hostAffinity(host) && freeCount(b.value, reservations.isReserved) > 0) return text;
+        if (b.value.affinity === hostAffinity(host) && hasRoom(b.value, reservations, cooldown, nowMs)) return text;
       }
     }
     // Nothing unclaimed: reclaim an old empty block of another node.
     for (const pool of chosen) {
       for (const b of existing.values()) {
         const other = affinityHost(b.value.affinity);
-        if (!other || other === host || !isEmpty(b.value) || !cidrContainsCidr(pool.cidr, blockCidr(b.value))) continue;
+        if (!other || other === host || !cidrContainsCidr(pool.cidr, blockCidr(b.value))) continue;
+        if (!isEmptyOnceCooled(b.value, nowMs, cooldown)) continue;
         if (reservations.coversWholly(blockCidr(b.value))) continue;
         const claimed = b.value.affinityClaimTime ? Date.parse(b.value.affinityClaimTime) : 0;
         if (nowMs - claimed <= EMPTY_BLOCK_MIN_RECLAIM_AGE_MS) continue;
@@ -802,6 +860,7 @@ export class IpamClient {
     num: number,
     req: AutoAssignRequest,
     reservations: ReservationSet,
+    cooldown: number,
   ): Promise<Assigned[]> {
     const blocks = (await this.store.listBlocks(pool.cidr.family))
       .filter((b) => cidrContainsCidr(pool.cidr, blockCidr(b.value)))
@@ -813,7 +872,7 @@ export class IpamClient {
       let cur: Versioned<AllocationBlock> | undefined = blocks[(start + i) % blocks.length];
       for (let attempt = 0; ; attempt++) {
         if (attempt >= DATASTORE_RETRIES) throw new MaxRetriesError(`borrowing from block ${cur.value.cidr}`);
-        const r = await this.tryAssign(cur, num - got.length, req, reservations);
+        const r = await this.tryAssign(cur, num - got.length, req, reservations, cooldown);
         if (r !== 'conflict') {
           got.push(...r);
           break;
@@ -863,6 +922,7 @@ export class IpamClient {
         throw new StrictAffinityError(text, cidr, cur.value.affinity);
       }
       const next = cloneBlock(cur.value);
+      reclaimCooled(next, this.now().getTime(), cfg.value.ipCooldownSeconds);
       assignSpecific(next, ip, req.handleId, req.attrs);
       if (await this.commitBlock(cur, next, { [req.handleId]: 1 })) return `${text}/${pool.blockSize}`;
     }
@@ -899,31 +959,65 @@ export class IpamClient {
       byBlock.set(cidr, list);
     }
     for (const [cidr, list] of byBlock) {
-      unallocated.push(...(await this.releaseFromBlockCas(cidr, (b) => releaseFromBlock(b, list), list)));
+      unallocated.push(
+        ...(await this.releaseFromBlockCas(cidr, (b, releasedAt) => releaseFromBlock(b, list, releasedAt), list)),
+      );
     }
     return unallocated;
   }
 
   private async releaseFromBlockCas(
     cidr: string,
-    release: (b: AllocationBlock) => { released: { handle: string | null }[]; unallocated: IpAddress[] },
+    release: (
+      b: AllocationBlock,
+      releasedAt: string | undefined,
+    ) => { released: { handle: string | null }[]; unallocated: IpAddress[] },
     requested: ReleaseRequest[] | undefined,
   ): Promise<string[]> {
     for (let attempt = 0; attempt < DATASTORE_RETRIES; attempt++) {
-      const cur = await this.store.getBlock(cidr);
+      const [cur, cfg] = await Promise.all([this.store.getBlock(cidr), this.releaseConfig()]);
       if (!cur) return (requested ?? []).map((r) => formatIp(r.ip));
       const next = cloneBlock(cur.value);
-      const res = release(next);
+      const { releasedAt, nowMs } = this.releaseTime(cfg);
+      reclaimCooled(next, nowMs, cfg.value.ipCooldownSeconds);
+      const res = release(next, releasedAt);
       if (res.released.length === 0) return res.unallocated.map(formatIp);
       const deltas: Record<string, number> = {};
       for (const r of res.released) if (r.handle) deltas[r.handle] = (deltas[r.handle] ?? 0) - 1;
       const empty = isEmpty(next);
-      if (await this.commitBlock(cur, empty && !next.affinity ? 'delete' : next, deltas)) {
+      const outcome: CommitOutcome = {};
+      if (
+        await this.commitBlock(
+          cur,
+          empty && !next.affinity ? 'delete' : next,
+          deltas,
+          {},
+          [configUnchanged(cfg)],
+          outcome,
+        )
+      ) {
         if (empty && next.affinity) await this.ensureConsistentAffinity(next);
         return res.unallocated.map(formatIp);
       }
+      this.afterReleaseConflict(outcome);
     }
     throw new MaxRetriesError(`releasing from block ${cidr}`);
+  }
+
+  /** The configuration releases decide from: as last read by this client (their transactions check it). */
+  private async releaseConfig(): Promise<ConfigView> {
+    return (this.configView ??= await this.store.getConfig());
+  }
+
+  /** releasedAt for the addresses a release at this moment marks (none without a cooldown), and the time. */
+  private releaseTime(cfg: ConfigView): { releasedAt: string | undefined; nowMs: number } {
+    const now = this.now();
+    return { releasedAt: cfg.value.ipCooldownSeconds > 0 ? now.toISOString() : undefined, nowMs: now.getTime() };
+  }
+
+  /** A release whose configuration condition failed (or an unknown condition) reads the configuration again. */
+  private afterReleaseConflict(outcome: CommitOutcome): void {
+    if (outcome.conflictKey === undefined || outcome.conflictKey === IPAM_CONFIG_KEY) this.configView = undefined;
   }
 
   /** Frees everything the handle holds; HandleNotFoundError when the handle does not exist. */
@@ -956,9 +1050,10 @@ export class IpamClient {
   /** Frees the handle's addresses in one block; `known` is the handle as just read (used for the first attempt). */
   private async releaseHandleInBlock(handleId: string, cidr: string, known?: HandleRecord): Promise<string[]> {
     for (let attempt = 0; attempt < DATASTORE_RETRIES; attempt++) {
-      const [cur, h] = await Promise.all([
+      const [cur, h, cfg] = await Promise.all([
         this.store.getBlock(cidr),
         attempt === 0 && known ? known : this.store.getHandle(handleId),
+        this.releaseConfig(),
       ]);
       if (!h) return [];
       const count = h.value.block[cidr] ?? 0;
@@ -976,24 +1071,29 @@ export class IpamClient {
           throw e;
         }
       }
+      const { releasedAt, nowMs } = this.releaseTime(cfg);
+      reclaimCooled(next, nowMs, cfg.value.ipCooldownSeconds);
       releaseFromBlock(
         next,
         ips.map((ip) => ({ ip })),
+        releasedAt,
       );
       const empty = isEmpty(next);
+      const outcome: CommitOutcome = {};
       // The handle's entry for this block goes to zero whatever its count said.
       const ok = await this.commitBlock(
         cur,
         empty && !next.affinity ? 'delete' : next,
         { [handleId]: -count },
-        {
-          [handleId]: h,
-        },
+        { [handleId]: h },
+        [configUnchanged(cfg)],
+        outcome,
       );
       if (ok) {
         if (empty && next.affinity) await this.ensureConsistentAffinity(next);
         return ips.map(formatIp);
       }
+      this.afterReleaseConflict(outcome);
     }
     throw new MaxRetriesError(`releasing handle ${handleId} in block ${cidr}`);
   }
@@ -1028,7 +1128,14 @@ export class IpamClient {
     for (let attempt = 0; attempt < DATASTORE_RETRIES; attempt++) {
       const aff = await this.store.getAffinity(host, cidr);
       if (!aff) return;
-      const cur = await this.store.getBlock(cidr);
+      const [stored, cfg] = await Promise.all([this.store.getBlock(cidr), this.store.getConfig()]);
+      // The block as it is once its cooled-down addresses are freed (what Calico's read of it gives).
+      let cur = stored;
+      if (stored) {
+        const view = cloneBlock(stored.value);
+        if (reclaimCooled(view, this.now().getTime(), cfg.value.ipCooldownSeconds) > 0)
+          cur = { ...stored, value: view };
+      }
       try {
         if (!cur || cur.value.affinity !== hostAffinity(host)) {
           // A stale affinity: the block is gone or belongs elsewhere (also the last step of an interrupted release).
@@ -1063,7 +1170,7 @@ export class IpamClient {
           const next = cloneBlock(cur.value);
           next.affinity = null;
           delete next.affinityClaimTime;
-          blockDone = await this.commitBlock(cur, next, {});
+          blockDone = await this.commitBlock(cur, next, {}, {}, [configUnchanged(cfg)]);
         }
         // The block changed under us: start over from what is stored now.
         if (!blockDone) continue;
@@ -1135,6 +1242,61 @@ export class IpamClient {
       attrs: { ...(attr?.secondary ?? {}) },
       sequenceNumber: b.value.sequenceNumberForAllocation[String(o)],
     };
+  }
+
+  /** The cooling-down state of ip, or undefined when it is not cooling (free, held, or in no block). */
+  async getCooling(ipText: string): Promise<CoolingInfo | undefined> {
+    const ip = parseIp(ipText);
+    const cidr = await this.blockFor(ip, await this.store.listPools());
+    if (!cidr) return undefined;
+    const [b, cfg] = await Promise.all([this.store.getBlock(cidr), this.store.getConfig()]);
+    if (!b) return undefined;
+    const o = ordinalOf(b.value, ip);
+    const c = coolingOf(b.value).find((x) => x.ordinal === o);
+    if (!c) return undefined;
+    const released = Date.parse(c.releasedAt);
+    const availableAt = Number.isNaN(released)
+      ? c.releasedAt
+      : new Date(released + cfg.value.ipCooldownSeconds * 1000).toISOString();
+    return {
+      ip: formatIp(ip),
+      block: b.value.cidr,
+      handleId: c.handle,
+      attrs: c.attrs,
+      releasedAt: c.releasedAt,
+      availableAt,
+    };
+  }
+
+  /**
+   * Frees the cooled-down addresses of every block (the controllers' backstop for blocks no allocation or release
+   * touches): one CAS write per such block; an unaffined block left empty is deleted, an affine one keeps its
+   * affinity unless its pool no longer selects the node. Returns how many addresses were freed.
+   */
+  async reclaimCooledAddresses(): Promise<{ freed: number; blocksDeleted: number }> {
+    const out = { freed: 0, blocksDeleted: 0 };
+    const [blocks, first] = await Promise.all([this.store.listBlocks(), this.store.getConfig()]);
+    let cfg = first;
+    for (const listed of blocks) {
+      if (reclaimableCount(listed.value, this.now().getTime(), cfg.value.ipCooldownSeconds) === 0) continue;
+      let cur: Versioned<AllocationBlock> | undefined = listed;
+      for (let attempt = 0; cur; attempt++) {
+        if (attempt >= DATASTORE_RETRIES) throw new MaxRetriesError(`freeing cooled addresses of ${listed.value.cidr}`);
+        const next = cloneBlock(cur.value);
+        const freed = reclaimCooled(next, this.now().getTime(), cfg.value.ipCooldownSeconds);
+        if (freed === 0) break;
+        const empty = isEmpty(next);
+        const drop = empty && !next.affinity;
+        if (await this.commitBlock(cur, drop ? 'delete' : next, {}, {}, [configUnchanged(cfg)])) {
+          out.freed += freed;
+          if (drop) out.blocksDeleted++;
+          else if (empty) await this.ensureConsistentAffinity(next);
+          break;
+        }
+        [cur, cfg] = await Promise.all([this.store.getBlock(listed.value.cidr), this.store.getConfig()]);
+      }
+    }
+    return out;
   }
 
   /** The addresses held by a handle (Calico's IPsByHandle). */

@@ -1,6 +1,8 @@
 // The AllocationBlock: Calico's unit of allocation state, one JSON value per block key, exactly as libcalico-go writes
 // it (allocations table, FIFO `unallocated` list, shared attributes compacted after release, sequence numbers).
 // Pure: every operation mutates a block value in memory; the allocator turns each change into one CAS write.
+// IP cooldown (IPAMConfig ipCooldownSeconds > 0): a released ordinal stays in `allocations`, pointing at an attribute
+// entry marked `releasedAt`; it is held by no handle and handed out to no one until reclaimCooled frees it.
 import {
   addressAt,
   canonicalCidr,
@@ -18,6 +20,8 @@ import {
 export interface AllocationAttribute {
   handle_id: string | null;
   secondary: Record<string, string> | null;
+  /** RFC 3339 time the addresses pointing here were released; they are cooling down until the cooldown passes. */
+  releasedAt?: string;
 }
 
 export interface AllocationBlock {
@@ -86,12 +90,21 @@ export function ordinalOf(b: AllocationBlock, ip: IpAddress): number {
 
 export const addressOf = (b: AllocationBlock, ordinal: number): IpAddress => addressAt(blockCidr(b), ordinal);
 
+/** No ordinal allocated; a cooling ordinal still counts (as in Calico, whose released ordinals stay allocated). */
 export function isEmpty(b: AllocationBlock): boolean {
   return b.allocations.every((a) => a === null);
 }
 
+/** Ordinals not free: held ones and cooling ones. */
 export function inUseCount(b: AllocationBlock): number {
   return b.allocations.reduce<number>((n, a) => (a === null ? n : n + 1), 0);
+}
+
+export function coolingCount(b: AllocationBlock): number {
+  return b.allocations.reduce<number>(
+    (n, a) => (a !== null && b.attributes[a]?.releasedAt !== undefined ? n + 1 : n),
+    0,
+  );
 }
 
 /** Free ordinals that may be handed out (not excluded by a reservation). */
@@ -109,14 +122,80 @@ function sameSecondary(a: Record<string, string> | null, b: Record<string, strin
 }
 
 /** Index of an identical (handle, attrs) entry, or a new one appended; Calico shares attribute entries. */
-function attributeIndex(b: AllocationBlock, handle: string | null, secondary: Record<string, string> | null): number {
-  const i = b.attributes.findIndex((a) => a.handle_id === handle && sameSecondary(a.secondary, secondary));
+function attributeIndex(
+  b: AllocationBlock,
+  handle: string | null,
+  secondary: Record<string, string> | null,
+  releasedAt?: string,
+): number {
+  const i = b.attributes.findIndex(
+    (a) => a.handle_id === handle && a.releasedAt === releasedAt && sameSecondary(a.secondary, secondary),
+  );
   if (i >= 0) return i;
   b.attributes.push({
     handle_id: handle,
     secondary: secondary && Object.keys(secondary).length ? { ...secondary } : null,
+    ...(releasedAt !== undefined ? { releasedAt } : {}),
   });
   return b.attributes.length - 1;
+}
+
+/** Whether the ordinal is released and cooling down (still in `allocations`, held by nobody). */
+export function isCooling(b: AllocationBlock, ordinal: number): boolean {
+  const a = b.allocations[ordinal];
+  return a !== null && a !== undefined && b.attributes[a]?.releasedAt !== undefined;
+}
+
+/** Whether any ordinal is cooling (a look at the few attribute entries, not the allocations). */
+const hasCooling = (b: AllocationBlock): boolean => b.attributes.some((a) => a.releasedAt !== undefined);
+
+/** Whether a cooling ordinal released at releasedAt may be freed at nowMs; an unreadable time counts as long past. */
+function cooledDown(releasedAt: string, nowMs: number, cooldownSeconds: number): boolean {
+  const t = Date.parse(releasedAt);
+  return Number.isNaN(t) || t + cooldownSeconds * 1000 <= nowMs;
+}
+
+/** How many cooling ordinals reclaimCooled would free at nowMs. */
+export function reclaimableCount(b: AllocationBlock, nowMs: number, cooldownSeconds: number): number {
+  if (!hasCooling(b)) return 0;
+  let n = 0;
+  for (const a of b.allocations) {
+    if (a === null) continue;
+    const r = b.attributes[a]?.releasedAt;
+    if (r !== undefined && cooledDown(r, nowMs, cooldownSeconds)) n++;
+  }
+  return n;
+}
+
+/**
+ * Frees the cooling ordinals whose cooldown has passed (Calico's block garbage collection at read time): they go to
+ * the end of `unallocated` in the order they were released. Returns how many were freed.
+ */
+export function reclaimCooled(b: AllocationBlock, nowMs: number, cooldownSeconds: number): number {
+  if (!hasCooling(b)) return 0;
+  const due: { o: number; t: number }[] = [];
+  b.allocations.forEach((a, o) => {
+    if (a === null) return;
+    const r = b.attributes[a]?.releasedAt;
+    if (r !== undefined && cooledDown(r, nowMs, cooldownSeconds)) due.push({ o, t: Date.parse(r) || 0 });
+  });
+  if (due.length === 0) return 0;
+  due.sort((x, y) => x.t - y.t || x.o - y.o);
+  for (const { o } of due) {
+    b.allocations[o] = null;
+    b.unallocated.push(o);
+  }
+  compactAttributes(b);
+  return due.length;
+}
+
+/** Whether every allocation left is cooling and would be freed at nowMs (the block is then as good as empty). */
+export function isEmptyOnceCooled(b: AllocationBlock, nowMs: number, cooldownSeconds: number): boolean {
+  return b.allocations.every((a) => {
+    if (a === null) return true;
+    const r = b.attributes[a]?.releasedAt;
+    return r !== undefined && cooledDown(r, nowMs, cooldownSeconds);
+  });
 }
 
 /** Drops attribute entries no allocation refers to and rewrites the indices (Calico compacts after release). */
@@ -175,7 +254,16 @@ export class AddressInUseError extends Error {
   }
 }
 
-/** Allocates one specific address; AddressInUseError when it is taken. */
+/** A specific address asked for while it cools down after its release (ipCooldownSeconds). */
+export class AddressCoolingDownError extends AddressInUseError {
+  constructor(address: string, releasedAt: string) {
+    super(address, null);
+    this.name = 'AddressCoolingDownError';
+    this.message = `IP address ${address} was released at ${releasedAt} and is cooling down (IPAMConfig ipCooldownSeconds); it cannot be assigned yet`;
+  }
+}
+
+/** Allocates one specific address; AddressInUseError when it is taken (or cooling down). */
 export function assignSpecific(
   b: AllocationBlock,
   ip: IpAddress,
@@ -184,6 +272,8 @@ export function assignSpecific(
 ): void {
   const o = ordinalOf(b, ip);
   const cur = b.allocations[o];
+  const releasedAt = cur === null ? undefined : b.attributes[cur]?.releasedAt;
+  if (releasedAt !== undefined) throw new AddressCoolingDownError(formatIp(ip), releasedAt);
   if (cur !== null) throw new AddressInUseError(formatIp(ip), b.attributes[cur]?.handle_id ?? null);
   b.unallocated = b.unallocated.filter((x) => x !== o);
   recordAllocation(b, o, attributeIndex(b, handle, secondary));
@@ -211,15 +301,19 @@ export interface BlockReleaseResult {
   unallocated: IpAddress[];
 }
 
-/** Frees the given addresses; a handle/sequence mismatch throws before anything changes. */
-export function releaseFromBlock(b: AllocationBlock, reqs: ReleaseRequest[]): BlockReleaseResult {
+/**
+ * Releases the given addresses; a handle/sequence mismatch throws before anything changes. Without releasedAt the
+ * ordinals are freed at once; with it (a cooldown is configured) they stay allocated, marked released at that time,
+ * held by no handle. An address already released (free or cooling) is reported unallocated.
+ */
+export function releaseFromBlock(b: AllocationBlock, reqs: ReleaseRequest[], releasedAt?: string): BlockReleaseResult {
   const out: BlockReleaseResult = { released: [], unallocated: [] };
   const ordinals: number[] = [];
   for (const r of reqs) {
     const o = ordinalOf(b, r.ip);
     const attrIdx = b.allocations[o];
-    if (attrIdx === null || ordinals.includes(o)) {
-      if (attrIdx === null) out.unallocated.push(r.ip);
+    if (attrIdx === null || isCooling(b, o) || ordinals.includes(o)) {
+      if (attrIdx === null || isCooling(b, o)) out.unallocated.push(r.ip);
       continue;
     }
     const holder = b.attributes[attrIdx]?.handle_id ?? null;
@@ -238,29 +332,36 @@ export function releaseFromBlock(b: AllocationBlock, reqs: ReleaseRequest[]): Bl
     out.released.push({ ip: r.ip, handle: holder });
   }
   for (const o of ordinals) {
-    b.allocations[o] = null;
     delete b.sequenceNumberForAllocation[String(o)];
-    b.unallocated.push(o);
+    if (releasedAt === undefined) {
+      b.allocations[o] = null;
+      b.unallocated.push(o);
+    } else {
+      const held = b.attributes[b.allocations[o]!]!;
+      b.allocations[o] = attributeIndex(b, held.handle_id, held.secondary, releasedAt);
+    }
   }
   if (ordinals.length) compactAttributes(b);
   return out;
 }
 
-/** Every address held by handle in this block. */
+/** Every address held by handle in this block (cooling addresses are held by nobody). */
 export function addressesOfHandle(b: AllocationBlock, handle: string): IpAddress[] {
   const out: IpAddress[] = [];
   b.allocations.forEach((a, o) => {
-    if (a !== null && b.attributes[a]?.handle_id === handle) out.push(addressOf(b, o));
+    const attr = a === null ? undefined : b.attributes[a];
+    if (attr && attr.handle_id === handle && attr.releasedAt === undefined) out.push(addressOf(b, o));
   });
   return out;
 }
 
-/** Frees every address held by handle; returns how many. */
-export function releaseHandleFromBlock(b: AllocationBlock, handle: string): number {
+/** Releases every address held by handle (marked releasedAt when given); returns how many. */
+export function releaseHandleFromBlock(b: AllocationBlock, handle: string, releasedAt?: string): number {
   const ips = addressesOfHandle(b, handle);
   releaseFromBlock(
     b,
     ips.map((ip) => ({ ip })),
+    releasedAt,
   );
   return ips.length;
 }
@@ -273,11 +374,13 @@ export interface BlockAllocation {
   sequenceNumber?: bigint;
 }
 
+/** The held allocations (cooling ones excluded: see coolingOf). */
 export function allocationsOf(b: AllocationBlock): BlockAllocation[] {
   const out: BlockAllocation[] = [];
   b.allocations.forEach((a, o) => {
     if (a === null) return;
     const attr = b.attributes[a];
+    if (attr?.releasedAt !== undefined) return;
     out.push({
       ip: addressOf(b, o),
       ordinal: o,
@@ -289,8 +392,40 @@ export function allocationsOf(b: AllocationBlock): BlockAllocation[] {
   return out;
 }
 
-/** Structural problems (`calicoctl ipam check`'s block validation); empty when the block is sound. */
-export function blockProblems(b: AllocationBlock): string[] {
+export interface CoolingAllocation {
+  ip: IpAddress;
+  ordinal: number;
+  /** The handle that held it before the release. */
+  handle: string | null;
+  attrs: Record<string, string>;
+  releasedAt: string;
+}
+
+/** The released ordinals still cooling down. */
+export function coolingOf(b: AllocationBlock): CoolingAllocation[] {
+  const out: CoolingAllocation[] = [];
+  b.allocations.forEach((a, o) => {
+    const attr = a === null ? undefined : b.attributes[a];
+    if (attr?.releasedAt === undefined) return;
+    out.push({
+      ip: addressOf(b, o),
+      ordinal: o,
+      handle: attr.handle_id,
+      attrs: { ...(attr.secondary ?? {}) },
+      releasedAt: attr.releasedAt,
+    });
+  });
+  return out;
+}
+
+/** How far in the future a releasedAt may lie before it counts as invalid (clocks of nodes differ a little). */
+export const RELEASED_AT_CLOCK_SKEW_MS = 60_000;
+
+/**
+ * Structural problems (`calicoctl ipam check`'s block validation); empty when the block is sound. With nowMs, a
+ * releasedAt that cannot be read or lies in the future (beyond the clock skew allowance) is a problem too.
+ */
+export function blockProblems(b: AllocationBlock, nowMs?: number): string[] {
   const problems: string[] = [];
   const size = b.allocations.length;
   let expected: number;
@@ -307,8 +442,14 @@ export function blockProblems(b: AllocationBlock): string[] {
       problems.push(`block ${b.cidr}: ordinal ${o} refers to missing attribute ${a}`);
     referenced.add(a);
   });
-  b.attributes.forEach((_, i) => {
+  b.attributes.forEach((attr, i) => {
     if (!referenced.has(i)) problems.push(`block ${b.cidr}: attribute ${i} is referenced by no allocation`);
+    if (attr.releasedAt === undefined || nowMs === undefined) return;
+    const t = Date.parse(attr.releasedAt);
+    if (Number.isNaN(t))
+      problems.push(`block ${b.cidr}: attribute ${i} has an unreadable releasedAt "${attr.releasedAt}"`);
+    else if (t > nowMs + RELEASED_AT_CLOCK_SKEW_MS)
+      problems.push(`block ${b.cidr}: attribute ${i} has releasedAt ${attr.releasedAt} in the future`);
   });
   const seen = new Set<number>();
   for (const o of b.unallocated) {
@@ -353,7 +494,11 @@ export function decodeBlock(text: string): AllocationBlock {
     allocations: Array.isArray(raw.allocations) ? raw.allocations : [],
     unallocated: Array.isArray(raw.unallocated) ? raw.unallocated : [],
     attributes: Array.isArray(raw.attributes)
-      ? raw.attributes.map((a: any) => ({ handle_id: a?.handle_id ?? null, secondary: a?.secondary ?? null }))
+      ? raw.attributes.map((a: any) => ({
+          handle_id: a?.handle_id ?? null,
+          secondary: a?.secondary ?? null,
+          ...(typeof a?.releasedAt === 'string' ? { releasedAt: a.releasedAt } : {}),
+        }))
       : [],
     sequenceNumber: raw.sequenceNumber !== undefined ? BigInt(raw.sequenceNumber) : 0n,
     sequenceNumberForAllocation: seqMap,
@@ -394,6 +539,7 @@ export function cloneBlock(b: AllocationBlock): AllocationBlock {
     attributes: b.attributes.map((a) => ({
       handle_id: a.handle_id,
       secondary: a.secondary ? { ...a.secondary } : null,
+      ...(a.releasedAt !== undefined ? { releasedAt: a.releasedAt } : {}),
     })),
     sequenceNumber: b.sequenceNumber,
     sequenceNumberForAllocation: { ...b.sequenceNumberForAllocation },
