@@ -1,6 +1,6 @@
 // Before/after under the same load: the agent hand-off ADD and DEL of a baseline tree and of this tree, interleaved
 // pod by pod (each with its own node namespace, datastore and agent), beside a bare `node -e 0`. When the machine is
-// shared, only an interleaved comparison is fair. This tree's plugin runs as install-cni installs it.
+// shared, only an interleaved comparison is fair. Both plugins run as this tree's install-cni installs them.
 // Run: git archive <rev> | tar -x -C /tmp/base && ln -s $PWD/node_modules /tmp/base/node_modules
 //      node --import tsx bench/cni/compare.ts /tmp/base [pods=50]      (root; removes its namespaces after)
 import { spawn } from 'node:child_process';
@@ -82,7 +82,7 @@ async function main(): Promise<void> {
   const base = (await import(path.resolve(baseDir, 'test/system/cni/world.ts'))) as WorldModule;
   const sides: Side[] = [];
   try {
-    sides.push(await side(base, `baseline ${baseDir}`, 'cb', '10.150.0.0/16', false));
+    sides.push(await side(base, `baseline ${baseDir}`, 'cb', '10.150.0.0/16', true));
     sides.push(await side(here, 'this tree', 'ct', '10.151.0.0/16', true));
     const bare: number[] = [];
     const pods = sides.map((s) => Array.from({ length: PODS }, () => s.w.addPod()));

@@ -1,11 +1,11 @@
 // The plugin side of the hand-off: sends the validated request to the resident calico-node over its unix socket
 // and relays the answer. When no agent answers (no socket, refused, declined, or no acknowledgement within a short
 // bound) the same handlers run in-process; once the agent has accepted, a hung agent fails with code 11 after a bound.
-import { connect } from 'node:net';
 import { statSync } from 'node:fs';
 import { CniError, type CniRequest, type PluginHandlers } from '../skel/types.js';
 import { JsonLineReader, agentSocketPath, type HandoffReply, type HandoffRequest } from './protocol.js';
 import { markPhase } from '../timing.js';
+import { chooseStreamImpl, openUnixStream, type StreamImpl, type UnixStream } from './unix-stream.js';
 
 export interface HandoffTimeouts {
   /** Connect + acknowledgement; beyond it the plugin runs in-process. */
@@ -33,17 +33,21 @@ function ownNetnsInode(): number | undefined {
 }
 
 /** One request over the socket. Resolves `unavailable` when falling back is safe (the agent never started work). */
-export function sendToAgent(socketPath: string, request: HandoffRequest, t: HandoffTimeouts): Promise<Outcome> {
+export function sendToAgent(
+  socketPath: string,
+  request: HandoffRequest,
+  t: HandoffTimeouts,
+  impl: StreamImpl = chooseStreamImpl(request.env),
+): Promise<Outcome> {
   return new Promise((resolve) => {
     let accepted = false;
     let done = false;
     markPhase('connecting');
-    const sock = connect(socketPath);
     const finish = (o: Outcome) => {
       if (done) return;
       done = true;
       clearTimeout(timer);
-      sock.destroy();
+      sock.close();
       resolve(o);
     };
     let timer = setTimeout(() => finish({ kind: 'unavailable', why: `no answer within ${t.acceptMs} ms` }), t.acceptMs);
@@ -74,39 +78,48 @@ export function sendToAgent(socketPath: string, request: HandoffRequest, t: Hand
         finish({ kind: 'reply', reply: m });
       }
     });
-    sock.on('connect', () => {
-      sock.write(JSON.stringify(request) + '\n');
-      markPhase('sent');
-    });
-    sock.on('data', (chunk) => {
-      try {
-        reader.push(chunk);
-      } catch (err) {
-        finish({
-          kind: 'reply',
-          reply: {
-            ok: false,
-            error: { code: 999, msg: `bad answer from calico-node agent: ${(err as Error).message}` },
-          },
-        });
-      }
-    });
-    sock.on('error', (err) => {
-      if (!accepted) finish({ kind: 'unavailable', why: err.message });
-      else
-        finish({
-          kind: 'reply',
-          reply: { ok: false, error: { code: 11, msg: `calico-node agent connection failed: ${err.message}` } },
-        });
-    });
-    sock.on('close', () => {
-      if (!accepted) finish({ kind: 'unavailable', why: 'agent closed the connection' });
-      else
-        finish({
-          kind: 'reply',
-          reply: { ok: false, error: { code: 11, msg: 'calico-node agent closed the connection before answering' } },
-        });
-    });
+    const sock: UnixStream = openUnixStream(
+      socketPath,
+      {
+        connect: () => {
+          sock.write(JSON.stringify(request) + '\n');
+          markPhase('sent');
+        },
+        data: (chunk) => {
+          try {
+            reader.push(chunk);
+          } catch (err) {
+            finish({
+              kind: 'reply',
+              reply: {
+                ok: false,
+                error: { code: 999, msg: `bad answer from calico-node agent: ${(err as Error).message}` },
+              },
+            });
+          }
+        },
+        error: (err) => {
+          if (!accepted) finish({ kind: 'unavailable', why: err.message });
+          else
+            finish({
+              kind: 'reply',
+              reply: { ok: false, error: { code: 11, msg: `calico-node agent connection failed: ${err.message}` } },
+            });
+        },
+        end: () => {
+          if (!accepted) finish({ kind: 'unavailable', why: 'agent closed the connection' });
+          else
+            finish({
+              kind: 'reply',
+              reply: {
+                ok: false,
+                error: { code: 11, msg: 'calico-node agent closed the connection before answering' },
+              },
+            });
+        },
+      },
+      impl,
+    );
   });
 }
 
