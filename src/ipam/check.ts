@@ -2,11 +2,13 @@
 // endpoints' ipNetworks and Nodes' IPv4 tunnel addresses) and counts Calico's problems — leaked addresses, in-use
 // addresses outside active pools or without an allocation, leaked handles, invalid blocks. Affinities of nodes that
 // are gone, addresses with several owners and handles missing as objects are reported but not counted, as Calico.
+// Addresses cooling down after their release (ipCooldownSeconds) are listed with coolingDown and never count as leaks;
+// a releasedAt in the future makes the block invalid.
 //   datastore -> IpamCheckReport (JSON, as Calico's report file) + the printed lines
 import type { Datastore } from '../datastore/types.js';
 import { resourceKey, resourcePrefix } from '../datastore/keys.js';
 import { IpamStore } from './store.js';
-import { affinityHost, allocationsOf, blockProblems } from './core/block.js';
+import { affinityHost, allocationsOf, blockProblems, coolingOf } from './core/block.js';
 import { poolServes, poolContaining } from './core/pool.js';
 import { formatIp, isIp, parseIp } from '../net/ip.js';
 
@@ -85,8 +87,9 @@ async function inUseAddresses(ds: Datastore): Promise<{ owners: Map<string, Owne
 
 export async function runIpamCheck(
   ds: Datastore,
-  opts: { showAllIps?: boolean; showProblemIps?: boolean } = {},
+  opts: { showAllIps?: boolean; showProblemIps?: boolean; now?: () => Date } = {},
 ): Promise<IpamCheckResult> {
+  const nowMs = (opts.now ?? (() => new Date()))().getTime();
   const store = new IpamStore(ds);
   const lines: string[] = [];
   const say = (s = '') => lines.push(s);
@@ -99,8 +102,10 @@ export async function runIpamCheck(
   const blocks = await store.listBlocks();
   say(`Found ${blocks.length} IPAM blocks.`);
   const allocations = blocks.flatMap((b) => allocationsOf(b.value).map((a) => ({ a, b: b.value })));
+  const cooling = blocks.flatMap((b) => coolingOf(b.value).map((a) => ({ a, b: b.value })));
   for (const b of blocks) say(` IPAM block ${b.value.cidr} affinity=${b.value.affinity ?? '<none>'}:`);
   say(`IPAM blocks record ${allocations.length} allocations.`);
+  if (cooling.length) say(`IPAM blocks record ${cooling.length} released IPs cooling down.`);
   say();
   say('Loading all IPAM pools...');
   const pools = (await store.listPools()).filter(poolServes);
@@ -161,6 +166,24 @@ export async function runIpamCheck(
           .join(', ')}`,
       );
   }
+  for (const { a, b } of cooling) {
+    const ip = formatIp(a.ip);
+    const node = a.attrs.node ?? '';
+    (report.allocations[ip] ??= []).push({
+      ip,
+      handle: a.handle,
+      sequenceNumber: null,
+      pod: a.attrs.pod ?? '',
+      namespace: a.attrs.namespace ?? '',
+      node,
+      type: a.attrs.type ?? '',
+      creationTimestamp: a.attrs.timestamp ?? '',
+      inUse: owners.has(ip),
+      borrowed: Boolean(node) && affinityHost(b.affinity) !== node,
+      coolingDown: true,
+    });
+    if (opts.showAllIps) say(`  ${ip} released at ${a.releasedAt}, cooling down`);
+  }
   say(`Found ${leaks} IPs that are allocated in IPAM but not actually in use.`);
 
   say('Scanning for IPs that are in use by a workload or node but not allocated in IPAM...');
@@ -204,7 +227,7 @@ export async function runIpamCheck(
   say('Scanning for invalid blocks...');
   let invalid = 0;
   for (const b of blocks) {
-    const p = blockProblems(b.value);
+    const p = blockProblems(b.value, nowMs);
     if (p.length) {
       invalid++;
       for (const x of p) say(`  ${x}`);

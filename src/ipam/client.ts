@@ -1234,6 +1234,7 @@ export class IpamClient {
     const idx = b.value.allocations[o];
     if (idx === null) return undefined;
     const attr = b.value.attributes[idx];
+    if (attr?.releasedAt !== undefined) return undefined; // cooling down: held by nobody (see getCooling)
     return {
       ip: formatIp(ip),
       block: b.value.cidr,

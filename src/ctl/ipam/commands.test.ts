@@ -154,6 +154,35 @@ describe('calicoctl ipam', () => {
     assert.match(cfg.stdout, /\| MaxBlocksPerHost\s+\| 0\s+\|/);
   });
 
+  test('configure --ip-cooldown-seconds takes 0..1200, shows in --show-configuration, and show --ip says a released address cools down', async () => {
+    for (const bad of ['1201', '-1', 'abc', '1.5', '']) {
+      const out = await ipamConfigure(ds, { ipCooldownSeconds: bad });
+      assert.equal(out.code, 1, bad);
+      assert.match(out.stderr!, /--ip-cooldown-seconds: expected a whole number of seconds from 0 to 1200/);
+    }
+    assert.equal((await ipam.getConfig()).ipCooldownSeconds, 0, 'nothing written by a refused value');
+    const ok = await ipamConfigure(ds, { ipCooldownSeconds: '1200' });
+    assert.equal(ok.stdout, 'Successfully set IPCooldownSeconds to: 1200\n');
+    const cfg = await ipamShow(ds, { showConfiguration: true });
+    assert.match(cfg.stdout, /\| IPCooldownSeconds\s+\| 1200\s+\|/);
+
+    const ip = await assign('node-a', 'h1', 'web-0');
+    await ipam.releaseByHandle('h1');
+    const shown = await ipamShow(ds, { ip });
+    assert.match(
+      shown.stdout,
+      new RegExp(
+        `^${ip.replace(/\./g, '\\.')} is not assigned: released at \\S+, cooling down until \\S+\nPrevious Handle ID: h1\n$`,
+      ),
+    );
+    // The cooling address is not free: the pool counts it in use.
+    const table = await ipamShow(ds, {});
+    assert.match(
+      table.stdout,
+      /\| IP Pool\s+\| 10\.0\.0\.0\/24 \|\s+256 \|\s+1 \(0%\) \|\s+2 \(1%\) \| 253 \(99%\) \|/,
+    );
+  });
+
   test('split needs a locked datastore and replaces the pool by equal parts', async () => {
     assert.match((await ipamSplit(ds, '2', { name: 'pool1' })).stderr!, /must be locked/);
     assert.match((await ipamSplit(ds, '3', { name: 'pool1' })).stderr!, /power of 2/);

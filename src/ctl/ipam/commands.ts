@@ -45,7 +45,15 @@ export async function ipamShow(
     if (!isIp(opts.ip)) return { code: 1, stdout: '', stderr: `invalid IP address: ${opts.ip}\n` };
     const ip = formatIp(parseIp(opts.ip));
     const a = await ipam.getAllocation(ip);
-    if (!a) return { code: 0, stdout: `${ip} is not assigned\n` };
+    if (!a) {
+      const c = await ipam.getCooling(ip);
+      if (!c) return { code: 0, stdout: `${ip} is not assigned\n` };
+      const lines = [
+        `${ip} is not assigned: released at ${c.releasedAt}, cooling down until ${c.availableAt}`,
+        `Previous Handle ID: ${c.handleId ?? '<none>'}`,
+      ];
+      return { code: 0, stdout: lines.join('\n') + '\n' };
+    }
     const keys = Object.keys(a.attrs).sort();
     const lines = [`IP ${ip} is in use`, `Handle ID: ${a.handleId ?? '<none>'}`];
     if (keys.length) {
@@ -64,6 +72,7 @@ export async function ipamShow(
           ['StrictAffinity', String(c.strictAffinity)],
           ['AutoAllocateBlocks', String(c.autoAllocateBlocks)],
           ['MaxBlocksPerHost', String(c.maxBlocksPerHost)],
+          ['IPCooldownSeconds', String(c.ipCooldownSeconds)],
         ],
       ),
     };
@@ -224,9 +233,9 @@ export async function ipamReleaseFromReport(ds: Datastore, reportText: string, f
 
 export async function ipamConfigure(
   ds: Datastore,
-  opts: { strictAffinity?: string; maxBlocksPerHost?: string },
+  opts: { strictAffinity?: string; maxBlocksPerHost?: string; ipCooldownSeconds?: string },
 ): Promise<CommandOutput> {
-  const change: { strictAffinity?: boolean; maxBlocksPerHost?: number } = {};
+  const change: { strictAffinity?: boolean; maxBlocksPerHost?: number; ipCooldownSeconds?: number } = {};
   if (opts.strictAffinity !== undefined) {
     if (opts.strictAffinity !== 'true' && opts.strictAffinity !== 'false') {
       return {
@@ -248,12 +257,34 @@ export async function ipamConfigure(
     }
     change.maxBlocksPerHost = n;
   }
+  if (opts.ipCooldownSeconds !== undefined) {
+    const text = opts.ipCooldownSeconds.trim();
+    const n = /^\d+$/.test(text) ? Number(text) : NaN;
+    if (!Number.isInteger(n) || n > 1200) {
+      return {
+        code: 1,
+        stdout: '',
+        stderr: `--ip-cooldown-seconds: expected a whole number of seconds from 0 to 1200, got "${opts.ipCooldownSeconds}"\n`,
+      };
+    }
+    change.ipCooldownSeconds = n;
+  }
   if (!Object.keys(change).length) {
-    return { code: 1, stdout: '', stderr: 'nothing to configure: give --strictaffinity=true|false\n' };
+    return {
+      code: 1,
+      stdout: '',
+      stderr:
+        'nothing to configure: give --strictaffinity=true|false, --max-blocks-per-host=N or --ip-cooldown-seconds=N\n',
+    };
   }
   try {
     const c = await new IpamClient(ds).setConfig(change);
-    return { code: 0, stdout: `Successfully set StrictAffinity to: ${c.strictAffinity}\n` };
+    const said: string[] = [];
+    if (change.strictAffinity !== undefined) said.push(`Successfully set StrictAffinity to: ${c.strictAffinity}`);
+    if (change.maxBlocksPerHost !== undefined) said.push(`Successfully set MaxBlocksPerHost to: ${c.maxBlocksPerHost}`);
+    if (change.ipCooldownSeconds !== undefined)
+      said.push(`Successfully set IPCooldownSeconds to: ${c.ipCooldownSeconds}`);
+    return { code: 0, stdout: said.join('\n') + '\n' };
   } catch (e) {
     return { code: 1, stdout: '', stderr: `${(e as Error).message}\n` };
   }

@@ -75,6 +75,7 @@ export function registerIpamCommands(program: Command): void {
     .description('Configure IPAM')
     .option('--strictaffinity <BOOL>', 'true: nodes never borrow addresses from blocks affine to other nodes')
     .option('--max-blocks-per-host <N>', 'the most blocks a node may claim per IP family (needs strictaffinity)')
+    .option('--ip-cooldown-seconds <N>', 'seconds (0-1200) a released address waits before it is handed out again')
     .action(async (opts, cmd: Command) => run(cmd, (ds) => ipamConfigure(ds, opts)));
 
   ipam
