@@ -15,6 +15,12 @@ export interface OpenOptions {
   timeoutMs?: number;
   /** SQLite only: the WAL fsync policy (default FULL; see sqlite.ts). */
   sqliteSynchronous?: 'FULL' | 'NORMAL';
+  /**
+   * etcd only: 'grpc' (default; etcd3's client, for long-running components) or 'json' (etcd's JSON gateway over
+   * HTTP/1.1, etcd-json.ts: the same records and transactions without loading gRPC, for a process that makes a few calls
+   * and exits, such as the calico-ipam plugin).
+   */
+  etcdTransport?: 'grpc' | 'json';
 }
 
 /** Opens the datastore the settings describe; fails within timeoutMs with UnreachableError if it cannot be reached. */
@@ -24,18 +30,18 @@ export async function openDatastore(settings: DatastoreSettings, opts: OpenOptio
     const { SqliteDatastore } = await import('./sqlite.js');
     return SqliteDatastore.open(settings.sqlitePath, { timeoutMs, synchronous: opts.sqliteSynchronous });
   }
-  const { EtcdDatastore } = await import('./etcd.js');
-  const ds = new EtcdDatastore(
-    {
-      endpoints: settings.etcdEndpoints,
-      caCertFile: settings.etcdCACertFile,
-      certFile: settings.etcdCertFile,
-      keyFile: settings.etcdKeyFile,
-      username: settings.etcdUsername,
-      password: settings.etcdPassword,
-    },
-    { timeoutMs },
-  );
+  const etcdSettings = {
+    endpoints: settings.etcdEndpoints,
+    caCertFile: settings.etcdCACertFile,
+    certFile: settings.etcdCertFile,
+    keyFile: settings.etcdKeyFile,
+    username: settings.etcdUsername,
+    password: settings.etcdPassword,
+  };
+  const ds: Datastore =
+    opts.etcdTransport === 'json'
+      ? new (await import('./etcd-json.js')).EtcdJsonDatastore(etcdSettings, { timeoutMs })
+      : new (await import('./etcd.js')).EtcdDatastore(etcdSettings, { timeoutMs });
   try {
     await ds.currentRevision(); // surfaces "unreachable" now rather than at the first real call
   } catch (err) {

@@ -18,6 +18,7 @@ import {
   openDatastore,
   type Datastore,
   type DatastoreSettings,
+  type OpenOptions,
   type WatchEvent,
 } from '../../../src/datastore/index.js';
 import { startEtcd, freePort, type TestEtcd } from '../../support/etcd.js';
@@ -32,6 +33,8 @@ interface Backend {
   /** Settings of a store that cannot be reached, and the endpoint its errors must name. */
   unreachable(): Promise<{ settings: DatastoreSettings; names: string }>;
   teardown(): Promise<void>;
+  /** Options every open of this backend passes (the etcd JSON-gateway client). */
+  openOptions?: OpenOptions;
 }
 
 async function memoryBackend(): Promise<Backend> {
@@ -90,6 +93,18 @@ async function etcdBackend(): Promise<Backend> {
   };
 }
 
+/** The same etcd through its JSON gateway (etcd-json.ts, the client of short-lived processes such as calico-ipam). */
+async function etcdJsonBackend(): Promise<Backend> {
+  const b = await etcdBackend();
+  const openOptions: OpenOptions = { etcdTransport: 'json' };
+  return {
+    ...b,
+    name: 'etcdv3 (JSON gateway)',
+    openOptions,
+    connect: () => openDatastore(b.settings!, { ...openOptions, timeoutMs: 5000 }),
+  };
+}
+
 /** Collects watch events; `until` waits for a condition on them. */
 function collector(): { events: WatchEvent[]; on: (e: WatchEvent) => void; until: (n: number) => Promise<void> } {
   const events: WatchEvent[] = [];
@@ -110,7 +125,7 @@ function collector(): { events: WatchEvent[]; on: (e: WatchEvent) => void; until
 const brief = (e: WatchEvent): string =>
   e.type === 'put' ? `put ${e.key}=${e.value}` : e.type === 'delete' ? `delete ${e.key}` : e.type;
 
-for (const makeBackend of [memoryBackend, sqliteBackend, etcdBackend]) {
+for (const makeBackend of [memoryBackend, sqliteBackend, etcdBackend, etcdJsonBackend]) {
   describe(`datastore conformance: ${makeBackend.name.replace('Backend', '')}`, () => {
     let backend: Backend;
     let ds: Datastore;
@@ -519,7 +534,7 @@ for (const makeBackend of [memoryBackend, sqliteBackend, etcdBackend]) {
       if (!backend.settings) return t.skip('the memory store cannot be unreachable');
       const { settings, names } = await backend.unreachable();
       const t0 = Date.now();
-      await assert.rejects(openDatastore(settings, { timeoutMs: 1500 }), (e: Error) => {
+      await assert.rejects(openDatastore(settings, { ...backend.openOptions, timeoutMs: 1500 }), (e: Error) => {
         assert.ok(e instanceof UnreachableError, `${e.name}: ${e.message}`);
         assert.ok(e.message.includes(names), `"${e.message}" should name "${names}"`);
         return true;
