@@ -4,7 +4,8 @@
 // Each client lives through its whole plan, so what it caches (blocks and handles as last seen, the pools, node and
 // reservations its last assignment decided from) goes stale under the others' writes; forced txn conflicts report
 // a current value that is sometimes genuine and sometimes an older version (which the compare-and-swap must catch),
-// and nodes are relabelled mid-run (a cached context must notice).
+// and nodes are relabelled mid-run (a cached context must notice). Half the runs have an IP cooldown and a shared
+// clock the plans advance: no address released at time t is handed out again before t + ipCooldownSeconds.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
@@ -82,7 +83,8 @@ type Op =
   | { kind: 'release'; pick: number }
   | { kind: 'releaseIp'; pick: number }
   | { kind: 'assignIp'; offset: number; host: string }
-  | { kind: 'relabel'; host: string; zone: number };
+  | { kind: 'relabel'; host: string; zone: number }
+  | { kind: 'tick' };
 
 const hosts = ['node-a', 'node-b', 'node-c'];
 const opArb: fc.Arbitrary<Op> = fc.oneof(
@@ -105,6 +107,7 @@ const opArb: fc.Arbitrary<Op> = fc.oneof(
       zone: fc.integer({ min: 0, max: 2 }),
     }),
   },
+  { weight: 1, arbitrary: fc.record({ kind: fc.constant('tick' as const) }) },
   {
     weight: 1,
     arbitrary: fc.record({
@@ -130,20 +133,35 @@ test('concurrent allocate / release / claim / node-delete keep the IPAM invarian
         fc.array(fc.array(opArb, { minLength: 1, maxLength: 6 }), { minLength: 3, maxLength: 3 }),
         fc.array(fc.boolean(), { minLength: 0, maxLength: 40 }),
         fc.boolean(),
-        async (s, plans, conflicts, strict) => {
+        fc.constantFrom(0, 30),
+        async (s, plans, conflicts, strict, cooldown) => {
           const mem = new MemoryDatastore();
           // A small world so blocks fill, get borrowed from and run out: 8 blocks of 4 addresses, 2 reserved.
           await putPool(mem, 'v4', '10.9.0.0/27', { blockSize: 30 });
           await putPool(mem, 'v6', 'fd00:9::/124', { blockSize: 126 });
           await putReservation(mem, 'r', ['10.9.0.6/31']);
           for (const h of [...hosts, 'gone']) await putNode(mem, h);
-          if (strict)
-            await mem.put(
-              '/calico/ipam/v2/config',
-              JSON.stringify({ strict_affinity: true, auto_allocate_blocks: true }),
-            );
+          await mem.put(
+            '/calico/ipam/v2/config',
+            JSON.stringify({ strict_affinity: strict, auto_allocate_blocks: true, ipCooldownSeconds: cooldown }),
+          );
+          // The clock every client reads; a `tick` moves it 20 s on.
+          let clockMs = Date.parse('2026-01-01T00:00:00Z');
+          const now = () => new Date(clockMs);
+          /** Address -> the clock when a release of it began (its releasedAt is no earlier). */
+          const releaseBegan = new Map<string, number>();
+          const early: string[] = [];
+          const given = (ips: string[], handle: string) => {
+            for (const ip of ips) {
+              const began = releaseBegan.get(ip);
+              // Handed out when this call returned at the latest: that must be after the cooldown.
+              if (began !== undefined && clockMs < began + cooldown * 1000)
+                early.push(`${ip} released at ${began} given to ${handle} at ${clockMs} (cooldown ${cooldown} s)`);
+              releaseBegan.delete(ip);
+            }
+          };
           // The node to be deleted holds addresses first (its blocks are then borrowed from or reclaimed by others).
-          const setup = new IpamClient(mem);
+          const setup = new IpamClient(mem, { now });
           await setup.autoAssign({ num4: 3, num6: 1, handleId: 'gone-1', attrs: { node: 'gone' }, hostname: 'gone' });
 
           const ds = scheduledDatastore(mem, s, conflicts);
@@ -152,7 +170,7 @@ test('concurrent allocate / release / claim / node-delete keep the IPAM invarian
           let seq = 0;
           const unexpected: string[] = [];
           const runClient = async (plan: Op[], idx: number) => {
-            const ipam = new IpamClient(ds);
+            const ipam = new IpamClient(ds, { now });
             for (const op of plan) {
               try {
                 if (op.kind === 'alloc') {
@@ -165,11 +183,15 @@ test('concurrent allocate / release / claim / node-delete keep the IPAM invarian
                     hostname: op.host,
                   });
                   held.set(handle, [...r.ipv4, ...r.ipv6].map((x) => x.split('/')[0]).sort());
+                  given(held.get(handle)!, handle);
                 } else if (op.kind === 'assignIp') {
                   const handle = `c${idx}-${seq++}`;
                   const ip = `10.9.0.${op.offset}`;
                   const r = await ipam.assignIp({ ip, handleId: handle, attrs: { node: op.host }, hostname: op.host });
                   held.set(handle, [r.split('/')[0]]);
+                  given(held.get(handle)!, handle);
+                } else if (op.kind === 'tick') {
+                  clockMs += 20_000;
                 } else if (op.kind === 'relabel') {
                   // A new Node revision: cached contexts that relied on the old one must be re-read.
                   await putNode(ds, op.host, { zone: `z${op.zone}` });
@@ -178,6 +200,7 @@ test('concurrent allocate / release / claim / node-delete keep the IPAM invarian
                   if (!mine.length) continue;
                   const h = mine[op.pick % mine.length];
                   released.add(h);
+                  for (const ip of held.get(h)!) releaseBegan.set(ip, clockMs);
                   if (op.kind === 'release') await ipam.releaseByHandle(h);
                   else await ipam.releaseIps(held.get(h)!.map((ip) => ({ ip, handleId: h })));
                 }
@@ -195,6 +218,7 @@ test('concurrent allocate / release / claim / node-delete keep the IPAM invarian
 
           const checkOutcome = async () => {
             assert.deepEqual(unexpected, []);
+            assert.deepEqual(early, [], 'an address was handed out again within its cooldown');
             const { owners, violations } = await checkIpamInvariants(mem);
             assert.deepEqual(violations, []);
             // Every handle holds exactly what it was given, released handles hold nothing.
