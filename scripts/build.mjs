@@ -29,15 +29,21 @@ const common = {
   logLevel: 'warning',
   define: { 'import.meta.url': '__calico_import_meta_url' },
 };
+// The CNI plugin starts once per pod call: its import.meta.url is computed only if something reads it.
+const lazyMetaUrl = new Set(['calico']);
 for (const file of programs) {
   const program = file.replace(/\.ts$/, '');
   const outfile = path.join(binOut, program);
+  const lazy = lazyMetaUrl.has(program);
   await build({
     ...common,
+    ...(lazy ? { define: { 'import.meta.url': '__calico_meta.url' } } : {}),
     entryPoints: [path.join(binSrc, file)],
     outfile,
     banner: {
-      js: '#!/usr/bin/env node\nconst __calico_import_meta_url = require("url").pathToFileURL(__filename).href;',
+      js: lazy
+        ? '#!/usr/bin/env node\nconst __calico_meta = { get url() { return require("url").pathToFileURL(__filename).href; } };'
+        : '#!/usr/bin/env node\nconst __calico_import_meta_url = require("url").pathToFileURL(__filename).href;',
     },
   });
   await chmod(outfile, 0o755);

@@ -3,7 +3,6 @@
 // code. This file and what it imports stay small: the in-process handlers live in the separately bundled
 // calico-plugin-core (src/cni/core.ts), loaded only when a request is not handed to the calico-node agent.
 import { existsSync, readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import path from 'node:path';
 import { asCniError, printJson, runPlugin, type PluginIo } from './skel/dispatch.js';
 import { CURRENT_VERSION } from './skel/versions.js';
@@ -12,6 +11,7 @@ import { CALICO_CNI_VERSION } from './version.js';
 import { handoffHandlers } from './handoff/client.js';
 import type { PluginCore } from './core.js';
 import { markPhase, phaseReport } from './timing.js';
+import { builtin } from './builtin.js';
 
 /** Wraps a loader so the module behind it is imported only when a command actually runs. */
 export function lazyHandlers(load: () => Promise<PluginHandlers>): PluginHandlers {
@@ -32,8 +32,9 @@ export const CORE_FILE = 'calico-plugin-core';
 export async function loadPluginCore(argv0: string): Promise<PluginCore> {
   const bundled = path.join(path.dirname(argv0), CORE_FILE);
   if (existsSync(bundled)) {
-    const req = createRequire(import.meta.url);
-    return (req(bundled) as { pluginCore: PluginCore }).pluginCore;
+    // node:module only on this path (the hand-off path never needs it), and without Node's ESM loader.
+    const { createRequire } = await builtin<typeof import('node:module')>('node:module');
+    return (createRequire(bundled)(bundled) as { pluginCore: PluginCore }).pluginCore;
   }
   if (!/\.[cm]?ts$/.test(argv0)) {
     throw new CniError(50, `the calico plugin's in-process part ${bundled} is missing (install it beside ${argv0})`);

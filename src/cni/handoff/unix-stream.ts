@@ -1,8 +1,7 @@
 // A minimal client stream over a unix socket for the plugin's one request to the agent. Loading `node:net` (and the
 // `stream` machinery under it) costs a plugin process about 2.5 ms of its ~10 ms own work, so the stream is driven
 // straight on Node's pipe_wrap/stream_wrap bindings; if those are missing or behave unexpectedly, `node:net` is used.
-import { getSystemErrorName } from 'node:util';
-
+import { builtin, builtinNow } from '../builtin.js';
 export interface StreamEvents {
   connect(): void;
   data(chunk: Buffer): void;
@@ -94,7 +93,8 @@ function pipeBindings(): Bindings | null {
 function errnoError(status: number, syscall: string, socketPath: string): Error {
   let name = `errno ${status}`;
   try {
-    name = getSystemErrorName(status);
+    // Looked up only on failure: a successful hand-off does not load node:util.
+    name = builtinNow<typeof import('node:util')>('node:util')?.getSystemErrorName(status) ?? name;
   } catch {
     // keep the number
   }
@@ -180,7 +180,8 @@ function netStream(socketPath: string, on: StreamEvents): UnixStream {
     closed = true;
     sock?.destroy();
   };
-  void import('node:net').then(
+  // Loaded here, only when this fallback is used; the connection is opened on the next tick, as net does.
+  void builtin<typeof import('node:net')>('node:net').then(
     ({ connect }) => {
       if (closed) return;
       const s = connect(socketPath);
