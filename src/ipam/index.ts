@@ -6,6 +6,7 @@ export type {
   AssignIpRequest,
   AutoAssignRequest,
   AutoAssignResult,
+  CoolingInfo,
   IpamClientOptions,
   ReleaseOptions,
 } from './client.js';
@@ -13,9 +14,16 @@ export * from './errors.js';
 export { IpamStore, parseAffinityKey } from './store.js';
 export { PoolChoiceError, type IntendedUse, type IpamPool } from './core/pool.js';
 export { AnnotationError } from './core/annotations.js';
-export { AddressInUseError, ReleaseConflictError, type AllocationBlock } from './core/block.js';
+export {
+  AddressCoolingDownError,
+  AddressInUseError,
+  ReleaseConflictError,
+  type AllocationBlock,
+} from './core/block.js';
 export type { IpamConfig } from './core/records.js';
 export { LeakCollector, datastoreLiveness, DEFAULT_LEAK_GRACE_PERIOD_MS } from './gc.js';
 export type { AllocationLiveness, LeakScanResult } from './gc.js';
+export { EmptyBlockCollector } from './blockgc.js';
+export type { EmptyBlockScanResult } from './blockgc.js';
 export { runIpamCheck, encodeCheckReport, decodeCheckReport } from './check.js';
 export type { IpamCheckReport, IpamCheckResult, ReportAllocation } from './check.js';

@@ -2,7 +2,9 @@
 // delete does, the node's endpoints, tunnel addresses and block affinities), and the IPAM leak collector
 // (src/ipam/gc.ts) releases what is left once its grace period passes.
 //   node informer + Calico Node list+watch -> per k8s node name: adopt (orchRef) or delete its Calico Node
-//   periodic / after a deletion -> LeakCollector.scan(liveness: WEPs, tunnels, pods and nodes that exist)
+//   periodic / after a deletion -> LeakCollector.scan(liveness: WEPs, tunnels, pods and nodes that exist), then the
+//   cooled-down addresses of blocks nobody writes are freed and a node's redundant empty blocks trimmed
+//   (EmptyBlockCollector: spare empty blocks seen empty for longer than leakGracePeriod; never a node's last block)
 // Only Calico Nodes that name a Kubernetes node in spec.orchRefs are deleted; a Calico Node named like an existing
 // Kubernetes Node gets that orchRef (as calico-node does on a Kubernetes host), so it is tracked from then on, and
 // (syncLabels) the Kubernetes Node's labels.
@@ -11,6 +13,7 @@ import type { Resource } from '../../api/resource.js';
 import { NotFoundError } from '../../datastore/types.js';
 import type { IpamClient } from '../../ipam/client.js';
 import { datastoreLiveness, LeakCollector, type AllocationLiveness } from '../../ipam/gc.js';
+import { EmptyBlockCollector } from '../../ipam/blockgc.js';
 import { deleteNodeCascade } from '../../ctl/node-delete.js';
 import type { CalicoId } from './calico-watch.js';
 import type { KubeInformer } from './informer.js';
@@ -45,6 +48,7 @@ export function kubernetesNodeOf(node: Resource): string | undefined {
 export class NodeController extends ReconcilingController {
   private readonly calicoNodes = new Map<string, Resource>();
   private readonly collector: LeakCollector;
+  private readonly emptyBlocks: EmptyBlockCollector;
 
   constructor(
     private readonly nodes: KubeInformer<KubernetesNode>,
@@ -53,6 +57,7 @@ export class NodeController extends ReconcilingController {
   ) {
     super('node', 'Node', opts);
     this.collector = new LeakCollector(opts.ipam, { gracePeriodMs: opts.leakGracePeriodMs, now: opts.now });
+    this.emptyBlocks = new EmptyBlockCollector(opts.ipam, { gracePeriodMs: opts.leakGracePeriodMs, now: opts.now });
     nodes.on('add', (n) => this.queue.add(n.metadata.name));
     nodes.on('update', (n) => this.queue.add(n.metadata.name));
     nodes.on('delete', (n) => this.queue.add(n.metadata.name));
@@ -175,8 +180,16 @@ export class NodeController extends ReconcilingController {
         `IPAM garbage collection released ${result.released.length} leaked address(es)`,
       );
     }
-    // Candidates become leaks when their grace period ends: look again then (not only at the next period).
-    if (result.candidates.length && this.opts.leakGracePeriodMs > 0) {
+    const cooled = await this.opts.ipam.reclaimCooledAddresses();
+    const trimmed = await this.emptyBlocks.scan();
+    if (cooled.freed || trimmed.released.length) {
+      this.log.info(
+        { cooledFreed: cooled.freed, blocksReleased: trimmed.released },
+        `IPAM garbage collection freed ${cooled.freed} cooled-down address(es) and released ${trimmed.released.length} redundant empty block(s)`,
+      );
+    }
+    // Candidates become leaks (and spare empty blocks redundant) when their grace period ends: look again then.
+    if ((result.candidates.length || trimmed.waiting.length) && this.opts.leakGracePeriodMs > 0) {
       this.queue.addAfter(GC_KEY, Math.min(this.opts.leakGracePeriodMs, this.opts.reconcilerPeriodMs) + 10);
     }
   }
