@@ -9,6 +9,7 @@ import type { CniRequest, PluginHandlers } from '../skel/types.js';
 import { KubeApiError, KubeReader } from '../k8s/client.js';
 import { loadKubeconfig } from '../k8s/kubeconfig.js';
 import { createIpamPluginHandlers, type KubernetesLookup } from '../../ipam/plugin/index.js';
+import { IpamClientCache } from '../../ipam/plugin/clients.js';
 import { cmdAdd } from './add.js';
 import { cmdCheck } from './check.js';
 import { cmdDel } from './del.js';
@@ -57,6 +58,15 @@ export function createPluginDeps(opts: { keepOpen: boolean; log?: (line: string)
   const open = new Map<string, Promise<Datastore>>();
   let datastoreModule: Promise<typeof import('../../datastore/index.js')> | undefined;
   const kubes = new Map<string, Promise<KubeReader>>();
+  // With shared handles, one IpamClient per handle too (its cached context serves the next ADDs); the view given
+  // to calico-ipam is one per handle, so the client cache can key on it.
+  const ipamClients = opts.keepOpen ? new IpamClientCache() : undefined;
+  const views = new WeakMap<Datastore, Datastore>();
+  const sharedView = (ds: Datastore): Datastore => {
+    let v = views.get(ds);
+    if (!v) views.set(ds, (v = unclosable(ds)));
+    return v;
+  };
   const deps: PluginDeps = {
     log,
     // calico-ipam in-process shares this plugin's datastore handle and Kubernetes reader.
@@ -65,10 +75,11 @@ export function createPluginDeps(opts: { keepOpen: boolean; log?: (line: string)
         createIpamPluginHandlers({
           openDatastore: async (r) => {
             const h = await deps.datastore(r);
-            if (opts.keepOpen) return unclosable(h.ds);
+            if (opts.keepOpen) return sharedView(h.ds);
             return h.ds;
           },
           kubernetes: kubernetesLookup(req, deps),
+          clients: ipamClients,
         }),
       log,
     ),

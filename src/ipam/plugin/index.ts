@@ -19,6 +19,7 @@ import {
 } from '../core/annotations.js';
 import { formatIp, parseIp } from '../../net/ip.js';
 import { DEFAULT_IPAM_LOCK_FILE, HostLock } from './lock.js';
+import type { IpamClientCache } from './clients.js';
 
 export const DEFAULT_NODENAME_FILE = '/var/lib/calico/nodename';
 
@@ -33,6 +34,11 @@ export interface IpamPluginDeps {
   openDatastore(req: CniRequest): Promise<Datastore>;
   kubernetes?: KubernetesLookup;
   now(): Date;
+  /**
+   * Long-lived clients by datastore handle (calico-node's hand-off server keeps one per datastore, so its ADDs use
+   * the allocator's cached context); without it each request gets a client of its own.
+   */
+  clients?: IpamClientCache;
 }
 
 async function defaultOpen(req: CniRequest): Promise<Datastore> {
@@ -86,7 +92,9 @@ async function withIpam<T>(deps: IpamPluginDeps, req: CniRequest, fn: (ipam: Ipa
   try {
     const lock = await HostLock.acquire(lockFile);
     try {
-      return await fn(new IpamClient(ds, { now: deps.now }));
+      return await fn(
+        deps.clients ? deps.clients.clientFor(ds, { now: deps.now }) : new IpamClient(ds, { now: deps.now }),
+      );
     } finally {
       await lock.release();
     }
