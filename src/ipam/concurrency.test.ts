@@ -5,7 +5,8 @@
 // reservations its last assignment decided from) goes stale under the others' writes; forced txn conflicts report
 // a current value that is sometimes genuine and sometimes an older version (which the compare-and-swap must catch),
 // and nodes are relabelled mid-run (a cached context must notice). Half the runs have an IP cooldown and a shared
-// clock the plans advance: no address released at time t is handed out again before t + ipCooldownSeconds.
+// clock the plans advance: no address released at time t is handed out again before t + ipCooldownSeconds. The
+// controllers' collectors run as plan steps too (spare empty blocks released, cooled-down addresses freed).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
@@ -20,6 +21,7 @@ import {
 } from '../datastore/types.js';
 import { resourceKey } from '../datastore/keys.js';
 import { IpamClient } from './client.js';
+import { EmptyBlockCollector } from './blockgc.js';
 import { IpamError } from './errors.js';
 import { AddressInUseError, ReleaseConflictError } from './core/block.js';
 import { PoolChoiceError } from './core/pool.js';
@@ -84,7 +86,8 @@ type Op =
   | { kind: 'releaseIp'; pick: number }
   | { kind: 'assignIp'; offset: number; host: string }
   | { kind: 'relabel'; host: string; zone: number }
-  | { kind: 'tick' };
+  | { kind: 'tick' }
+  | { kind: 'gc' };
 
 const hosts = ['node-a', 'node-b', 'node-c'];
 const opArb: fc.Arbitrary<Op> = fc.oneof(
@@ -108,6 +111,7 @@ const opArb: fc.Arbitrary<Op> = fc.oneof(
     }),
   },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant('tick' as const) }) },
+  { weight: 2, arbitrary: fc.record({ kind: fc.constant('gc' as const) }) },
   {
     weight: 1,
     arbitrary: fc.record({
@@ -165,6 +169,13 @@ test('concurrent allocate / release / claim / node-delete keep the IPAM invarian
           await setup.autoAssign({ num4: 3, num6: 1, handleId: 'gone-1', attrs: { node: 'gone' }, hostname: 'gone' });
 
           const ds = scheduledDatastore(mem, s, conflicts);
+          // One collector, as kube-controllers runs one; its clock moves 1 s per scan, so a spare block found
+          // empty by one scan is released by the next.
+          let gcClock = 0;
+          const blockGc = new EmptyBlockCollector(new IpamClient(ds, { now }), {
+            gracePeriodMs: 500,
+            now: () => (gcClock += 1000),
+          });
           const held = new Map<string, string[]>([['gone-1', (await setup.ipsByHandle('gone-1')).sort()]]);
           const released = new Set<string>();
           let seq = 0;
@@ -192,6 +203,9 @@ test('concurrent allocate / release / claim / node-delete keep the IPAM invarian
                   given(held.get(handle)!, handle);
                 } else if (op.kind === 'tick') {
                   clockMs += 20_000;
+                } else if (op.kind === 'gc') {
+                  await ipam.reclaimCooledAddresses();
+                  await blockGc.scan();
                 } else if (op.kind === 'relabel') {
                   // A new Node revision: cached contexts that relied on the old one must be re-read.
                   await putNode(ds, op.host, { zone: `z${op.zone}` });
