@@ -13,6 +13,10 @@ import {
   releaseHandleFromBlock,
   AddressInUseError,
   ReleaseConflictError,
+  coolingCount,
+  isEmptyOnceCooled,
+  reclaimableCount,
+  reclaimCooled,
 } from './block.js';
 import { adjustHandle, decodeAffinity, decodeIpamConfig, effectiveBlockLimit, DEFAULT_IPAM_CONFIG } from './records.js';
 import { walkBlocks, fnv32a } from './blockwalk.js';
@@ -130,4 +134,53 @@ test('cloneBlock: the same block as a JSON round trip, sharing nothing with the 
   assert.equal(encodeBlock(b), before, 'the original is untouched');
   assert.notEqual(encodeBlock(c), encodeBlock(b));
   assert.equal(b.attributes.find((a) => a.handle_id === 'h1')?.secondary?.pod, 'p');
+});
+
+test('cooldown: a release marks the ordinal released (same owner, not shared with live ones); reclaimCooled frees it in release order', () => {
+  const b = block();
+  const ips = assignFromBlock(b, 3, 'h1', { pod: 'a' }); // ordinals 0, 1, 2 share one attribute
+  releaseFromBlock(b, [{ ip: ips[1] }], '2026-01-01T00:00:10.000Z');
+  releaseFromBlock(b, [{ ip: ips[0] }], '2026-01-01T00:00:05.000Z');
+  assert.deepEqual(b.attributes, [
+    { handle_id: 'h1', secondary: { pod: 'a' } },
+    { handle_id: 'h1', secondary: { pod: 'a' }, releasedAt: '2026-01-01T00:00:10.000Z' },
+    { handle_id: 'h1', secondary: { pod: 'a' }, releasedAt: '2026-01-01T00:00:05.000Z' },
+  ]);
+  assert.deepEqual(b.allocations.slice(0, 3), [2, 1, 0]);
+  assert.deepEqual(b.unallocated, [3, 4, 5, 6, 7]);
+  assert.equal(coolingCount(b), 2);
+  assert.deepEqual(blockProblems(b, Date.parse('2026-01-01T00:00:10Z')), []);
+  // A new allocation of the same owner gets a live attribute entry, never a cooling one.
+  const more = assignFromBlock(b, 1, 'h1', { pod: 'a' });
+  assert.equal(b.attributes[b.allocations[3]!]!.releasedAt, undefined);
+  assert.equal(formatIp(more[0]), '10.0.0.3');
+  // The JSON carries releasedAt on the attribute; decoding and cloning keep it.
+  assert.match(
+    encodeBlock(b),
+    /"attributes":\[\{"handle_id":"h1","secondary":\{"pod":"a"\}\},\{"handle_id":"h1","secondary":\{"pod":"a"\},"releasedAt":"2026-01-01T00:00:10.000Z"\}/,
+  );
+  assert.deepEqual(decodeBlock(encodeBlock(b)), b);
+  assert.deepEqual(cloneBlock(b), b);
+
+  const at = (s: string) => Date.parse(`2026-01-01T00:00:${s}Z`);
+  assert.equal(reclaimableCount(b, at('34'), 30), 0);
+  assert.equal(isEmptyOnceCooled(b, at('45'), 30), false, 'ordinals 2 and 3 are held');
+  assert.equal(reclaimCooled(b, at('35'), 30), 1, 'the one released at :05');
+  assert.deepEqual(b.unallocated, [4, 5, 6, 7, 0]);
+  assert.equal(reclaimCooled(b, at('40'), 30), 1);
+  assert.deepEqual(b.unallocated, [4, 5, 6, 7, 0, 1]);
+  assert.equal(coolingCount(b), 0);
+  assert.deepEqual(blockProblems(b), []);
+});
+
+test('cooldown: releasing a cooling address again reports it unallocated; a releasedAt in the future is a block problem', () => {
+  const b = block();
+  const [ip] = assignFromBlock(b, 1, 'h1', null);
+  releaseFromBlock(b, [{ ip }], '2026-01-01T00:10:00.000Z');
+  assert.deepEqual(releaseFromBlock(b, [{ ip, handle: 'h1' }], '2026-01-01T00:11:00.000Z').unallocated, [ip]);
+  assert.deepEqual(releaseHandleFromBlock(b, 'h1', '2026-01-01T00:11:00.000Z'), 0);
+  assert.deepEqual(blockProblems(b, Date.parse('2026-01-01T00:09:00Z')), [], 'within the clock skew allowance');
+  assert.deepEqual(blockProblems(b, Date.parse('2026-01-01T00:08:00Z')), [
+    'block 10.0.0.0/29: attribute 0 has releasedAt 2026-01-01T00:10:00.000Z in the future',
+  ]);
 });
