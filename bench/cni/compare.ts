@@ -3,36 +3,18 @@
 // shared, only an interleaved comparison is fair. Both plugins run as this tree's install-cni installs them.
 // Run: git archive <rev> | tar -x -C /tmp/base && ln -s $PWD/node_modules /tmp/base/node_modules
 //      node --import tsx bench/cni/compare.ts /tmp/base [pods=50]      (root; removes its namespaces after)
-import { spawn } from 'node:child_process';
 import path from 'node:path';
 import { applyInstall, planInstall } from '../../src/cni/install/install.js';
 import { SqliteDatastore } from '../../src/datastore/sqlite.js';
 import { putNode, putPool } from '../../test/support/ipam.js';
 import * as here from '../../test/system/cni/world.js';
+import { pluginPhases, timeSpawn as timed, type Timed } from './phases.js';
 
 type WorldModule = typeof here;
 
 const baseDir = process.argv[2];
 const PODS = Number(process.argv[3] ?? 50);
 
-function timed(
-  cmd: string[],
-  env: Record<string, string>,
-  stdin: string,
-): Promise<{ ms: number; code: number; out: string }> {
-  return new Promise((resolve, reject) => {
-    const t0 = process.hrtime.bigint();
-    const c = spawn(cmd[0]!, cmd.slice(1), { env, stdio: ['pipe', 'pipe', 'pipe'] });
-    let out = '';
-    c.stdout.on('data', (d) => (out += d));
-    c.stderr.on('data', (d) => (out += d));
-    c.on('error', reject);
-    c.on('close', (code) => resolve({ ms: Number(process.hrtime.bigint() - t0) / 1e6, code: code ?? 1, out }));
-    // A program that exits without reading its stdin must not crash us with EPIPE.
-    c.stdin.on('error', () => {});
-    c.stdin.end(stdin);
-  });
-}
 const pct = (xs: number[], p: number) =>
   [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(xs.length * p))]!;
 const fmt = (xs: number[]) =>
@@ -47,6 +29,8 @@ interface Side {
   conf: Record<string, unknown>;
   adds: number[];
   dels: number[];
+  /** The ADDs' own phase marks (CALICO_CNI_TIMING). */
+  addCalls: Timed[];
 }
 
 async function side(mod: WorldModule, label: string, tag: string, pool: string, install: boolean): Promise<Side> {
@@ -70,7 +54,7 @@ async function side(mod: WorldModule, label: string, tag: string, pool: string, 
     }
     const agent = await mod.startAgent(w);
     const conf = w.netconf({ ipam: { type: 'calico-ipam' } });
-    return { label, w, agent, plugin: path.join(binDir, 'calico'), binDir, conf, adds: [], dels: [] };
+    return { label, w, agent, plugin: path.join(binDir, 'calico'), binDir, conf, adds: [], dels: [], addCalls: [] };
   } catch (err) {
     await w.destroy();
     throw err;
@@ -94,6 +78,7 @@ async function main(): Promise<void> {
           CNI_PATH: `${s.binDir}:/usr/lib/cni`,
           CNI_IFNAME: 'eth0',
           CALICO_CNI_HANDOFF: 'required',
+          CALICO_CNI_TIMING: '1',
           CNI_CONTAINERID: `cmp${i}`,
           CNI_NETNS: pods[k]![i]!.netns,
           CNI_COMMAND: command,
@@ -107,6 +92,7 @@ async function main(): Promise<void> {
         const r = await call(s, k, i, 'ADD');
         if (r.code !== 0) throw new Error(`${s.label} ADD: ${r.out}`);
         s.adds.push(r.ms);
+        s.addCalls.push(r);
       }
     }
     for (let i = 0; i < PODS; i++) {
@@ -122,6 +108,19 @@ async function main(): Promise<void> {
     for (const s of sides) {
       const ratio = pct(s.adds, 0.5) / pct(bare, 0.5);
       console.log(`  ${s.label}\n    ADD ${fmt(s.adds)}   DEL ${fmt(s.dels)}   ADD / node -e 0 = ${ratio.toFixed(2)}`);
+    }
+    // Per phase, median ms, the two sides in columns (the plugin's own marks; phases are sequential).
+    const phaseMedians = sides.map((s) => {
+      const by = new Map<string, number[]>();
+      for (const c of s.addCalls) {
+        for (const [name, ms] of Object.entries(pluginPhases(c) ?? {})) by.set(name, [...(by.get(name) ?? []), ms]);
+      }
+      return by;
+    });
+    console.log(`  ADD phases, median ms: ${sides.map((s) => s.label).join(' | ')}`);
+    for (const name of phaseMedians[1]!.keys()) {
+      const cols = phaseMedians.map((m) => (m.get(name)?.length ? pct(m.get(name)!, 0.5).toFixed(1) : '?'));
+      console.log(`    ${name.padEnd(30)} ${cols.map((c) => c.padStart(6)).join(' ')}`);
     }
   } finally {
     for (const s of sides) {
