@@ -1,10 +1,7 @@
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
-import {
-  datastoreSettingsFromCalicoctlConfig,
-  datastoreSettingsFromEnv,
-  datastoreSettingsFromNetConf,
-} from './settings.js';
+import { datastoreSettingsFromEnv, datastoreSettingsFromNetConf } from './settings.js';
+import { datastoreSettingsFromCalicoctlConfig } from './calicoctl-config.js';
 
 describe('datastore settings', () => {
   test('environment: sqlite by default, at /var/lib/calico/calico.db', () => {

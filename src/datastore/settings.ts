@@ -1,7 +1,7 @@
 // Where the datastore is: read from the environment, calicoctl.cfg or a CNI network config (CONVENTIONS.md
 // "Datastore settings"; Calico's variable names, each env variable also accepted with a CALICO_ prefix).
-// Pure parsing: no files are opened here; bad input throws an Error naming the field and the reason.
-import { parse as parseYaml } from 'yaml';
+// Pure parsing: no files are opened here; bad input throws an Error naming the field and the reason. The calicoctl.cfg
+// reader (YAML) is calicoctl-config.ts, so a process that reads only env or a netconf never loads the YAML parser.
 
 export const DEFAULT_SQLITE_PATH = '/var/lib/calico/calico.db';
 /** Calico's historical default endpoint when etcdv3 is chosen without endpoints. */
@@ -31,7 +31,7 @@ export class DatastoreSettingsError extends Error {
   }
 }
 
-interface RawSettings {
+export interface RawSettings {
   type?: string;
   sqlitePath?: string;
   endpoints?: string;
@@ -43,7 +43,7 @@ interface RawSettings {
 }
 
 /** The names each raw field is known by in one source, for error messages. */
-type FieldNames = Record<keyof RawSettings, string>;
+export type FieldNames = Record<keyof RawSettings, string>;
 
 const ENV_NAMES: FieldNames = {
   type: 'DATASTORE_TYPE',
@@ -56,7 +56,7 @@ const ENV_NAMES: FieldNames = {
   password: 'ETCD_PASSWORD',
 };
 
-const CONFIG_NAMES: FieldNames = {
+export const CONFIG_NAMES: FieldNames = {
   type: 'spec.datastoreType',
   sqlitePath: 'spec.sqlitePath',
   endpoints: 'spec.etcdEndpoints',
@@ -81,49 +81,6 @@ const NETCONF_NAMES: FieldNames = {
 /** From environment variables (`DATASTORE_TYPE`, `SQLITE_PATH`, `ETCD_*`, or the same with a `CALICO_` prefix). */
 export function datastoreSettingsFromEnv(env: Record<string, string | undefined>): DatastoreSettings {
   return finish(readEnv(env), ENV_NAMES);
-}
-
-/** From the text of a calicoctl.cfg (`kind: CalicoAPIConfig`, YAML or JSON). */
-export function datastoreSettingsFromCalicoctlConfig(fileText: string): DatastoreSettings {
-  let doc: unknown;
-  try {
-    doc = parseYaml(fileText);
-  } catch (err) {
-    throw new DatastoreSettingsError(`calicoctl config: not valid YAML: ${(err as Error).message}`);
-  }
-  if (!isObject(doc)) throw new DatastoreSettingsError('calicoctl config: expected a CalicoAPIConfig object');
-  if (doc.kind !== undefined && doc.kind !== 'CalicoAPIConfig') {
-    throw new DatastoreSettingsError(`calicoctl config: kind: expected "CalicoAPIConfig", got "${String(doc.kind)}"`);
-  }
-  if (doc.apiVersion !== undefined && !['projectcalico.org/v3', 'v1'].includes(String(doc.apiVersion))) {
-    throw new DatastoreSettingsError(
-      `calicoctl config: apiVersion: expected "projectcalico.org/v3", got "${String(doc.apiVersion)}"`,
-    );
-  }
-  const spec = doc.spec ?? {};
-  if (!isObject(spec)) throw new DatastoreSettingsError('calicoctl config: spec: expected an object');
-  const raw: RawSettings = {};
-  const keys: Record<keyof RawSettings, string> = {
-    type: 'datastoreType',
-    sqlitePath: 'sqlitePath',
-    endpoints: 'etcdEndpoints',
-    caCertFile: 'etcdCACertFile',
-    certFile: 'etcdCertFile',
-    keyFile: 'etcdKeyFile',
-    username: 'etcdUsername',
-    password: 'etcdPassword',
-  };
-  for (const [field, key] of Object.entries(keys) as [keyof RawSettings, string][]) {
-    const v = spec[key];
-    if (v === undefined || v === null || v === '') continue;
-    if (key === 'etcdEndpoints' && Array.isArray(v)) {
-      raw.endpoints = v.map(String).join(',');
-      continue;
-    }
-    if (typeof v !== 'string') throw new DatastoreSettingsError(`calicoctl config: spec.${key}: expected a string`);
-    raw[field] = v;
-  }
-  return finish(raw, CONFIG_NAMES);
 }
 
 /**
@@ -155,7 +112,8 @@ function readEnv(env: Record<string, string | undefined>): RawSettings {
   return raw;
 }
 
-function finish(raw: RawSettings, names: FieldNames): DatastoreSettings {
+/** Validates raw fields into settings; errors name each field as `names` gives it. */
+export function finish(raw: RawSettings, names: FieldNames): DatastoreSettings {
   // Calico: an empty type means etcdv3 when endpoints are given; our default otherwise is sqlite (CONVENTIONS.md).
   const type = (raw.type ?? (raw.endpoints ? 'etcdv3' : 'sqlite')).trim();
   if (type === 'sqlite') {
@@ -200,8 +158,4 @@ function finish(raw: RawSettings, names: FieldNames): DatastoreSettings {
     );
   }
   throw new DatastoreSettingsError(`${names.type}: unknown datastore type "${type}" (expected "sqlite" or "etcdv3")`);
-}
-
-function isObject(v: unknown): v is Record<string, any> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
 }

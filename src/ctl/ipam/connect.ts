@@ -3,11 +3,8 @@
 import { existsSync, readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import type { Datastore } from '../../datastore/types.js';
-import {
-  datastoreSettingsFromCalicoctlConfig,
-  datastoreSettingsFromEnv,
-  type DatastoreSettings,
-} from '../../datastore/settings.js';
+import { datastoreSettingsFromEnv, type DatastoreSettings } from '../../datastore/settings.js';
+import { datastoreSettingsFromCalicoctlConfig } from '../../datastore/calicoctl-config.js';
 
 export const DEFAULT_CALICOCTL_CONFIG = '/etc/calico/calicoctl.cfg';
 

@@ -42,7 +42,7 @@ export interface IpamPluginDeps {
 }
 
 async function defaultOpen(req: CniRequest): Promise<Datastore> {
-  const { openDatastore } = await import('../../datastore/index.js');
+  const { openDatastore } = await import('../../datastore/open.js');
   // One process per CNI request: etcd's JSON gateway spares loading gRPC and rpc.proto (~130 ms of CPU per exec).
   return openDatastore(datastoreSettingsFromNetConf(req.config, req.env), { timeoutMs: 10_000, etcdTransport: 'json' });
 }
