@@ -2,7 +2,7 @@
 // maxBlocksPerHost 2 (where the block-limit error must appear), both at the scale IPAM_STRESS_ADDS, by default the
 // acceptance scale 2,000. Each request execs the plugin (~88 ms of CPU, 8 at once keep both cores busy), so the two
 // runs take ~6 min on a quiet 2-core machine (measured at 400: 37 s + 34 s, CPU-bound). Measured at 2,000 with other
-// work on the machine (load ~12): 436 s borrowing + 244 s strict.
+// work on the machine: 184 s borrowing + 191 s strict at load ~9; 436 s + 244 s at load ~12.
 import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
