@@ -1,7 +1,7 @@
 // IPAM stress through the calico-ipam executable on a real etcd: borrowing on, then strict affinity with
-// maxBlocksPerHost 2, both at the scale IPAM_STRESS_ETCD_ADDS, by default the acceptance scale 2,000 (about 4 min more CI time
-// than 1,000; a smaller figure is for quick local runs). The plugin reaches etcd through its JSON gateway: an
-// ADD exec takes ~85-100 ms (it took ~260 ms with the gRPC client), ~100 ms of CPU per request in this test including
+// maxBlocksPerHost 2, both at the scale IPAM_STRESS_ETCD_ADDS, by default the acceptance scale 2,000 (about 4 min
+// more CI time than 1,000; a smaller figure is for quick local runs). The plugin reaches etcd through its JSON
+// gateway: an ADD exec takes ~85-100 ms (it took ~260 ms with the gRPC client), ~100 ms of CPU per request in this test including
 // etcd's own. Measured at 400 on a quiet machine: 44 s + 39 s; at 1,000 (load ~5-9): 110 s + 101 s; at 2,000 under
 // load ~10-13: 275 s borrowing + 225 s strict (with the gRPC client: 1,149 s + 607 s). etcd runs with its defaults
 // (fsync on).
