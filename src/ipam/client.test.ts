@@ -1,10 +1,5 @@
 import { test, describe, beforeEach, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
-import { MemoryDatastore } from '../datastore/memory.js';
-import { SqliteDatastore } from '../datastore/sqlite.js';
 import type { Datastore } from '../datastore/types.js';
 import { blockAffinityKey, blockKey, handleKey, resourceKey } from '../datastore/keys.js';
 import { IpamClient } from './client.js';
@@ -20,39 +15,11 @@ import {
 import { PoolChoiceError } from './core/pool.js';
 import { AddressInUseError, ReleaseConflictError, decodeBlock } from './core/block.js';
 import { checkIpamInvariants, putNode, putPool, putReservation } from '../../test/support/ipam.js';
-
-interface Backend {
-  name: string;
-  open(): Promise<{ ds: Datastore; cleanup(): Promise<void> }>;
-}
-
-const backends: Backend[] = [
-  {
-    name: 'memory',
-    open: async () => {
-      const ds = new MemoryDatastore();
-      return { ds, cleanup: () => ds.close() };
-    },
-  },
-  {
-    name: 'sqlite',
-    open: async () => {
-      const dir = mkdtempSync(path.join(tmpdir(), 'ti-ipam-'));
-      const ds = await SqliteDatastore.open(path.join(dir, 'calico.db'), { synchronous: 'NORMAL' });
-      return {
-        ds,
-        cleanup: async () => {
-          await ds.close();
-          rmSync(dir, { recursive: true, force: true });
-        },
-      };
-    },
-  },
-];
+import { ipamTestBackends } from '../../test/support/ipam-backends.js';
 
 const attrs = (node: string, pod = 'p') => ({ node, namespace: 'default', pod });
 
-for (const backend of backends) {
+for (const backend of ipamTestBackends) {
   describe(`IpamClient on ${backend.name}`, () => {
     let ds: Datastore;
     let cleanup: () => Promise<void>;
