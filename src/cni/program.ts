@@ -6,25 +6,13 @@ import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { asCniError, printJson, runPlugin, type PluginIo } from './skel/dispatch.js';
 import { CURRENT_VERSION } from './skel/versions.js';
-import { CniError, type PluginHandlers } from './skel/types.js';
+import { CniError } from './skel/types.js';
 import { CALICO_CNI_VERSION } from './version.js';
 import { handoffHandlers } from './handoff/client.js';
 import type { PluginCore } from './core.js';
 import { markPhase, phaseReport } from './timing.js';
 import { builtin } from './builtin.js';
-
-/** Wraps a loader so the module behind it is imported only when a command actually runs. */
-export function lazyHandlers(load: () => Promise<PluginHandlers>): PluginHandlers {
-  let loaded: Promise<PluginHandlers> | undefined;
-  const get = () => (loaded ??= load());
-  return {
-    add: async (req) => (await get()).add(req),
-    del: async (req) => (await get()).del(req),
-    check: async (req) => (await get()).check?.(req),
-    gc: async (req) => (await get()).gc?.(req),
-    status: async (req) => (await get()).status?.(req),
-  };
-}
+import { lazyHandlers } from './lazy-handlers.js';
 
 export const CORE_FILE = 'calico-plugin-core';
 

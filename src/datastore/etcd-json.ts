@@ -2,14 +2,10 @@
 // records, compare-and-swap transactions and errors as etcd.ts, without loading gRPC and parsing rpc.proto (~130 ms
 // of CPU per process). For short-lived processes (the calico-ipam plugin execs once per CNI request); long-running
 // components keep the gRPC client. Bytes travel base64-encoded and int64 fields as decimal strings, as the gateway does.
-import { readFileSync } from 'node:fs';
 import http from 'node:http';
 import type { Agent, IncomingMessage } from 'node:http';
 import {
-  AlreadyExistsError,
-  ConflictError,
   DatastoreError,
-  NotFoundError,
   UnreachableError,
   type Datastore,
   type KVPair,
@@ -20,8 +16,35 @@ import {
   type WatchEvent,
   type WriteOptions,
 } from './types.js';
-import { conditionFailure } from './conditions.js';
-import type { EtcdOptions, EtcdSettings } from './etcd.js';
+import {
+  DEFAULT_ETCD_TIMEOUT_MS,
+  EtcdFailures,
+  describeEtcd,
+  readTlsFiles,
+  type EtcdOptions,
+  type EtcdSettings,
+} from './etcd-connection.js';
+import {
+  alreadyExists,
+  casRefused,
+  compactionRequest,
+  conditionalTxn,
+  conditionsRefused,
+  createTxn,
+  deleteRequest,
+  deleteTxn,
+  keyRequest,
+  leaseGrantRequest,
+  listInPages,
+  notFound,
+  prefixEnd,
+  putRequest,
+  rangeStart,
+  revisionRequest,
+  updateTxn,
+  writtenPair,
+  type EtcdEncoding,
+} from './etcd-requests.js';
 
 /** A key/value as the gateway returns it (defaults are omitted: a missing field is 0 or empty). */
 interface JsonKv {
@@ -43,27 +66,31 @@ interface JsonTxn {
   responses?: { response_range?: JsonRange; response_delete_range?: { prev_kvs?: JsonKv[] } }[];
 }
 
-const b64 = (s: string | Buffer): string => (typeof s === 'string' ? Buffer.from(s, 'utf8') : s).toString('base64');
+/** The gateway's wire: bytes in base64, int64 as decimal strings, enums by name. */
+type JsonWire = { bytes: string; int64: string; enumValue: string };
+const json: EtcdEncoding<JsonWire> = {
+  bytes: (v) => (typeof v === 'string' ? Buffer.from(v, 'utf8') : v).toString('base64'),
+  int64: (n) => String(n),
+  targetVersion: 'VERSION',
+  targetMod: 'MOD',
+  equal: 'EQUAL',
+  less: 'LESS',
+  descend: 'DESCEND',
+  sortByMod: 'MOD',
+};
 const unb64 = (s: string | undefined): string => Buffer.from(s ?? '', 'base64').toString('utf8');
-
-/** Smallest key greater than every key starting with prefix ('\0' = to the end of the keyspace). */
-function prefixEnd(prefix: string): Buffer {
-  const b = Buffer.from(prefix, 'utf8');
-  for (let i = b.length - 1; i >= 0; i--) {
-    if (b[i]! < 0xff) {
-      const end = Buffer.from(b.subarray(0, i + 1));
-      end[i] = end[i]! + 1;
-      return end;
-    }
-  }
-  return Buffer.from([0]);
-}
-
-const rangeStart = (prefix: string): string => (prefix === '' ? 'AA==' : b64(prefix));
 
 function toPair(kv: JsonKv): KVPair {
   return { key: unb64(kv.key), value: unb64(kv.value), revision: Number(kv.mod_revision ?? 0) };
 }
+
+/** The key a txn's failure branch read as its i-th response. */
+function failureRead(res: JsonTxn, i: number): KVPair | undefined {
+  const kv = res.responses?.[i]?.response_range?.kvs?.[0];
+  return kv ? toPair(kv) : undefined;
+}
+
+const revisionOf = (res: { header?: JsonHeader }): number => Number(res.header?.revision ?? 0);
 
 /** An error etcd answered with (HTTP status != 200): `{"error","message","code"}` with a gRPC status code. */
 class EtcdReplyError extends Error {
@@ -93,6 +120,7 @@ export class EtcdJsonDatastore implements Datastore {
   readonly description: string;
   private readonly endpoints: URL[];
   private readonly timeoutMs: number;
+  private readonly errors: EtcdFailures;
   private readonly settings: EtcdSettings;
   private agent: Promise<{ agent: Agent; request: typeof http.request }> | undefined;
   /** Index of the endpoint that answered last: later calls start there. */
@@ -102,9 +130,9 @@ export class EtcdJsonDatastore implements Datastore {
   private readonly openRequests = new Set<http.ClientRequest>();
 
   constructor(settings: EtcdSettings, opts: EtcdOptions = {}) {
-    if (settings.endpoints.length === 0) throw new DatastoreError('etcdv3: no endpoints configured (ETCD_ENDPOINTS)');
-    this.description = `etcdv3 ${settings.endpoints.join(',')}`;
-    this.timeoutMs = opts.timeoutMs ?? 5000;
+    this.description = describeEtcd(settings);
+    this.timeoutMs = opts.timeoutMs ?? DEFAULT_ETCD_TIMEOUT_MS;
+    this.errors = new EtcdFailures(this.description, this.timeoutMs);
     this.settings = settings;
     this.endpoints = settings.endpoints.map((e) => new URL(e));
     const schemes = new Set(this.endpoints.map((u) => u.protocol));
@@ -112,138 +140,73 @@ export class EtcdJsonDatastore implements Datastore {
   }
 
   async get(key: string): Promise<KVPair | undefined> {
-    const res = await this.call<JsonRange>('/v3/kv/range', { key: b64(key) });
+    const res = await this.call<JsonRange>('/v3/kv/range', keyRequest(json, key));
     const kv = res.kvs?.[0];
     return kv ? toPair(kv) : undefined;
   }
 
   async list(prefix: string): Promise<ListResult> {
-    // Paged like etcd.ts; every page is read at the first page's revision (one consistent snapshot).
-    const end = b64(prefixEnd(prefix));
-    let start = rangeStart(prefix);
-    const items: KVPair[] = [];
-    let revision: number | undefined;
-    for (;;) {
-      const res = await this.call<JsonRange>('/v3/kv/range', {
-        key: start,
-        range_end: end,
-        limit: '1000',
-        ...(revision ? { revision: String(revision) } : {}),
-      });
+    return listInPages(json, prefix, async (request) => {
+      const res = await this.call<JsonRange>('/v3/kv/range', request);
       const kvs = res.kvs ?? [];
-      items.push(...kvs.map(toPair));
-      revision ??= Number(res.header?.revision ?? 0);
-      if (!res.more || kvs.length === 0) break;
-      start = b64(Buffer.concat([Buffer.from(kvs[kvs.length - 1]!.key, 'base64'), Buffer.from([0])]));
-    }
-    return { items, revision };
+      const last = kvs[kvs.length - 1];
+      return {
+        items: kvs.map(toPair),
+        lastKey: last && Buffer.from(last.key, 'base64'),
+        more: res.more ?? false,
+        revision: revisionOf(res),
+      };
+    });
   }
 
   async create(key: string, value: string, opts?: WriteOptions): Promise<KVPair> {
     const lease = await this.lease(opts?.ttlSeconds);
-    const res = await this.call<JsonTxn>('/v3/kv/txn', {
-      compare: [{ key: b64(key), target: 'VERSION', result: 'EQUAL', version: '0' }],
-      success: [{ request_put: { key: b64(key), value: b64(value), ...lease } }],
-      failure: [{ request_range: { key: b64(key) } }],
-    });
-    if (!res.succeeded) throw new AlreadyExistsError(`resource already exists: ${key}`, key);
-    return this.written(key, value, res, opts?.ttlSeconds);
+    const res = await this.call<JsonTxn>('/v3/kv/txn', createTxn(json, key, value, lease));
+    if (!res.succeeded) throw alreadyExists(key);
+    return writtenPair(key, value, revisionOf(res), opts?.ttlSeconds);
   }
 
   async update(key: string, value: string, expectedRevision: number, opts?: WriteOptions): Promise<KVPair> {
     const lease = await this.lease(opts?.ttlSeconds);
-    const res = await this.call<JsonTxn>('/v3/kv/txn', {
-      compare: [{ key: b64(key), target: 'MOD', result: 'EQUAL', mod_revision: String(expectedRevision) }],
-      success: [{ request_put: { key: b64(key), value: b64(value), ...lease } }],
-      failure: [{ request_range: { key: b64(key) } }],
-    });
-    if (!res.succeeded) this.failedCas(key, expectedRevision, res.responses?.[0]?.response_range?.kvs?.[0]);
-    return this.written(key, value, res, opts?.ttlSeconds);
+    const res = await this.call<JsonTxn>('/v3/kv/txn', updateTxn(json, key, value, expectedRevision, lease));
+    if (!res.succeeded) casRefused(key, expectedRevision, failureRead(res, 0));
+    return writtenPair(key, value, revisionOf(res), opts?.ttlSeconds);
   }
 
   async put(key: string, value: string, opts?: WriteOptions): Promise<KVPair> {
     const lease = await this.lease(opts?.ttlSeconds);
-    const res = await this.call<{ header?: JsonHeader }>('/v3/kv/put', { key: b64(key), value: b64(value), ...lease });
-    return this.written(key, value, res, opts?.ttlSeconds);
+    const res = await this.call<{ header?: JsonHeader }>('/v3/kv/put', putRequest(json, key, value, lease));
+    return writtenPair(key, value, revisionOf(res), opts?.ttlSeconds);
   }
 
   async delete(key: string, expectedRevision?: number): Promise<KVPair> {
     if (expectedRevision === undefined) {
-      const res = await this.call<{ prev_kvs?: JsonKv[] }>('/v3/kv/deleterange', { key: b64(key), prev_kv: true });
+      const res = await this.call<{ prev_kvs?: JsonKv[] }>('/v3/kv/deleterange', deleteRequest(json, key));
       const prev = res.prev_kvs?.[0];
-      if (!prev) throw new NotFoundError(`resource does not exist: ${key}`, key);
+      if (!prev) throw notFound(key);
       return toPair(prev);
     }
-    const res = await this.call<JsonTxn>('/v3/kv/txn', {
-      compare: [{ key: b64(key), target: 'MOD', result: 'EQUAL', mod_revision: String(expectedRevision) }],
-      success: [{ request_delete_range: { key: b64(key), prev_kv: true } }],
-      failure: [{ request_range: { key: b64(key) } }],
-    });
-    if (!res.succeeded) this.failedCas(key, expectedRevision, res.responses?.[0]?.response_range?.kvs?.[0]);
+    const res = await this.call<JsonTxn>('/v3/kv/txn', deleteTxn(json, key, expectedRevision));
+    if (!res.succeeded) casRefused(key, expectedRevision, failureRead(res, 0));
     // Mod==rev cannot hold for a missing key (its mod revision is 0), so prev exists here.
     return toPair(res.responses![0]!.response_delete_range!.prev_kvs![0]!);
   }
 
   async txn(conditions: TxnCondition[], operations: TxnOperation[]): Promise<{ revision: number }> {
-    const success: unknown[] = [];
-    for (const op of operations) {
-      if (op.kind === 'put') {
-        const lease = await this.lease(op.ttlSeconds);
-        success.push({ request_put: { key: b64(op.key), value: b64(op.value), ...lease } });
-      } else {
-        success.push({ request_delete_range: { key: b64(op.key) } });
-      }
-    }
-    const compare = conditions.map((c) =>
-      c.kind === 'absent'
-        ? { key: b64(c.key), target: 'VERSION', result: 'EQUAL', version: '0' }
-        : c.kind === 'unchangedSince'
-          ? // Every key in the range has mod_revision < revision + 1 (a range compare, etcd >= 3.3).
-            {
-              key: b64(c.key),
-              range_end: b64(prefixEnd(c.key)),
-              target: 'MOD',
-              result: 'LESS',
-              mod_revision: String(c.revision + 1),
-            }
-          : { key: b64(c.key), target: 'MOD', result: 'EQUAL', mod_revision: String(c.revision) },
-    );
-    const res = await this.call<JsonTxn>('/v3/kv/txn', {
-      compare,
-      success,
-      // On failure: each condition's key as it is now (for a prefix, its most recently modified key).
-      failure: conditions.map((c) => ({
-        request_range:
-          c.kind === 'unchangedSince'
-            ? {
-                key: b64(c.key),
-                range_end: b64(prefixEnd(c.key)),
-                sort_order: 'DESCEND',
-                sort_target: 'MOD',
-                limit: '1',
-              }
-            : { key: b64(c.key) },
-      })),
-    });
+    const leases: (string | undefined)[] = [];
+    for (const op of operations) leases.push(op.kind === 'put' ? await this.lease(op.ttlSeconds) : undefined);
+    const res = await this.call<JsonTxn>('/v3/kv/txn', conditionalTxn(json, conditions, operations, leases));
     if (!res.succeeded) {
-      conditions.forEach((c, i) => {
-        const kv = res.responses?.[i]?.response_range?.kvs?.[0];
-        const found = kv ? Number(kv.mod_revision ?? 0) : undefined;
-        const holds =
-          c.kind === 'absent'
-            ? found === undefined
-            : c.kind === 'unchangedSince'
-              ? found === undefined || found <= c.revision
-              : found === c.revision;
-        if (!holds) throw conditionFailure(c, kv ? toPair(kv) : undefined);
-      });
-      throw new ConflictError(`transaction conditions failed: ${conditions.map((c) => c.key).join(', ')}`);
+      conditionsRefused(
+        conditions,
+        conditions.map((_, i) => failureRead(res, i)),
+      );
     }
-    return { revision: Number(res.header?.revision ?? 0) };
+    return { revision: revisionOf(res) };
   }
 
   watch(prefix: string, fromRevision: number, onEvent: (event: WatchEvent) => void): Watch {
-    if (this.closed) throw new UnreachableError(`${this.description}: datastore is closed`);
+    if (this.closed) throw this.errors.closed();
     let closed = false;
     let connected = false;
     let next = fromRevision; // after a disconnect the stream resumes from the revision after the last one seen
@@ -263,11 +226,7 @@ export class EtcdJsonDatastore implements Datastore {
       stop();
     };
     const connectTimer = setTimeout(
-      () =>
-        fail({
-          type: 'error',
-          error: new UnreachableError(`${this.description}: watch not established within ${this.timeoutMs} ms`),
-        }),
+      () => fail({ type: 'error', error: this.errors.watchNotEstablished() }),
       this.timeoutMs,
     );
     const onLine = (line: string): void => {
@@ -315,8 +274,8 @@ export class EtcdJsonDatastore implements Datastore {
     const open = async (): Promise<void> => {
       const body = {
         create_request: {
-          key: rangeStart(prefix),
-          range_end: b64(prefixEnd(prefix)),
+          key: json.bytes(rangeStart(prefix)),
+          range_end: json.bytes(prefixEnd(prefix)),
           prev_kv: true,
           ...(next > 0 ? { start_revision: String(next) } : {}),
         },
@@ -352,7 +311,7 @@ export class EtcdJsonDatastore implements Datastore {
             try {
               onLine(line);
             } catch (err) {
-              fail({ type: 'error', error: this.unreachable(err as Error) });
+              fail({ type: 'error', error: this.errors.unreachable(err as Error) });
             }
           }
         });
@@ -361,7 +320,7 @@ export class EtcdJsonDatastore implements Datastore {
       });
       req.end(JSON.stringify(body));
     };
-    void open().catch((err: unknown) => fail({ type: 'error', error: this.unreachable(err as Error) }));
+    void open().catch((err: unknown) => fail({ type: 'error', error: this.errors.unreachable(err as Error) }));
     return {
       close: async () => {
         stop();
@@ -370,22 +329,14 @@ export class EtcdJsonDatastore implements Datastore {
   }
 
   async currentRevision(): Promise<number> {
-    // A single-key read inside Calico's tree: allowed for a user whose role covers only /calico/, and O(1).
-    const res = await this.call<JsonRange>('/v3/kv/range', { key: b64('/calico/'), count_only: true });
-    return Number(res.header?.revision ?? 0);
+    return revisionOf(await this.call<JsonRange>('/v3/kv/range', revisionRequest(json)));
   }
 
   async compact(revision: number): Promise<void> {
     try {
-      await this.call('/v3/kv/compaction', { revision: String(revision), physical: true });
+      await this.call('/v3/kv/compaction', compactionRequest(json, revision));
     } catch (err) {
-      // Same outcomes as the other backends: compacting again is a no-op, a future revision is refused.
-      const message = (err as Error).message;
-      if (/required revision has been compacted/.test(message)) return;
-      if (/future revision/.test(message)) {
-        throw new ConflictError(`compaction revision ${revision} is in the future (${this.description})`);
-      }
-      throw err;
+      this.errors.compactionRefused(err, revision);
     }
   }
 
@@ -398,25 +349,10 @@ export class EtcdJsonDatastore implements Datastore {
 
   // ---- internals ----
 
-  private failedCas(key: string, expectedRevision: number, current: JsonKv | undefined): never {
-    if (!current) throw new NotFoundError(`resource does not exist: ${key}`, key);
-    throw new ConflictError(
-      `update conflict: ${key} (revision ${expectedRevision} expected, ${current.mod_revision} found)`,
-      key,
-    );
-  }
-
-  private written(key: string, value: string, res: { header?: JsonHeader }, ttlSeconds?: number): KVPair {
-    const kv: KVPair = { key, value, revision: Number(res.header?.revision ?? 0) };
-    if (ttlSeconds !== undefined) kv.expiresAt = Date.now() + ttlSeconds * 1000;
-    return kv;
-  }
-
-  /** `{ lease: id }` for a TTL write (etcd leases are whole seconds), or nothing. */
-  private async lease(ttlSeconds: number | undefined): Promise<{ lease?: string }> {
-    if (ttlSeconds === undefined) return {};
-    const res = await this.call<{ ID: string }>('/v3/lease/grant', { TTL: String(Math.max(1, Math.ceil(ttlSeconds))) });
-    return { lease: res.ID };
+  /** A lease for a TTL write, or undefined. */
+  private async lease(ttlSeconds: number | undefined): Promise<string | undefined> {
+    if (ttlSeconds === undefined) return undefined;
+    return (await this.call<{ ID: string }>('/v3/lease/grant', leaseGrantRequest(json, ttlSeconds))).ID;
   }
 
   /** One keep-alive agent per datastore; https (and the certificate files) only for https endpoints. */
@@ -426,21 +362,8 @@ export class EtcdJsonDatastore implements Datastore {
         return { agent: new http.Agent({ keepAlive: true }), request: http.request };
       }
       const https = await import('node:https');
-      const s = this.settings;
-      const read = (what: string, file: string): Buffer => {
-        try {
-          return readFileSync(file);
-        } catch (err) {
-          throw new UnreachableError(`${this.description}: cannot read ${what} ${file}: ${(err as Error).message}`);
-        }
-      };
-      const agent = new https.Agent({
-        keepAlive: true,
-        // Without a CA file the server is verified against the system's roots.
-        ...(s.caCertFile ? { ca: read('CA certificate', s.caCertFile) } : {}),
-        ...(s.certFile ? { cert: read('client certificate', s.certFile) } : {}),
-        ...(s.keyFile ? { key: read('client key', s.keyFile) } : {}),
-      });
+      // Without a CA file the server is verified against the system's roots.
+      const agent = new https.Agent({ keepAlive: true, ...readTlsFiles(this.settings, this.description) });
       return { agent, request: https.request as unknown as typeof http.request };
     })();
     return this.agent;
@@ -463,7 +386,7 @@ export class EtcdJsonDatastore implements Datastore {
 
   /** One call, bounded by timeoutMs, failing over across endpoints (and re-authenticating once) inside that bound. */
   private async call<T>(path: string, body: unknown): Promise<T> {
-    if (this.closed) throw new UnreachableError(`${this.description}: datastore is closed`);
+    if (this.closed) throw this.errors.closed();
     const deadline = Date.now() + this.timeoutMs;
     let reauthenticated = false;
     let lastError: Error | undefined;
@@ -482,19 +405,17 @@ export class EtcdJsonDatastore implements Datastore {
             continue;
           }
           // As etcd.ts reports every error the gRPC client raises.
-          if (err.grpcCode !== UNAVAILABLE) throw this.unreachable(err);
+          if (err.grpcCode !== UNAVAILABLE) throw this.errors.unreachable(err);
         } else if (err instanceof DatastoreError) {
           throw err;
         } else if (!CONNECT_ERRORS.has((err as NodeJS.ErrnoException).code ?? '') && !isStaleSocket(err)) {
-          throw this.unreachable(err as Error);
+          throw this.errors.unreachable(err as Error);
         }
         lastError = err as Error;
         this.current = (this.current + 1) % this.endpoints.length;
       }
     }
-    throw lastError
-      ? this.unreachable(lastError)
-      : new UnreachableError(`${this.description}: no response within ${this.timeoutMs} ms`);
+    throw lastError ? this.errors.unreachable(lastError) : this.errors.noResponse();
   }
 
   private async post<T>(path: string, body: unknown, deadline = Date.now() + this.timeoutMs): Promise<T> {
@@ -506,7 +427,7 @@ export class EtcdJsonDatastore implements Datastore {
       const timer = setTimeout(
         () => {
           req.destroy();
-          reject(new UnreachableError(`${this.description}: no response within ${this.timeoutMs} ms`));
+          reject(this.errors.noResponse());
         },
         Math.max(1, deadline - Date.now()),
       );
@@ -538,11 +459,6 @@ export class EtcdJsonDatastore implements Datastore {
     } catch {
       return new EtcdReplyError(`HTTP ${status}: ${text.trim().slice(0, 200)}`, 2);
     }
-  }
-
-  private unreachable(err: Error): UnreachableError {
-    const detail = (err.message || (err as NodeJS.ErrnoException).code || err.constructor.name).replace(/\s+/g, ' ');
-    return new UnreachableError(`${this.description}: ${detail.trim()}`);
   }
 }
 
