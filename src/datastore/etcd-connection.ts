@@ -1,8 +1,17 @@
-// What both etcd v3 clients (gRPC, etcd.ts; JSON gateway, etcd-json.ts) share about reaching etcd: the settings, the
-// TLS files, and the errors every call fails with, each naming `etcdv3 <endpoints>`. Transport-free: it must stay
-// loadable by the calico-ipam plugin without etcd3, gRPC, yaml or zod (etcd-json.ts imports it).
+// What both etcd v3 clients (gRPC, etcd.ts; JSON gateway, etcd-json.ts) share about reaching etcd and failing: the
+// settings, the TLS files, and the DatastoreErrors their calls end in (unreachable ones naming `etcdv3 <endpoints>`).
+// Transport-free: the calico-ipam plugin loads it (via etcd-json.ts) without etcd3, gRPC, yaml or zod.
 import { readFileSync } from 'node:fs';
-import { ConflictError, DatastoreError, UnreachableError } from './types.js';
+import {
+  AlreadyExistsError,
+  ConflictError,
+  DatastoreError,
+  NotFoundError,
+  UnreachableError,
+  type KVPair,
+  type TxnCondition,
+} from './types.js';
+import { conditionFailure } from './conditions.js';
 
 export interface EtcdSettings {
   endpoints: string[];
@@ -16,14 +25,6 @@ export interface EtcdSettings {
 export interface EtcdOptions {
   /** Bound on every call (and on connecting); default 5000 ms. */
   timeoutMs?: number;
-}
-
-export const DEFAULT_ETCD_TIMEOUT_MS = 5000;
-
-/** `etcdv3 <endpoint>,<endpoint>`: the name every error carries; refuses settings with no endpoint. */
-export function describeEtcd(settings: EtcdSettings): string {
-  if (settings.endpoints.length === 0) throw new DatastoreError('etcdv3: no endpoints configured (ETCD_ENDPOINTS)');
-  return `etcdv3 ${settings.endpoints.join(',')}`;
 }
 
 /** The PEM files a TLS connection presents and verifies with; without a CA the system's roots verify the server. */
@@ -51,11 +52,18 @@ export function readTlsFiles(settings: EtcdSettings, description: string): EtcdT
 }
 
 /** The errors of one client, worded alike whichever transport raised them. */
-export class EtcdFailures {
-  constructor(
-    readonly description: string,
-    readonly timeoutMs: number,
-  ) {}
+export class EtcdErrors {
+  /** `etcdv3 <endpoint>,<endpoint>`: the name every unreachable error carries. */
+  readonly description: string;
+  /** The bound on every call (and on connecting). */
+  readonly timeoutMs: number;
+
+  /** Refuses settings with no endpoint. */
+  constructor(settings: EtcdSettings, opts: EtcdOptions) {
+    if (settings.endpoints.length === 0) throw new DatastoreError('etcdv3: no endpoints configured (ETCD_ENDPOINTS)');
+    this.description = `etcdv3 ${settings.endpoints.join(',')}`;
+    this.timeoutMs = opts.timeoutMs ?? 5000;
+  }
 
   closed(): UnreachableError {
     return new UnreachableError(`${this.description}: datastore is closed`);
@@ -91,5 +99,39 @@ export class EtcdFailures {
       throw new ConflictError(`compaction revision ${revision} is in the future (${this.description})`);
     }
     throw err;
+  }
+
+  /** A refused create: the key exists. */
+  alreadyExists(key: string): AlreadyExistsError {
+    return new AlreadyExistsError(`resource already exists: ${key}`, key);
+  }
+
+  notFound(key: string): NotFoundError {
+    return new NotFoundError(`resource does not exist: ${key}`, key);
+  }
+
+  /** A refused update/delete compare-and-swap, given the key as the txn's failure branch read it. */
+  casRefused(key: string, expectedRevision: number, current: KVPair | undefined): never {
+    if (!current) throw this.notFound(key);
+    throw new ConflictError(
+      `update conflict: ${key} (revision ${expectedRevision} expected, ${current.revision} found)`,
+      key,
+    );
+  }
+
+  /** A refused Datastore.txn, given each condition's key as the failure branch read it: names the first failing one. */
+  conditionsRefused(conditions: TxnCondition[], current: (KVPair | undefined)[]): never {
+    conditions.forEach((c, i) => {
+      const kv = current[i];
+      const found = kv?.revision;
+      const holds =
+        c.kind === 'absent'
+          ? found === undefined
+          : c.kind === 'unchangedSince'
+            ? found === undefined || found <= c.revision
+            : found === c.revision;
+      if (!holds) throw conditionFailure(c, kv);
+    });
+    throw new ConflictError(`transaction conditions failed: ${conditions.map((c) => c.key).join(', ')}`);
   }
 }

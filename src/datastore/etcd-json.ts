@@ -16,35 +16,8 @@ import {
   type WatchEvent,
   type WriteOptions,
 } from './types.js';
-import {
-  DEFAULT_ETCD_TIMEOUT_MS,
-  EtcdFailures,
-  describeEtcd,
-  readTlsFiles,
-  type EtcdOptions,
-  type EtcdSettings,
-} from './etcd-connection.js';
-import {
-  alreadyExists,
-  casRefused,
-  compactionRequest,
-  conditionalTxn,
-  conditionsRefused,
-  createTxn,
-  deleteRequest,
-  deleteTxn,
-  keyRequest,
-  leaseGrantRequest,
-  listInPages,
-  notFound,
-  prefixEnd,
-  putRequest,
-  rangeStart,
-  revisionRequest,
-  updateTxn,
-  writtenPair,
-  type EtcdEncoding,
-} from './etcd-requests.js';
+import { EtcdErrors, readTlsFiles, type EtcdOptions, type EtcdSettings } from './etcd-connection.js';
+import { EtcdRequests, type EtcdEncoding } from './etcd-requests.js';
 
 /** A key/value as the gateway returns it (defaults are omitted: a missing field is 0 or empty). */
 interface JsonKv {
@@ -68,7 +41,7 @@ interface JsonTxn {
 
 /** The gateway's wire: bytes in base64, int64 as decimal strings, enums by name. */
 type JsonWire = { bytes: string; int64: string; enumValue: string };
-const json: EtcdEncoding<JsonWire> = {
+const jsonEncoding: EtcdEncoding<JsonWire> = {
   bytes: (v) => (typeof v === 'string' ? Buffer.from(v, 'utf8') : v).toString('base64'),
   int64: (n) => String(n),
   targetVersion: 'VERSION',
@@ -78,6 +51,7 @@ const json: EtcdEncoding<JsonWire> = {
   descend: 'DESCEND',
   sortByMod: 'MOD',
 };
+const json = new EtcdRequests(jsonEncoding);
 const unb64 = (s: string | undefined): string => Buffer.from(s ?? '', 'base64').toString('utf8');
 
 function toPair(kv: JsonKv): KVPair {
@@ -120,7 +94,7 @@ export class EtcdJsonDatastore implements Datastore {
   readonly description: string;
   private readonly endpoints: URL[];
   private readonly timeoutMs: number;
-  private readonly errors: EtcdFailures;
+  private readonly errors: EtcdErrors;
   private readonly settings: EtcdSettings;
   private agent: Promise<{ agent: Agent; request: typeof http.request }> | undefined;
   /** Index of the endpoint that answered last: later calls start there. */
@@ -130,9 +104,9 @@ export class EtcdJsonDatastore implements Datastore {
   private readonly openRequests = new Set<http.ClientRequest>();
 
   constructor(settings: EtcdSettings, opts: EtcdOptions = {}) {
-    this.description = describeEtcd(settings);
-    this.timeoutMs = opts.timeoutMs ?? DEFAULT_ETCD_TIMEOUT_MS;
-    this.errors = new EtcdFailures(this.description, this.timeoutMs);
+    this.errors = new EtcdErrors(settings, opts);
+    this.description = this.errors.description;
+    this.timeoutMs = this.errors.timeoutMs;
     this.settings = settings;
     this.endpoints = settings.endpoints.map((e) => new URL(e));
     const schemes = new Set(this.endpoints.map((u) => u.protocol));
@@ -140,13 +114,13 @@ export class EtcdJsonDatastore implements Datastore {
   }
 
   async get(key: string): Promise<KVPair | undefined> {
-    const res = await this.call<JsonRange>('/v3/kv/range', keyRequest(json, key));
+    const res = await this.call<JsonRange>('/v3/kv/range', json.key(key));
     const kv = res.kvs?.[0];
     return kv ? toPair(kv) : undefined;
   }
 
   async list(prefix: string): Promise<ListResult> {
-    return listInPages(json, prefix, async (request) => {
+    return json.list(prefix, async (request) => {
       const res = await this.call<JsonRange>('/v3/kv/range', request);
       const kvs = res.kvs ?? [];
       const last = kvs[kvs.length - 1];
@@ -161,33 +135,33 @@ export class EtcdJsonDatastore implements Datastore {
 
   async create(key: string, value: string, opts?: WriteOptions): Promise<KVPair> {
     const lease = await this.lease(opts?.ttlSeconds);
-    const res = await this.call<JsonTxn>('/v3/kv/txn', createTxn(json, key, value, lease));
-    if (!res.succeeded) throw alreadyExists(key);
-    return writtenPair(key, value, revisionOf(res), opts?.ttlSeconds);
+    const res = await this.call<JsonTxn>('/v3/kv/txn', json.createTxn(key, value, lease));
+    if (!res.succeeded) throw this.errors.alreadyExists(key);
+    return json.written(key, value, revisionOf(res), opts?.ttlSeconds);
   }
 
   async update(key: string, value: string, expectedRevision: number, opts?: WriteOptions): Promise<KVPair> {
     const lease = await this.lease(opts?.ttlSeconds);
-    const res = await this.call<JsonTxn>('/v3/kv/txn', updateTxn(json, key, value, expectedRevision, lease));
-    if (!res.succeeded) casRefused(key, expectedRevision, failureRead(res, 0));
-    return writtenPair(key, value, revisionOf(res), opts?.ttlSeconds);
+    const res = await this.call<JsonTxn>('/v3/kv/txn', json.updateTxn(key, value, expectedRevision, lease));
+    if (!res.succeeded) this.errors.casRefused(key, expectedRevision, failureRead(res, 0));
+    return json.written(key, value, revisionOf(res), opts?.ttlSeconds);
   }
 
   async put(key: string, value: string, opts?: WriteOptions): Promise<KVPair> {
     const lease = await this.lease(opts?.ttlSeconds);
-    const res = await this.call<{ header?: JsonHeader }>('/v3/kv/put', putRequest(json, key, value, lease));
-    return writtenPair(key, value, revisionOf(res), opts?.ttlSeconds);
+    const res = await this.call<{ header?: JsonHeader }>('/v3/kv/put', json.put(key, value, lease));
+    return json.written(key, value, revisionOf(res), opts?.ttlSeconds);
   }
 
   async delete(key: string, expectedRevision?: number): Promise<KVPair> {
     if (expectedRevision === undefined) {
-      const res = await this.call<{ prev_kvs?: JsonKv[] }>('/v3/kv/deleterange', deleteRequest(json, key));
+      const res = await this.call<{ prev_kvs?: JsonKv[] }>('/v3/kv/deleterange', json.delete(key));
       const prev = res.prev_kvs?.[0];
-      if (!prev) throw notFound(key);
+      if (!prev) throw this.errors.notFound(key);
       return toPair(prev);
     }
-    const res = await this.call<JsonTxn>('/v3/kv/txn', deleteTxn(json, key, expectedRevision));
-    if (!res.succeeded) casRefused(key, expectedRevision, failureRead(res, 0));
+    const res = await this.call<JsonTxn>('/v3/kv/txn', json.deleteTxn(key, expectedRevision));
+    if (!res.succeeded) this.errors.casRefused(key, expectedRevision, failureRead(res, 0));
     // Mod==rev cannot hold for a missing key (its mod revision is 0), so prev exists here.
     return toPair(res.responses![0]!.response_delete_range!.prev_kvs![0]!);
   }
@@ -195,9 +169,9 @@ export class EtcdJsonDatastore implements Datastore {
   async txn(conditions: TxnCondition[], operations: TxnOperation[]): Promise<{ revision: number }> {
     const leases: (string | undefined)[] = [];
     for (const op of operations) leases.push(op.kind === 'put' ? await this.lease(op.ttlSeconds) : undefined);
-    const res = await this.call<JsonTxn>('/v3/kv/txn', conditionalTxn(json, conditions, operations, leases));
+    const res = await this.call<JsonTxn>('/v3/kv/txn', json.conditionalTxn(conditions, operations, leases));
     if (!res.succeeded) {
-      conditionsRefused(
+      this.errors.conditionsRefused(
         conditions,
         conditions.map((_, i) => failureRead(res, i)),
       );
@@ -274,8 +248,7 @@ export class EtcdJsonDatastore implements Datastore {
     const open = async (): Promise<void> => {
       const body = {
         create_request: {
-          key: json.bytes(rangeStart(prefix)),
-          range_end: json.bytes(prefixEnd(prefix)),
+          ...json.prefix(prefix),
           prev_kv: true,
           ...(next > 0 ? { start_revision: String(next) } : {}),
         },
@@ -329,12 +302,12 @@ export class EtcdJsonDatastore implements Datastore {
   }
 
   async currentRevision(): Promise<number> {
-    return revisionOf(await this.call<JsonRange>('/v3/kv/range', revisionRequest(json)));
+    return revisionOf(await this.call<JsonRange>('/v3/kv/range', json.currentRevision()));
   }
 
   async compact(revision: number): Promise<void> {
     try {
-      await this.call('/v3/kv/compaction', compactionRequest(json, revision));
+      await this.call('/v3/kv/compaction', json.compaction(revision));
     } catch (err) {
       this.errors.compactionRefused(err, revision);
     }
@@ -352,7 +325,7 @@ export class EtcdJsonDatastore implements Datastore {
   /** A lease for a TTL write, or undefined. */
   private async lease(ttlSeconds: number | undefined): Promise<string | undefined> {
     if (ttlSeconds === undefined) return undefined;
-    return (await this.call<{ ID: string }>('/v3/lease/grant', leaseGrantRequest(json, ttlSeconds))).ID;
+    return (await this.call<{ ID: string }>('/v3/lease/grant', json.leaseGrant(ttlSeconds))).ID;
   }
 
   /** One keep-alive agent per datastore; https (and the certificate files) only for https endpoints. */

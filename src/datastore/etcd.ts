@@ -14,41 +14,14 @@ import {
   type WatchEvent,
   type WriteOptions,
 } from './types.js';
-import {
-  DEFAULT_ETCD_TIMEOUT_MS,
-  EtcdFailures,
-  describeEtcd,
-  readTlsFiles,
-  type EtcdOptions,
-  type EtcdSettings,
-} from './etcd-connection.js';
-import {
-  alreadyExists,
-  casRefused,
-  compactionRequest,
-  conditionalTxn,
-  conditionsRefused,
-  createTxn,
-  deleteRequest,
-  deleteTxn,
-  keyRequest,
-  leaseGrantRequest,
-  listInPages,
-  notFound,
-  prefixEnd,
-  putRequest,
-  rangeStart,
-  revisionRequest,
-  updateTxn,
-  writtenPair,
-  type EtcdEncoding,
-} from './etcd-requests.js';
+import { EtcdErrors, readTlsFiles, type EtcdOptions, type EtcdSettings } from './etcd-connection.js';
+import { EtcdRequests, type EtcdEncoding } from './etcd-requests.js';
 
 export type { EtcdOptions, EtcdSettings } from './etcd-connection.js';
 
 /** gRPC's wire: Buffers, numbers, and the numeric values of rpc.proto's enums (no runtime import besides Etcd3). */
 type GrpcWire = { bytes: Buffer; int64: number; enumValue: number };
-const grpc: EtcdEncoding<GrpcWire> = {
+const grpcEncoding: EtcdEncoding<GrpcWire> = {
   bytes: (v) => (typeof v === 'string' ? Buffer.from(v, 'utf8') : v),
   int64: (n) => n,
   targetVersion: 0,
@@ -58,6 +31,7 @@ const grpc: EtcdEncoding<GrpcWire> = {
   descend: 2,
   sortByMod: 3,
 };
+const grpc = new EtcdRequests(grpcEncoding);
 
 function toPair(kv: IKeyValue): KVPair {
   return { key: kv.key.toString('utf8'), value: kv.value.toString('utf8'), revision: Number(kv.mod_revision) };
@@ -73,13 +47,13 @@ export class EtcdDatastore implements Datastore {
   readonly description: string;
   private readonly client: Etcd3;
   private readonly timeoutMs: number;
-  private readonly errors: EtcdFailures;
+  private readonly errors: EtcdErrors;
   private closed = false;
 
   constructor(settings: EtcdSettings, opts: EtcdOptions = {}) {
-    this.description = describeEtcd(settings);
-    this.timeoutMs = opts.timeoutMs ?? DEFAULT_ETCD_TIMEOUT_MS;
-    this.errors = new EtcdFailures(this.description, this.timeoutMs);
+    this.errors = new EtcdErrors(settings, opts);
+    this.description = this.errors.description;
+    this.timeoutMs = this.errors.timeoutMs;
     const tls = readTlsFiles(settings, this.description);
     const timeoutMs = this.timeoutMs;
     this.client = new Etcd3({
@@ -109,13 +83,13 @@ export class EtcdDatastore implements Datastore {
   }
 
   async get(key: string): Promise<KVPair | undefined> {
-    const res = await this.call(() => this.client.kv.range(keyRequest(grpc, key)));
+    const res = await this.call(() => this.client.kv.range(grpc.key(key)));
     const kv = res.kvs[0];
     return kv ? toPair(kv) : undefined;
   }
 
   async list(prefix: string): Promise<ListResult> {
-    return listInPages(grpc, prefix, async (request) => {
+    return grpc.list(prefix, async (request) => {
       const res: IRangeResponse = await this.call(() => this.client.kv.range(request));
       return {
         items: res.kvs.map(toPair),
@@ -128,33 +102,33 @@ export class EtcdDatastore implements Datastore {
 
   async create(key: string, value: string, opts?: WriteOptions): Promise<KVPair> {
     const lease = await this.lease(opts?.ttlSeconds);
-    const res = await this.call(() => this.client.kv.txn(createTxn(grpc, key, value, lease)));
-    if (!res.succeeded) throw alreadyExists(key);
-    return writtenPair(key, value, Number(res.header.revision), opts?.ttlSeconds);
+    const res = await this.call(() => this.client.kv.txn(grpc.createTxn(key, value, lease)));
+    if (!res.succeeded) throw this.errors.alreadyExists(key);
+    return grpc.written(key, value, Number(res.header.revision), opts?.ttlSeconds);
   }
 
   async update(key: string, value: string, expectedRevision: number, opts?: WriteOptions): Promise<KVPair> {
     const lease = await this.lease(opts?.ttlSeconds);
-    const res = await this.call(() => this.client.kv.txn(updateTxn(grpc, key, value, expectedRevision, lease)));
-    if (!res.succeeded) casRefused(key, expectedRevision, failureRead(res, 0));
-    return writtenPair(key, value, Number(res.header.revision), opts?.ttlSeconds);
+    const res = await this.call(() => this.client.kv.txn(grpc.updateTxn(key, value, expectedRevision, lease)));
+    if (!res.succeeded) this.errors.casRefused(key, expectedRevision, failureRead(res, 0));
+    return grpc.written(key, value, Number(res.header.revision), opts?.ttlSeconds);
   }
 
   async put(key: string, value: string, opts?: WriteOptions): Promise<KVPair> {
     const lease = await this.lease(opts?.ttlSeconds);
-    const res = await this.call(() => this.client.kv.put(putRequest(grpc, key, value, lease)));
-    return writtenPair(key, value, Number(res.header.revision), opts?.ttlSeconds);
+    const res = await this.call(() => this.client.kv.put(grpc.put(key, value, lease)));
+    return grpc.written(key, value, Number(res.header.revision), opts?.ttlSeconds);
   }
 
   async delete(key: string, expectedRevision?: number): Promise<KVPair> {
     if (expectedRevision === undefined) {
-      const res = await this.call(() => this.client.kv.deleteRange(deleteRequest(grpc, key)));
+      const res = await this.call(() => this.client.kv.deleteRange(grpc.delete(key)));
       const prev = res.prev_kvs[0];
-      if (!prev) throw notFound(key);
+      if (!prev) throw this.errors.notFound(key);
       return toPair(prev);
     }
-    const res = await this.call(() => this.client.kv.txn(deleteTxn(grpc, key, expectedRevision)));
-    if (!res.succeeded) casRefused(key, expectedRevision, failureRead(res, 0));
+    const res = await this.call(() => this.client.kv.txn(grpc.deleteTxn(key, expectedRevision)));
+    if (!res.succeeded) this.errors.casRefused(key, expectedRevision, failureRead(res, 0));
     const prev = res.responses[0]!.response_delete_range.prev_kvs[0];
     // Mod==rev cannot hold for a missing key (its mod revision is 0), so prev exists here.
     return toPair(prev!);
@@ -163,9 +137,9 @@ export class EtcdDatastore implements Datastore {
   async txn(conditions: TxnCondition[], operations: TxnOperation[]): Promise<{ revision: number }> {
     const leases: (string | undefined)[] = [];
     for (const op of operations) leases.push(op.kind === 'put' ? await this.lease(op.ttlSeconds) : undefined);
-    const res = await this.call(() => this.client.kv.txn(conditionalTxn(grpc, conditions, operations, leases)));
+    const res = await this.call(() => this.client.kv.txn(grpc.conditionalTxn(conditions, operations, leases)));
     if (!res.succeeded) {
-      conditionsRefused(
+      this.errors.conditionsRefused(
         conditions,
         conditions.map((_, i) => failureRead(res, i)),
       );
@@ -179,10 +153,8 @@ export class EtcdDatastore implements Datastore {
     const emit = (e: WatchEvent): void => {
       if (!closed) onEvent(e);
     };
-    const builder = this.client
-      .watch()
-      .inRange({ start: rangeStart(prefix), end: prefixEnd(prefix) })
-      .withPreviousKV();
+    const range = grpc.prefix(prefix);
+    const builder = this.client.watch().inRange({ start: range.key, end: range.range_end }).withPreviousKV();
     if (fromRevision > 0) builder.startRevision(String(fromRevision));
     // watcher() attaches at once (create() would only hand the watcher over once connected, so an unreachable etcd
     // could never be cancelled). After the first connection the client re-attaches by itself after a disconnect,
@@ -225,13 +197,13 @@ export class EtcdDatastore implements Datastore {
   }
 
   async currentRevision(): Promise<number> {
-    const res = await this.call(() => this.client.kv.range(revisionRequest(grpc)));
+    const res = await this.call(() => this.client.kv.range(grpc.currentRevision()));
     return Number(res.header.revision);
   }
 
   async compact(revision: number): Promise<void> {
     try {
-      await this.call(() => this.client.kv.compact(compactionRequest(grpc, revision)));
+      await this.call(() => this.client.kv.compact(grpc.compaction(revision)));
     } catch (err) {
       this.errors.compactionRefused(err, revision);
     }
@@ -270,7 +242,7 @@ export class EtcdDatastore implements Datastore {
   /** A lease for a TTL write (etcd leases are whole seconds), or undefined. */
   private async lease(ttlSeconds: number | undefined): Promise<string | undefined> {
     if (ttlSeconds === undefined) return undefined;
-    const res = await this.call(() => this.client.leaseClient.leaseGrant(leaseGrantRequest(grpc, ttlSeconds)));
+    const res = await this.call(() => this.client.leaseClient.leaseGrant(grpc.leaseGrant(ttlSeconds)));
     return res.ID;
   }
 
