@@ -41,7 +41,7 @@ interface JsonTxn {
 
 /** The gateway's wire: bytes in base64, int64 as decimal strings, enums by name. */
 type JsonWire = { bytes: string; int64: string; enumValue: string };
-const jsonEncoding: EtcdEncoding<JsonWire> = {
+export const jsonEncoding: EtcdEncoding<JsonWire> = {
   bytes: (v) => (typeof v === 'string' ? Buffer.from(v, 'utf8') : v).toString('base64'),
   int64: (n) => String(n),
   targetVersion: 'VERSION',

@@ -21,7 +21,7 @@ export type { EtcdOptions, EtcdSettings } from './etcd-connection.js';
 
 /** gRPC's wire: Buffers, numbers, and the numeric values of rpc.proto's enums (no runtime import besides Etcd3). */
 type GrpcWire = { bytes: Buffer; int64: number; enumValue: number };
-const grpcEncoding: EtcdEncoding<GrpcWire> = {
+export const grpcEncoding: EtcdEncoding<GrpcWire> = {
   bytes: (v) => (typeof v === 'string' ? Buffer.from(v, 'utf8') : v),
   int64: (n) => n,
   targetVersion: 0,
