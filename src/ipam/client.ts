@@ -215,13 +215,30 @@ function hasRoom(b: AllocationBlock, reservations: ReservationSet, cooldownSecon
 }
 
 /**
- * A short random pause before retrying a block another writer just changed: writers of one node that collide on
- * its block would otherwise collide again at once (each retry is a round trip and CPU for nothing).
+ * Paces retries after a block compare-and-swap lost to another writer of the same block. The pause is random up to
+ * 2^attempt times the writes' recent latency (capped): a rival's commit takes about one write latency, so a shorter
+ * pause collides again (a wasted transaction: on etcd a raft round), a much longer one leaves the block idle. On a
+ * local SQLite file that is a fraction of a millisecond; on a loaded etcd, several.
  */
-function conflictBackoff(attempt: number): Promise<void> {
-  const ms = Math.random() * Math.min(8, 1 << attempt);
-  return new Promise((resolve) => setTimeout(resolve, ms));
+class ConflictBackoff {
+  private latencyMs = 1;
+
+  /** Times one transaction, keeping an exponentially weighted average of the latency. */
+  async timed<T>(write: () => Promise<T>): Promise<T> {
+    const start = performance.now();
+    try {
+      return await write();
+    } finally {
+      this.latencyMs = 0.8 * this.latencyMs + 0.2 * (performance.now() - start);
+    }
+  }
+
+  pause(attempt: number): Promise<void> {
+    const ms = Math.random() * Math.min(MAX_CONFLICT_PAUSE_MS, 2 ** Math.min(attempt, 10) * this.latencyMs);
+    return new Promise((resolve) => setTimeout(resolve, ms));
+  }
 }
+const MAX_CONFLICT_PAUSE_MS = 50;
 
 const isConflict = (e: unknown): boolean =>
   e instanceof ConflictError || e instanceof AlreadyExistsError || e instanceof NotFoundError;
@@ -230,6 +247,7 @@ export class IpamClient {
   readonly store: IpamStore;
   private readonly matcher: SelectorMatcher;
   private readonly now: () => Date;
+  private readonly backoff = new ConflictBackoff();
   /**
    * Handles as this client last wrote or saw them (null: known absent). Only a first guess for the next
    * compare-and-swap; the transaction's conditions reject a stale guess and report the current version.
@@ -551,7 +569,7 @@ export class IpamClient {
         const now = this.store.knownBlock(cur.value.cidr);
         if (!now || now.value.affinity !== mine) break;
         cur = now;
-        await conflictBackoff(attempt);
+        await this.backoff.pause(attempt);
       }
     }
     return got;
@@ -607,6 +625,7 @@ export class IpamClient {
         const now = this.store.knownBlock(cur.value.cidr) ?? (await this.store.getBlock(cur.value.cidr));
         if (!now || now.value.affinity !== mine) break;
         cur = now;
+        await this.backoff.pause(attempt);
       }
     }
     return got;
@@ -699,7 +718,7 @@ export class IpamClient {
     }
     conditions.push(...guard);
     try {
-      const { revision } = await this.ds.txn(conditions, ops);
+      const { revision } = await this.backoff.timed(() => this.ds.txn(conditions, ops));
       this.store.noteBlock(cur.value.cidr, next === 'delete' ? undefined : next, revision);
       for (const op of ops) {
         if (!op.key.startsWith(HANDLE_KEY_PREFIX)) continue;
