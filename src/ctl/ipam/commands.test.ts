@@ -5,7 +5,7 @@ import { resourceKey } from '../../datastore/keys.js';
 import { IpamClient } from '../../ipam/client.js';
 import { putNode, putPool, putReservation } from '../../../test/support/ipam.js';
 import { ipamCheck, ipamConfigure, ipamReleaseFromReport, ipamReleaseIp, ipamShow, ipamSplit } from './commands.js';
-import { goG5 } from './table.js';
+import { goG5, withPercent } from './table.js';
 
 test('numbers print as Go %.5g', () => {
   assert.equal(goG5(65536), '65536');
@@ -13,6 +13,21 @@ test('numbers print as Go %.5g', () => {
   assert.equal(goG5(1e6), '1e+06');
   assert.equal(goG5(64), '64');
   assert.equal(goG5(0), '0');
+});
+
+test('ties round to even as Go does, in the count and in the percentage', () => {
+  // 131065 lies exactly between 1.3106e+05 and 1.3107e+05; Go keeps the even digit.
+  assert.equal(goG5(131065), '1.3106e+05');
+  assert.equal(goG5(131075), '1.3108e+05');
+  assert.equal(goG5(100005), '1e+05');
+  assert.equal(goG5(999995), '1e+06');
+  assert.equal(goG5(131066), '1.3107e+05');
+  // 8 of a 64-address block is 12.5%: Go's %.f prints 12, 24 of 64 (37.5%) prints 38.
+  assert.equal(withPercent(8, 64), '8 (12%)');
+  assert.equal(withPercent(24, 64), '24 (38%)');
+  assert.equal(withPercent(1, 200), '1 (0%)');
+  assert.equal(withPercent(3, 200), '3 (2%)');
+  assert.equal(withPercent(5, 64), '5 (8%)');
 });
 
 async function putWep(ds: MemoryDatastore, ns: string, name: string, ip: string): Promise<void> {
@@ -85,6 +100,36 @@ describe('calicoctl ipam', () => {
         .map((c) => c.trim())
         .filter(Boolean),
       [b, 'node-b', '10.0.0.0/26', 'node-a', 'pod', 'default/db-0'],
+    );
+  });
+
+  test('show --show-borrowed: a tunnel address shows its type and no owner; node-less allocations go to the note', async () => {
+    await putPool(ds, 'pool1', '10.0.0.0/26');
+    await assign('node-a', 'h1', 'web-0');
+    const tunnel = (
+      await ipam.autoAssign({
+        num4: 1,
+        num6: 0,
+        handleId: 'vxlan-tunnel-addr-node-b',
+        attrs: { node: 'node-b', type: 'vxlanTunnelAddress' },
+        hostname: 'node-b',
+      })
+    ).ipv4[0].split('/')[0];
+    await ipam.autoAssign({ num4: 1, num6: 0, handleId: 'old', attrs: {}, hostname: 'node-b' });
+    const out = (await ipamShow(ds, { showBorrowed: true })).stdout;
+    const row = out.split('\n').find((l) => l.includes(`| ${tunnel} `))!;
+    assert.deepEqual(
+      row
+        .split('|')
+        .map((c) => c.trim())
+        .slice(1, -1),
+      [tunnel, 'node-b', '10.0.0.0/26', 'node-a', 'vxlanTunnelAddress', ''],
+    );
+    assert.equal(out.split('\n').filter((l) => l.startsWith('| 10.')).length, 1);
+    assert.ok(
+      out.endsWith(
+        '\nNote: found 1 IP allocations without an explicit node association. Unable to determine if they are borrowed.\n',
+      ),
     );
   });
 

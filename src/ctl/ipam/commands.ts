@@ -4,7 +4,7 @@ import type { Datastore } from '../../datastore/types.js';
 import { resourceKey } from '../../datastore/keys.js';
 import { IpamClient } from '../../ipam/client.js';
 import { IpamStore } from '../../ipam/store.js';
-import { affinityHost, allocationsOf, inUseCount } from '../../ipam/core/block.js';
+import { allocationsOf, inUseCount, type AllocationBlock } from '../../ipam/core/block.js';
 import type { ReservationSet } from '../../ipam/core/reservation.js';
 import {
   cidrContainsCidr,
@@ -82,24 +82,7 @@ export async function ipamShow(
     store.listPools(),
     store.listReservations(),
   ]);
-  if (opts.showBorrowed) {
-    const rows: string[][] = [];
-    for (const b of blocks) {
-      const owner = affinityHost(b.value.affinity);
-      for (const a of allocationsOf(b.value)) {
-        const node = a.attrs.node ?? '';
-        if (owner && node === owner) continue;
-        if (!node && owner) continue;
-        const type = a.attrs.pod ? 'pod' : (a.attrs.type ?? '');
-        const to = a.attrs.pod ? `${a.attrs.namespace ?? ''}/${a.attrs.pod}` : (a.handle ?? '');
-        rows.push([formatIp(a.ip), node, b.value.cidr, owner ?? '', type, to]);
-      }
-    }
-    return {
-      code: 0,
-      stdout: boxedTable(['IP', 'BORROWING-NODE', 'BLOCK', 'BLOCK OWNER', 'TYPE', 'ALLOCATED-TO'], rows),
-    };
-  }
+  if (opts.showBorrowed) return showBorrowed(blocks);
   const rows: string[][] = [];
   for (const p of [...pools].sort((x, y) => x.cidrText.localeCompare(y.cidrText))) {
     const total = Number(cidrSize(p.cidr));
@@ -138,6 +121,46 @@ export async function ipamShow(
     code: 0,
     stdout: boxedTable(['GROUPING', 'CIDR', 'IPS TOTAL', 'IPS IN USE', 'IPS RESERVED', 'IPS FREE'], rows, [2, 3, 4, 5]),
   };
+}
+
+/** The name after `host:` or `virtual:` in a block's affinity, as calicoctl prints it in BLOCK OWNER. */
+function blockOwnerName(affinity: string | null | undefined): string {
+  if (!affinity) return '';
+  const parts = affinity.split(':');
+  return parts.length === 2 ? parts[1] : parts[0];
+}
+
+/**
+ * `ipam show --show-borrowed`: allocations whose `node` attribute differs from the block's owner (or whose block has
+ * no owner). Allocations without a `node` attribute cannot be classified; Calico counts them in a note instead.
+ */
+function showBorrowed(blocks: { value: AllocationBlock }[]): CommandOutput {
+  const rows: string[][] = [];
+  let unclassified = 0;
+  for (const b of blocks) {
+    const owner = blockOwnerName(b.value.affinity);
+    for (const a of allocationsOf(b.value)) {
+      if (!Object.hasOwn(a.attrs, 'node')) {
+        unclassified++;
+        continue;
+      }
+      const node = a.attrs.node;
+      if (node === owner) continue;
+      const ns = a.attrs.namespace ?? '';
+      let type = '';
+      let to = '';
+      if (Object.hasOwn(a.attrs, 'pod')) {
+        type = 'pod';
+        to = `${ns}/${a.attrs.pod}`;
+      } else if (Object.hasOwn(a.attrs, 'type')) type = a.attrs.type;
+      rows.push([formatIp(a.ip), node, b.value.cidr, owner, type, to]);
+    }
+  }
+  let stdout = boxedTable(['IP', 'BORROWING-NODE', 'BLOCK', 'BLOCK OWNER', 'TYPE', 'ALLOCATED-TO'], rows);
+  if (unclassified) {
+    stdout += `\nNote: found ${unclassified} IP allocations without an explicit node association. Unable to determine if they are borrowed.\n`;
+  }
+  return { code: 0, stdout };
 }
 
 export async function ipamCheck(
