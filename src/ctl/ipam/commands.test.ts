@@ -82,6 +82,28 @@ describe('calicoctl ipam', () => {
     assert.equal(block.split('|')[4].trim(), '2 (3%)');
   });
 
+  test('show: pools in name order; --show-blocks lists blocks of deleted pools last, under no pool row', async () => {
+    await putPool(ds, 'a-pool', '10.9.0.0/24');
+    await putPool(ds, 'z-pool', '10.1.0.0/24');
+    await putPool(ds, 'gone', '10.5.0.0/24');
+    await ipam.autoAssign({
+      num4: 1,
+      num6: 0,
+      handleId: 'h',
+      attrs: {},
+      hostname: 'node-a',
+      ipv4Pools: ['10.5.0.0/24'],
+    });
+    await ds.delete(resourceKey('IPPool', 'gone'));
+    const cells = (await ipamShow(ds, { showBlocks: true })).stdout
+      .split('\n')
+      .filter((l) => l.startsWith('| IP Pool') || l.startsWith('| Block'))
+      .map((l) => l.split('|')[2].trim());
+    assert.deepEqual(cells.slice(0, 3), ['10.9.0.0/24', '10.0.0.0/24', '10.1.0.0/24']);
+    assert.equal(cells.length, 4);
+    assert.match(cells[3], /^10\.5\.0\.\d+\/26$/);
+  });
+
   test('show --ip names the holder and its attributes; show --show-borrowed lists borrowed addresses', async () => {
     await putPool(ds, 'pool1', '10.0.0.0/26'); // one block only: node-b must borrow
     const ip = await assign('node-a', 'k8s-pod-network.c1', 'web-0');

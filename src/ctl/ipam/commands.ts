@@ -35,6 +35,24 @@ function reservedIn(c: Cidr, reservations: ReservationSet): number {
   return Number(n);
 }
 
+const byBlockAddress = (x: { value: AllocationBlock }, y: { value: AllocationBlock }): number =>
+  parseCidr(x.value.cidr).address < parseCidr(y.value.cidr).address ? -1 : 1;
+
+function blockRow(b: AllocationBlock, reservations: ReservationSet): string[] {
+  const c = parseCidr(b.cidr);
+  const total = Number(cidrSize(c));
+  const used = inUseCount(b);
+  const reserved = reservedIn(c, reservations);
+  return [
+    'Block',
+    formatCidr(c),
+    goG5(total),
+    withPercent(used, total),
+    withPercent(reserved, total),
+    withPercent(Math.max(0, total - used - reserved), total),
+  ];
+}
+
 export async function ipamShow(
   ds: Datastore,
   opts: { ip?: string; showBlocks?: boolean; showBorrowed?: boolean; showConfiguration?: boolean },
@@ -84,7 +102,8 @@ export async function ipamShow(
   ]);
   if (opts.showBorrowed) return showBorrowed(blocks);
   const rows: string[][] = [];
-  for (const p of [...pools].sort((x, y) => x.cidrText.localeCompare(y.cidrText))) {
+  // Pools in the datastore's order (by name), as Calico's GetUtilization lists them.
+  for (const p of [...pools].sort((x, y) => (x.name < y.name ? -1 : x.name > y.name ? 1 : 0))) {
     const total = Number(cidrSize(p.cidr));
     const inPool = blocks.filter((b) => cidrContainsCidr(p.cidr, parseCidr(b.value.cidr)));
     const used = inPool.reduce((n, b) => n + inUseCount(b.value), 0);
@@ -99,23 +118,13 @@ export async function ipamShow(
       withPercent(free, total),
     ]);
     if (opts.showBlocks) {
-      for (const b of inPool.sort((x, y) =>
-        parseCidr(x.value.cidr).address < parseCidr(y.value.cidr).address ? -1 : 1,
-      )) {
-        const c = parseCidr(b.value.cidr);
-        const bt = Number(cidrSize(c));
-        const bu = inUseCount(b.value);
-        const br = reservedIn(c, reservations);
-        rows.push([
-          'Block',
-          formatCidr(c),
-          goG5(bt),
-          withPercent(bu, bt),
-          withPercent(br, bt),
-          withPercent(Math.max(0, bt - bu - br), bt),
-        ]);
-      }
+      for (const b of inPool.sort(byBlockAddress)) rows.push(blockRow(b.value, reservations));
     }
+  }
+  if (opts.showBlocks) {
+    // Blocks whose pool is gone: Calico lists them last, under no pool row.
+    const orphans = blocks.filter((b) => !pools.some((p) => cidrContainsCidr(p.cidr, parseCidr(b.value.cidr))));
+    for (const b of orphans.sort(byBlockAddress)) rows.push(blockRow(b.value, reservations));
   }
   return {
     code: 0,
