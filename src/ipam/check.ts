@@ -2,6 +2,8 @@
 // endpoints' ipNetworks and Nodes' IPv4 tunnel addresses) and counts Calico's problems — leaked addresses, in-use
 // addresses outside active pools or without an allocation, leaked handles, invalid blocks. Affinities of nodes that
 // are gone, addresses with several owners and handles missing as objects are reported but not counted, as Calico.
+// The printed lines are Calico's (check.go), in its order; our own checks (cooling, invalid blocks, affinities of
+// nodes that are gone) follow Calico's scans, before the closing `Check complete; found N problems.`
 // Addresses cooling down after their release (ipCooldownSeconds) are listed with coolingDown and never count as leaks;
 // a releasedAt in the future makes the block invalid.
 //   datastore -> IpamCheckReport (JSON, as Calico's report file) + the printed lines
@@ -24,6 +26,8 @@ export interface ReportAllocation {
   inUse: boolean;
   borrowed: boolean;
   coolingDown: boolean;
+  /** Who uses the address: `Workload(<ns>/<name>)` or `Node(<name>)`. */
+  owners: string[];
 }
 
 export interface IpamCheckReport {
@@ -43,12 +47,11 @@ export interface IpamCheckResult {
   lines: string[];
 }
 
+/** The version a report names when the caller gives none (calicoctl passes its own version, as Calico's does). */
 export const CHECK_REPORT_VERSION = 'calico-ts-0.1.0';
 
-interface Owner {
-  kind: 'workload' | 'tunnel';
-  name: string;
-}
+/** An address's user, by Calico's friendly name: `Workload(<ns>/<name>)` or `Node(<name>)`. */
+type Owner = string;
 
 /** Address -> owners, from the datastore's WorkloadEndpoints and Nodes. */
 async function inUseAddresses(ds: Datastore): Promise<{ owners: Map<string, Owner[]>; weps: number; tunnels: number }> {
@@ -62,11 +65,11 @@ async function inUseAddresses(ds: Datastore): Promise<{ owners: Map<string, Owne
   let tunnels = 0;
   for (const kv of (await ds.list(resourcePrefix('WorkloadEndpoint'))).items) {
     const wep = JSON.parse(kv.value);
-    const name = `${wep?.metadata?.namespace ?? ''}/${wep?.metadata?.name ?? ''}`;
+    const name = `Workload(${wep?.metadata?.namespace ?? ''}/${wep?.metadata?.name ?? ''})`;
     for (const net of wep?.spec?.ipNetworks ?? []) {
       const ip = String(net).split('/')[0];
       if (isIp(ip)) {
-        add(formatIp(parseIp(ip)), { kind: 'workload', name });
+        add(formatIp(parseIp(ip)), name);
         weps++;
       }
     }
@@ -77,7 +80,7 @@ async function inUseAddresses(ds: Datastore): Promise<{ owners: Map<string, Owne
     // Calico's check only looks at the IPv4 tunnel fields.
     for (const ip of [spec.ipv4VXLANTunnelAddr, spec.wireguard?.interfaceIPv4Address, spec.bgp?.ipv4IPIPTunnelAddr]) {
       if (typeof ip === 'string' && isIp(ip)) {
-        add(formatIp(parseIp(ip)), { kind: 'tunnel', name: node?.metadata?.name ?? '' });
+        add(formatIp(parseIp(ip)), `Node(${node?.metadata?.name ?? ''})`);
         tunnels++;
       }
     }
@@ -85,43 +88,29 @@ async function inUseAddresses(ds: Datastore): Promise<{ owners: Map<string, Owne
   return { owners, weps, tunnels };
 }
 
+/** Calico's attribute text in check lines: `Main:<handle> Extra:k=v,k=v` (keys sorted). */
+function attrText(handle: string | null, attrs: Record<string, string>): string {
+  const extra = Object.keys(attrs)
+    .sort()
+    .map((k) => `${k}=${attrs[k]}`)
+    .join(',');
+  return `Main:${handle ?? '<none>'} Extra:${extra}`;
+}
+
 export async function runIpamCheck(
   ds: Datastore,
-  opts: { showAllIps?: boolean; showProblemIps?: boolean; now?: () => Date } = {},
+  opts: { showAllIps?: boolean; showProblemIps?: boolean; now?: () => Date; version?: string } = {},
 ): Promise<IpamCheckResult> {
   const nowMs = (opts.now ?? (() => new Date()))().getTime();
+  const showAll = Boolean(opts.showAllIps);
+  const showProblems = showAll || Boolean(opts.showProblemIps);
   const store = new IpamStore(ds);
   const lines: string[] = [];
   const say = (s = '') => lines.push(s);
   const ci = await ds.get(resourceKey('ClusterInformation', 'default'));
   const ciSpec = ci ? (JSON.parse(ci.value)?.spec ?? {}) : {};
-
-  say('Checking IPAM for inconsistencies...');
-  say();
-  say('Loading all IPAM blocks...');
-  const blocks = await store.listBlocks();
-  say(`Found ${blocks.length} IPAM blocks.`);
-  const allocations = blocks.flatMap((b) => allocationsOf(b.value).map((a) => ({ a, b: b.value })));
-  const cooling = blocks.flatMap((b) => coolingOf(b.value).map((a) => ({ a, b: b.value })));
-  for (const b of blocks) say(` IPAM block ${b.value.cidr} affinity=${b.value.affinity ?? '<none>'}:`);
-  say(`IPAM blocks record ${allocations.length} allocations.`);
-  if (cooling.length) say(`IPAM blocks record ${cooling.length} released IPs cooling down.`);
-  say();
-  say('Loading all IPAM pools...');
-  const pools = (await store.listPools()).filter(poolServes);
-  for (const p of pools) say(`  ${p.cidrText}`);
-  say(`Found ${pools.length} active IP pools.`);
-  say();
-  say('Loading all nodes and workload endpoints.');
-  const { owners, weps, tunnels } = await inUseAddresses(ds);
-  const nodes = await store.listNodeNames();
-  say(`Found ${tunnels} node tunnel IPs.`);
-  say(`Found ${weps} workload IPs.`);
-  say(`Workloads and nodes are using ${owners.size} IPs.`);
-  say();
-
   const report: IpamCheckReport = {
-    version: CHECK_REPORT_VERSION,
+    version: opts.version ?? CHECK_REPORT_VERSION,
     clusterGUID: String(ciSpec.clusterGUID ?? ''),
     datastoreLocked: ciSpec.datastoreReady === false,
     clusterInformationRevision: ci ? String(ci.revision) : '',
@@ -129,100 +118,155 @@ export async function runIpamCheck(
     allocations: {},
     leakedHandles: [],
   };
+
+  say('Checking IPAM for inconsistencies...');
+  say();
+  say('Loading all IPAM blocks...');
+  const blocks = await store.listBlocks();
+  say(`Found ${blocks.length} IPAM blocks.`);
   const perNode = new Map<string, number>();
-  const allocated = new Set<string>();
-  let leaks = 0;
-  say('Scanning for IPs that are allocated but not actually in use...');
-  for (const { a, b } of allocations) {
-    const ip = formatIp(a.ip);
-    allocated.add(ip);
-    const node = a.attrs.node ?? '';
-    perNode.set(node, (perNode.get(node) ?? 0) + 1);
-    const inUse = owners.has(ip);
-    const owner = affinityHost(b.affinity);
-    const entry: ReportAllocation = {
-      ip,
-      handle: a.handle,
-      sequenceNumber: a.sequenceNumber ?? null,
-      pod: a.attrs.pod ?? '',
-      namespace: a.attrs.namespace ?? '',
-      node,
-      type: a.attrs.type ?? '',
-      creationTimestamp: a.attrs.timestamp ?? '',
-      inUse,
-      borrowed: Boolean(node) && owner !== node,
-      coolingDown: false,
-    };
-    (report.allocations[ip] ??= []).push(entry);
-    if (!inUse) {
-      leaks++;
-      if (opts.showProblemIps || opts.showAllIps)
-        say(`  ${ip} leaked; attrs ${JSON.stringify(a.attrs)} handle ${a.handle}`);
-    } else if (opts.showAllIps)
-      say(
-        `  ${ip} in use by ${owners
-          .get(ip)!
-          .map((o) => o.name)
-          .join(', ')}`,
-      );
+  const handlesInBlocks = new Set<string>();
+  const attrTexts = new Map<ReportAllocation, string>();
+  let allocationCount = 0;
+  let coolingCount = 0;
+  for (const { value: b } of blocks) {
+    say(` IPAM block ${b.cidr} affinity=${b.affinity ?? '<none>'}:`);
+    const owner = affinityHost(b.affinity) ?? '';
+    for (const a of allocationsOf(b)) {
+      allocationCount++;
+      const ip = formatIp(a.ip);
+      // As Calico: the allocation's node attribute, else the block's host.
+      const node = a.attrs.node || owner;
+      if (a.handle) handlesInBlocks.add(a.handle);
+      perNode.set(node, (perNode.get(node) ?? 0) + 1);
+      const entry: ReportAllocation = {
+        ip,
+        handle: a.handle,
+        sequenceNumber: a.sequenceNumber ?? null,
+        pod: a.attrs.pod ?? '',
+        namespace: a.attrs.namespace ?? '',
+        node,
+        type: a.attrs.type ?? '',
+        creationTimestamp: a.attrs.timestamp ?? '',
+        inUse: false,
+        borrowed: node !== owner,
+        coolingDown: false,
+        owners: [],
+      };
+      (report.allocations[ip] ??= []).push(entry);
+      attrTexts.set(entry, attrText(a.handle, a.attrs));
+      if (showAll) say(`  ${ip} allocated; attrs ${attrTexts.get(entry)}`);
+    }
+    for (const a of coolingOf(b)) {
+      coolingCount++;
+      const ip = formatIp(a.ip);
+      const node = a.attrs.node || owner;
+      (report.allocations[ip] ??= []).push({
+        ip,
+        handle: a.handle,
+        sequenceNumber: null,
+        pod: a.attrs.pod ?? '',
+        namespace: a.attrs.namespace ?? '',
+        node,
+        type: a.attrs.type ?? '',
+        creationTimestamp: a.attrs.timestamp ?? '',
+        inUse: false,
+        borrowed: node !== owner,
+        coolingDown: true,
+        owners: [],
+      });
+      if (showAll) say(`  ${ip} released at ${a.releasedAt}, cooling down`);
+    }
   }
-  for (const { a, b } of cooling) {
-    const ip = formatIp(a.ip);
-    const node = a.attrs.node ?? '';
-    (report.allocations[ip] ??= []).push({
-      ip,
-      handle: a.handle,
-      sequenceNumber: null,
-      pod: a.attrs.pod ?? '',
-      namespace: a.attrs.namespace ?? '',
-      node,
-      type: a.attrs.type ?? '',
-      creationTimestamp: a.attrs.timestamp ?? '',
-      inUse: owners.has(ip),
-      borrowed: Boolean(node) && affinityHost(b.affinity) !== node,
-      coolingDown: true,
-    });
-    if (opts.showAllIps) say(`  ${ip} released at ${a.releasedAt}, cooling down`);
+  say(`IPAM blocks record ${allocationCount} allocations.`);
+  if (coolingCount) say(`IPAM blocks record ${coolingCount} released IPs cooling down.`);
+  say();
+  say('Loading all IPAM pools...');
+  const pools = (await store.listPools()).filter(poolServes);
+  for (const p of pools) say(`  ${p.cidrText}`);
+  say(`Found ${pools.length} active IP pools.`);
+  say();
+
+  const { owners, weps, tunnels } = await inUseAddresses(ds);
+  const markInUse = (ip: string, list: Owner[]) => {
+    if (showAll) for (const o of list) say(`  ${ip} belongs to ${o}`);
+    for (const a of report.allocations[ip] ?? []) {
+      a.inUse = true;
+      a.owners.push(...list);
+    }
+  };
+  say('Loading all nodes.');
+  for (const [ip, list] of owners) {
+    const nodesUsing = list.filter((o) => o.startsWith('Node('));
+    if (nodesUsing.length) markInUse(ip, nodesUsing);
+  }
+  say(`Found ${tunnels} node tunnel IPs.`);
+  say();
+  say('Loading all workload endpoints.');
+  for (const [ip, list] of owners) {
+    const wepsUsing = list.filter((o) => o.startsWith('Workload('));
+    if (wepsUsing.length) markInUse(ip, wepsUsing);
+  }
+  say(`Found ${weps} workload IPs.`);
+  say(`Workloads and nodes are using ${owners.size} IPs.`);
+  say();
+
+  say('Loading all handles');
+  const handles = await store.listHandles();
+  say('Looking for top (up to 20) nodes by allocations...');
+  const byCount = [...perNode.entries()].sort((x, y) => y[1] - x[1]);
+  for (const [n, c] of byCount.slice(0, 20)) say(`  ${n} has ${c} allocations`);
+  if (byCount.length) {
+    say(`Node with most allocations has ${byCount[0][1]}; median is ${byCount[Math.floor(byCount.length / 2)][1]}`);
+  }
+  say();
+
+  say('Scanning for IPs that are allocated but not actually in use...');
+  let leaks = 0;
+  for (const [ip, list] of Object.entries(report.allocations)) {
+    const live = list.filter((a) => !a.coolingDown);
+    if (!live.length || owners.has(ip)) continue;
+    leaks++;
+    if (showProblems) {
+      for (const a of live) say(`  ${ip} leaked; attrs ${attrTexts.get(a)}`);
+    }
   }
   say(`Found ${leaks} IPs that are allocated in IPAM but not actually in use.`);
 
   say('Scanning for IPs that are in use by a workload or node but not allocated in IPAM...');
   let outsidePools = 0;
   let unallocatedInUse = 0;
-  let multiOwner = 0;
   for (const [ip, list] of owners) {
-    if (list.length > 1) {
-      multiOwner++;
-      say(`  ${ip} has multiple owners: ${list.map((o) => `${o.kind} ${o.name}`).join(', ')}`);
-    }
-    const addr = parseIp(ip);
-    if (!poolContaining(pools, addr)) {
+    // Several owners of one address is printed but not counted, as Calico.
+    if (list.length > 1) say(`  ${ip} has multiple owners.`);
+    if ((report.allocations[ip] ?? []).some((a) => !a.coolingDown)) continue;
+    if (!poolContaining(pools, parseIp(ip))) {
       outsidePools++;
-      if (opts.showProblemIps || opts.showAllIps) say(`  ${ip} in use by ${list[0].name} is not in any active IP pool`);
-    } else if (!allocated.has(ip)) {
+      if (showProblems) for (const o of list) say(`  ${ip} in use by ${o} is not in any active IP pool.`);
+    } else {
       unallocatedInUse++;
-      if (opts.showProblemIps || opts.showAllIps) say(`  ${ip} in use by ${list[0].name} has no IPAM allocation`);
+      if (showProblems)
+        for (const o of list) say(`  ${ip} in use by ${o} and in active IPAM pool but has no IPAM allocation.`);
     }
   }
-  say(`Found ${multiOwner} IPs with multiple owners.`);
   say(`Found ${outsidePools} in-use IPs that are not in active IP pools.`);
   say(`Found ${unallocatedInUse} in-use IPs that are in active IP pools but have no corresponding IPAM allocation.`);
   say();
 
   say('Scanning for IPAM handles with no matching IPs...');
-  const handles = await store.listHandles();
-  const handlesInBlocks = new Set(allocations.map(({ a }) => a.handle).filter((h): h is string => Boolean(h)));
   for (const h of handles) {
-    if (!handlesInBlocks.has(h.id)) report.leakedHandles.push({ id: h.id, revision: String(h.revision) });
+    if (handlesInBlocks.has(h.id)) continue;
+    if (showAll) say(`  ${h.id} doesn't have any active IPs.`);
+    report.leakedHandles.push({ id: h.id, revision: String(h.revision) });
   }
   say(
-    `Found ${report.leakedHandles.length} handles with no matching IPs (and ${handles.length - report.leakedHandles.length} handles with matching IPs).`,
+    `Found ${report.leakedHandles.length} handles with no matching IPs (and ${handles.length - report.leakedHandles.length} handles with matches).`,
   );
   const handleIds = new Set(handles.map((h) => h.id));
-  const missingHandles = [...handlesInBlocks].filter((h) => !handleIds.has(h));
   say('Scanning for IPs with missing handle...');
+  const missingHandles = [...handlesInBlocks].filter((h) => !handleIds.has(h));
+  if (showProblems) for (const h of missingHandles) say(`  ${h} is in use in a block but doesn't exist.`);
   say(`Found ${missingHandles.length} handles mentioned in blocks with no matching handle resource.`);
-  say();
 
   say('Scanning for invalid blocks...');
   let invalid = 0;
@@ -236,6 +280,7 @@ export async function runIpamCheck(
   say(`Found ${invalid} invalid IPAM blocks.`);
 
   say('Scanning for affinities of nodes that no longer exist...');
+  const nodes = await store.listNodeNames();
   let goneAffinities = 0;
   for (const aff of await store.listAffinities()) {
     if (!nodes.has(aff.host)) {
@@ -244,33 +289,85 @@ export async function runIpamCheck(
     }
   }
   say(`Found ${goneAffinities} block affinities of nodes that no longer exist.`);
-  const top = [...perNode.entries()].sort((x, y) => y[1] - x[1]).slice(0, 20);
-  if (top.length) {
-    say('Looking for top (up to 20) nodes by allocations...');
-    for (const [n, c] of top) say(`  ${n || '<no node>'} has ${c} allocations`);
-  }
   const problems = leaks + outsidePools + unallocatedInUse + report.leakedHandles.length + invalid;
   say(`Check complete; found ${problems} problems.`);
   return { report, problems, lines };
 }
 
-/** JSON with bigint sequence numbers written as plain numbers (as Calico's uint64 fields). */
+/**
+ * The report file as Calico's calicoctl writes it (json.MarshalIndent of its Report): empty allocation fields and a
+ * false `borrowed` left out, sequence numbers as plain (uint64) numbers, leaked handles as `{ID, UID, Revision}`
+ * (Calico's HandleInfo has no JSON tags) and left out when there are none.
+ */
 export function encodeCheckReport(report: IpamCheckReport): string {
-  const text = JSON.stringify(report, (_k, v) => (typeof v === 'bigint' ? `__bigint__${v.toString()}` : v), 2);
+  const allocations: Record<string, unknown[]> = {};
+  for (const [ip, list] of Object.entries(report.allocations)) {
+    allocations[ip] = list.map((a) => {
+      const o: Record<string, unknown> = { ip: a.ip };
+      if (a.handle) o.handle = a.handle;
+      if (a.sequenceNumber !== null) o.sequenceNumber = `__bigint__${a.sequenceNumber.toString()}`;
+      if (a.pod) o.pod = a.pod;
+      if (a.namespace) o.namespace = a.namespace;
+      if (a.node) o.node = a.node;
+      if (a.type) o.type = a.type;
+      if (a.creationTimestamp) o.creationTimestamp = a.creationTimestamp;
+      o.inUse = a.inUse;
+      if (a.borrowed) o.borrowed = true;
+      if (a.coolingDown) o.coolingDown = true;
+      o.owners = a.owners.length ? a.owners : null;
+      return o;
+    });
+  }
+  const out: Record<string, unknown> = {
+    version: report.version,
+    clusterGUID: report.clusterGUID,
+    datastoreLocked: report.datastoreLocked,
+    clusterInformationRevision: report.clusterInformationRevision,
+    clusterType: report.clusterType,
+    allocations,
+  };
+  if (report.leakedHandles.length) {
+    out.leakedHandles = report.leakedHandles.map((h) => ({ ID: h.id, UID: null, Revision: h.revision }));
+  }
+  const text = JSON.stringify(out, null, 2);
   return text.replace(/"__bigint__(\d+)"/g, '$1') + '\n';
 }
 
-/** Reads a report file; sequence numbers are parsed exactly. */
+/** Reads a report file (Calico's or ours); sequence numbers are parsed exactly. */
 export function decodeCheckReport(text: string): IpamCheckReport {
   const quoted = text.replace(/("sequenceNumber"\s*:\s*)(\d+)/g, '$1"$2"');
-  const raw = JSON.parse(quoted) as IpamCheckReport;
-  for (const list of Object.values(raw.allocations ?? {})) {
-    for (const a of list)
-      a.sequenceNumber =
-        a.sequenceNumber === null || a.sequenceNumber === undefined
-          ? null
-          : BigInt(a.sequenceNumber as unknown as string);
+  const raw = JSON.parse(quoted) as Record<string, unknown>;
+  if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) throw new Error('report: not a JSON object');
+  const allocations: Record<string, ReportAllocation[]> = {};
+  const rawAllocations = (raw.allocations ?? {}) as Record<string, Record<string, unknown>[] | null>;
+  for (const [ip, list] of Object.entries(rawAllocations)) {
+    allocations[ip] = (list ?? []).map((a) => ({
+      ip: String(a.ip ?? ip),
+      handle: typeof a.handle === 'string' && a.handle ? a.handle : null,
+      sequenceNumber:
+        a.sequenceNumber === null || a.sequenceNumber === undefined ? null : BigInt(a.sequenceNumber as string),
+      pod: String(a.pod ?? ''),
+      namespace: String(a.namespace ?? ''),
+      node: String(a.node ?? ''),
+      type: String(a.type ?? ''),
+      creationTimestamp: String(a.creationTimestamp ?? ''),
+      inUse: a.inUse === true,
+      borrowed: a.borrowed === true,
+      coolingDown: a.coolingDown === true,
+      owners: Array.isArray(a.owners) ? a.owners.map(String) : [],
+    }));
   }
-  raw.leakedHandles ??= [];
-  return raw;
+  const leakedHandles = ((raw.leakedHandles ?? []) as Record<string, unknown>[]).map((h) => ({
+    id: String(h.ID ?? h.id ?? ''),
+    revision: String(h.Revision ?? h.revision ?? ''),
+  }));
+  return {
+    version: String(raw.version ?? ''),
+    clusterGUID: String(raw.clusterGUID ?? ''),
+    datastoreLocked: raw.datastoreLocked === true,
+    clusterInformationRevision: String(raw.clusterInformationRevision ?? ''),
+    clusterType: String(raw.clusterType ?? ''),
+    allocations,
+    leakedHandles,
+  };
 }

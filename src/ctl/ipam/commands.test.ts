@@ -170,12 +170,19 @@ describe('calicoctl ipam', () => {
     assert.equal(report.allocations[leaked][0].inUse, false);
     assert.equal(report.allocations[used][0].inUse, true);
     assert.equal(typeof report.allocations[leaked][0].sequenceNumber, 'number');
-    const refused = await ipamReleaseFromReport(ds, written, false);
+    const refused = await ipamReleaseFromReport(ds, [{ path: 'r.json', text: written }], false);
     assert.equal(refused.code, 1);
-    assert.match(refused.stderr!, /not locked/);
-    const rel = await ipamReleaseFromReport(ds, written, true);
+    assert.equal(refused.stderr, 'data store is not locked. Either lock the data store, or re-run with --force\n');
+    const rel = await ipamReleaseFromReport(ds, [{ path: 'r.json', text: written }], true);
     assert.equal(rel.code, 0, rel.stderr);
-    assert.match(rel.stdout, /Released 1 IPs successfully/);
+    assert.equal(
+      rel.stdout,
+      'WARNING: Data store is not locked. Ignoring due to --force option\n' +
+        'Releasing 1 old IPs...\n' +
+        'Released 1 IPs successfully\n' +
+        "Report didn't contain any handles to clean up.\n" +
+        'You may now unlock the data store.\n',
+    );
     assert.equal(await ipam.getAllocation(leaked), undefined);
     assert.equal((await ipam.getAllocation(used))?.handleId, 'h-used');
     assert.match((await ipamCheck(ds, {}, async () => undefined)).stdout, /found 0 problems/);
@@ -189,9 +196,139 @@ describe('calicoctl ipam', () => {
     });
     await ipam.releaseByHandle('h-old');
     await ipam.assignIp({ ip, handleId: 'h-new', attrs: {}, hostname: 'node-a' });
-    const rel = await ipamReleaseFromReport(ds, written, true);
-    assert.equal(rel.code, 1);
+    const rel = await ipamReleaseFromReport(ds, [{ path: 'r.json', text: written }], true);
+    // Calico reports the refused release and still exits 0.
+    assert.equal(rel.code, 0);
+    assert.match(
+      rel.stdout,
+      /\nAn error occurred while releasing some IPs: .*Try regenerating the IPAM report and retry\.\n/,
+    );
     assert.equal((await ipam.getAllocation(ip))?.handleId, 'h-new');
+  });
+
+  test("release --from-report: refusals with Calico's texts, handles deleted by revision, several reports intersected", async () => {
+    const ciKey = resourceKey('ClusterInformation', 'default');
+    const ci = (spec: Record<string, unknown>) =>
+      JSON.stringify({
+        apiVersion: 'projectcalico.org/v3',
+        kind: 'ClusterInformation',
+        metadata: { name: 'default' },
+        spec,
+      });
+    await ds.put(ciKey, ci({ clusterGUID: 'g1', datastoreReady: false }));
+    const a = await assign('node-a', 'ha', 'a');
+    const b = await assign('node-a', 'hb', 'b');
+    await ds.put('/calico/ipam/v2/handle/orphan', JSON.stringify({ block: {}, deleted: false }));
+    const check = async () => {
+      let t = '';
+      await ipamCheck(ds, { output: 'x' }, async (_p, text) => {
+        t = text;
+      });
+      return t;
+    };
+    const first = await check();
+    const parsed = JSON.parse(first);
+    assert.deepEqual(Object.keys(parsed.leakedHandles[0]), ['ID', 'UID', 'Revision']);
+    assert.equal(parsed.leakedHandles[0].ID, 'orphan');
+    assert.equal(parsed.allocations[a][0].node, 'node-a');
+    assert.equal('borrowed' in parsed.allocations[a][0], false);
+    // b gets a workload before the second report: only a is leaked in both.
+    await putWep(ds, 'default', 'b', b);
+    const second = await check();
+
+    const other = first.replace('"clusterGUID": "g1"', '"clusterGUID": "g2"');
+    const guid = await ipamReleaseFromReport(ds, [{ path: 'o.json', text: other }], true);
+    assert.equal(
+      guid.stderr,
+      'cluster does not match the provided report (o.json): mismatched cluster GUID. Refusing to release\n',
+    );
+    const oldVersion = first.replace(/"version": "[^"]*"/, '"version": "v3.0.0"');
+    const ver = await ipamReleaseFromReport(ds, [{ path: 'v.json', text: oldVersion }], false);
+    assert.equal(
+      ver.stderr,
+      'the provided report (v.json) was produced using a different version (v3.0.0) of calicoctl. Refusing to release\n',
+    );
+
+    const rel = await ipamReleaseFromReport(
+      ds,
+      [
+        { path: '1.json', text: first },
+        { path: '2.json', text: second },
+      ],
+      false,
+    );
+    assert.equal(rel.code, 0, rel.stderr);
+    assert.equal(
+      rel.stdout,
+      'Releasing 1 old IPs...\nReleased 1 IPs successfully\nDeleting 1 handles...\n' +
+        "Key: '.' = Deleted OK; 'x' = skip, handle missing/changed.\n.\nReleased 1 handles; 0 skipped; 0 errors.\n" +
+        'You may now unlock the data store.\n',
+    );
+    assert.equal(await ipam.getAllocation(a), undefined);
+    assert.equal((await ipam.getAllocation(b))?.handleId, 'hb');
+    assert.equal(await ds.get('/calico/ipam/v2/handle/orphan'), undefined);
+
+    // A change of ClusterInformation since the reports makes them all stale.
+    await ds.put(ciKey, ci({ clusterGUID: 'g1', datastoreReady: false, clusterType: 'k8s' }));
+    const stale = await ipamReleaseFromReport(ds, [{ path: '2.json', text: second }], true);
+    assert.equal(
+      stale.stderr,
+      'the provided reports are all stale - at least one should be up-to-date. Please generate a new report while the data store is locked and try again\n',
+    );
+  });
+
+  test("check prints Calico's lines in Calico's order", async () => {
+    const used = await assign('node-a', 'h-used', 'a');
+    const leaked = await assign('node-a', 'h-leak', 'b');
+    await putWep(ds, 'default', 'a', used);
+    const out = (await ipamCheck(ds, { showProblemIps: true }, async () => undefined)).stdout.split('\n');
+    const block = out.find((l) => l.startsWith(' IPAM block '))!;
+    const expected = [
+      'Checking IPAM for inconsistencies...',
+      '',
+      'Loading all IPAM blocks...',
+      'Found 1 IPAM blocks.',
+      block,
+      'IPAM blocks record 2 allocations.',
+      '',
+      'Loading all IPAM pools...',
+      '  10.0.0.0/24',
+      'Found 1 active IP pools.',
+      '',
+      'Loading all nodes.',
+      'Found 0 node tunnel IPs.',
+      '',
+      'Loading all workload endpoints.',
+      'Found 1 workload IPs.',
+      'Workloads and nodes are using 1 IPs.',
+      '',
+      'Loading all handles',
+      'Looking for top (up to 20) nodes by allocations...',
+      '  node-a has 2 allocations',
+      'Node with most allocations has 2; median is 2',
+      '',
+      'Scanning for IPs that are allocated but not actually in use...',
+    ];
+    assert.deepEqual(out.slice(0, expected.length), expected);
+    assert.match(block, /^ IPAM block 10\.0\.0\.\d+\/26 affinity=host:node-a:$/);
+    const rest = out.slice(expected.length);
+    assert.match(
+      rest[0],
+      new RegExp(
+        `^  ${leaked.replace(/\./g, '\\.')} leaked; attrs Main:h-leak Extra:namespace=default,node=node-a,pod=b$`,
+      ),
+    );
+    assert.deepEqual(rest.slice(1, 9), [
+      'Found 1 IPs that are allocated in IPAM but not actually in use.',
+      'Scanning for IPs that are in use by a workload or node but not allocated in IPAM...',
+      'Found 0 in-use IPs that are not in active IP pools.',
+      'Found 0 in-use IPs that are in active IP pools but have no corresponding IPAM allocation.',
+      '',
+      'Scanning for IPAM handles with no matching IPs...',
+      'Found 0 handles with no matching IPs (and 2 handles with matches).',
+      'Scanning for IPs with missing handle...',
+    ]);
+    assert.equal(out[out.length - 2], 'Check complete; found 1 problems.');
   });
 
   test('check reports affinities of nodes that are gone, leaked handles and in-use addresses without allocation', async () => {

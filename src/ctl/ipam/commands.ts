@@ -1,6 +1,6 @@
 // The work behind each `calicoctl ipam` subcommand, as functions returning the text and exit code Calico's calicoctl
 // would give, so tests call them directly and the commander wiring (./index.ts) stays thin.
-import type { Datastore } from '../../datastore/types.js';
+import { ConflictError, NotFoundError, type Datastore } from '../../datastore/types.js';
 import { resourceKey } from '../../datastore/keys.js';
 import { IpamClient } from '../../ipam/client.js';
 import { IpamStore } from '../../ipam/store.js';
@@ -17,7 +17,14 @@ import {
   parseIp,
   type Cidr,
 } from '../../net/ip.js';
-import { decodeCheckReport, encodeCheckReport, runIpamCheck, CHECK_REPORT_VERSION } from '../../ipam/check.js';
+import {
+  decodeCheckReport,
+  encodeCheckReport,
+  runIpamCheck,
+  type IpamCheckReport,
+  type ReportAllocation,
+} from '../../ipam/check.js';
+import { CALICOCTL_VERSION } from '../version.js';
 import { boxedTable, goG5, withPercent } from './table.js';
 
 export interface CommandOutput {
@@ -177,15 +184,11 @@ export async function ipamCheck(
   opts: { output?: string; showAllIps?: boolean; showProblemIps?: boolean },
   writeFile: (path: string, text: string) => Promise<void>,
 ): Promise<CommandOutput> {
-  const r = await runIpamCheck(ds, opts);
-  let stdout = r.lines.slice(0, -1).join('\n') + '\n';
-  if (opts.output) {
-    await writeFile(opts.output, encodeCheckReport(r.report));
-    stdout += `Report written to ${opts.output}\n`;
-  }
-  stdout += `${r.lines[r.lines.length - 1]}\n`;
+  const r = await runIpamCheck(ds, { ...opts, version: CALICOCTL_VERSION });
+  // As Calico: the report is written after the last line, without a word about it.
+  if (opts.output) await writeFile(opts.output, encodeCheckReport(r.report));
   // Calico's check returns success whatever it found; only load errors exit non-zero.
-  return { code: 0, stdout };
+  return { code: 0, stdout: r.lines.join('\n') + '\n' };
 }
 
 export async function ipamReleaseIp(ds: Datastore, ipText: string): Promise<CommandOutput> {
@@ -196,71 +199,149 @@ export async function ipamReleaseIp(ds: Datastore, ipText: string): Promise<Comm
   return { code: 0, stdout: `Successfully released IP address ${ip}\n` };
 }
 
-export async function ipamReleaseFromReport(ds: Datastore, reportText: string, force: boolean): Promise<CommandOutput> {
-  const report = decodeCheckReport(reportText);
+export interface ReportFile {
+  path: string;
+  text: string;
+}
+
+/**
+ * `ipam release --from-report=FILE...`: releases the addresses every report marks as leaked (the intersection when
+ * several reports are given), each with its recorded handle and sequence number so a re-used address is refused,
+ * then deletes the leaked handles still at their recorded revision. Calico's refusals: another cluster's report
+ * (even with --force); a report from another calicoctl version, or a datastore that is not locked, unless --force;
+ * reports none of which matches the current ClusterInformation revision.
+ */
+export async function ipamReleaseFromReport(
+  ds: Datastore,
+  files: ReportFile[],
+  force: boolean,
+  version: string = CALICOCTL_VERSION,
+): Promise<CommandOutput> {
+  const fail = (stdout: string, message: string): CommandOutput => ({ code: 1, stdout, stderr: `${message}\n` });
   const ci = await ds.get(resourceKey('ClusterInformation', 'default'));
   const spec = ci ? (JSON.parse(ci.value)?.spec ?? {}) : {};
   const guid = String(spec.clusterGUID ?? '');
-  if (report.clusterGUID !== guid) {
-    return {
-      code: 1,
-      stdout: '',
-      stderr: `the report is from another cluster (clusterGUID ${report.clusterGUID || '<none>'}, this cluster ${guid || '<none>'}); refusing even with --force\n`,
-    };
-  }
-  if (!force && report.version !== CHECK_REPORT_VERSION) {
-    return {
-      code: 1,
-      stdout: '',
-      stderr: `the report was written by calicoctl ${report.version}; use --force to release anyway\n`,
-    };
-  }
-  if (!force && spec.datastoreReady !== false) {
-    return {
-      code: 1,
-      stdout: '',
-      stderr: 'the datastore is not locked (calicoctl datastore migrate lock); use --force to release anyway\n',
-    };
-  }
-  const ipam = new IpamClient(ds);
-  const leaks = Object.values(report.allocations)
-    .flat()
-    .filter((a) => !a.inUse && !a.coolingDown);
-  let released = 0;
-  let skipped = 0;
-  const errors: string[] = [];
-  for (const a of leaks) {
+  const ciRevision = ci ? String(ci.revision) : '';
+  let out = '';
+  let foundCurrent = false;
+  const reports: IpamCheckReport[] = [];
+  for (const f of files) {
+    let r: IpamCheckReport;
     try {
-      const un = await ipam.releaseIps([
-        { ip: a.ip, handleId: a.handle ?? undefined, sequenceNumber: a.sequenceNumber ?? undefined },
-      ]);
-      if (un.length) skipped++;
-      else released++;
+      r = decodeCheckReport(f.text);
     } catch (e) {
-      skipped++;
-      errors.push(`${a.ip}: ${(e as Error).message}`);
+      return fail(out, `${f.path}: ${(e as Error).message}`);
     }
-  }
-  let marks = '';
-  for (const h of report.leakedHandles) {
-    try {
-      await ds.delete(`/calico/ipam/v2/handle/${h.id}`, Number(h.revision));
-      marks += '.';
-    } catch {
-      marks += 'x';
+    if (r.clusterGUID !== guid) {
+      // Not overridable by --force: releasing another cluster's addresses would be disastrous.
+      return fail(
+        out,
+        `cluster does not match the provided report (${f.path}): mismatched cluster GUID. Refusing to release`,
+      );
     }
+    if (r.version !== version) {
+      if (!force) {
+        return fail(
+          out,
+          `the provided report (${f.path}) was produced using a different version (${r.version}) of calicoctl. Refusing to release`,
+        );
+      }
+      out += 'WARNING: Report was produced using a different version of calicoctl. Ignoring due to --force option\n';
+    }
+    if (r.clusterInformationRevision === ciRevision) foundCurrent = true;
+    reports.push(r);
   }
-  if (leaks.length && released === 0 && report.leakedHandles.length === 0) {
-    return {
-      code: 1,
-      stdout: '',
-      stderr: `every address in the report has changed since it was written; nothing released\n`,
-    };
+  if (!foundCurrent) {
+    return fail(
+      out,
+      'the provided reports are all stale - at least one should be up-to-date. Please generate a new report while the data store is locked and try again',
+    );
   }
-  let stdout = marks ? `${marks}\n` : '';
-  if (skipped) stdout += `Skipped ${skipped} IPs that changed since the report was written\n`;
-  stdout += `Released ${released} IPs successfully\n`;
-  return { code: 0, stdout, stderr: errors.length ? errors.join('\n') + '\n' : undefined };
+  if (spec.datastoreReady !== false) {
+    if (!force) return fail(out, 'data store is not locked. Either lock the data store, or re-run with --force');
+    out += 'WARNING: Data store is not locked. Ignoring due to --force option\n';
+  }
+  const { ips, handles } = mergeReports(reports);
+  if (ips.length) {
+    out += `Releasing ${ips.length} old IPs...\n`;
+    const ipam = new IpamClient(ds);
+    let unallocated = 0;
+    let error: Error | undefined;
+    for (const a of ips) {
+      try {
+        const un = await ipam.releaseIps([
+          { ip: a.ip, handleId: a.handle ?? undefined, sequenceNumber: a.sequenceNumber ?? undefined },
+        ]);
+        unallocated += un.length;
+      } catch (e) {
+        error ??= e as Error;
+      }
+    }
+    if (error) {
+      out +=
+        `An error occurred while releasing some IPs: ${error.message}.  ` +
+        'Problems are often caused by an out-of-date IPAM report.  Try regenerating the IPAM report and retry.\n';
+    } else out += `Released ${ips.length - unallocated} IPs successfully\n`;
+    if (unallocated) out += `${unallocated} addresses marked as leaked in the report had already been cleaned up.\n`;
+  } else out += "Report didn't contain any leaked IPs to clean up.\n";
+  if (handles.length) {
+    out += `Deleting ${handles.length} handles...\n`;
+    out += "Key: '.' = Deleted OK; 'x' = skip, handle missing/changed.\n";
+    let released = 0;
+    let skipped = 0;
+    let errors = 0;
+    for (const h of handles) {
+      const key = `/calico/ipam/v2/handle/${h.id}`;
+      try {
+        const cur = await ds.get(key);
+        if (!cur || String(cur.revision) !== h.revision) {
+          skipped++;
+          out += 'x';
+          continue;
+        }
+        await ds.delete(key, cur.revision);
+        released++;
+        out += '.';
+      } catch (e) {
+        if (e instanceof ConflictError || e instanceof NotFoundError) {
+          skipped++;
+          out += 'x';
+        } else {
+          errors++;
+          out += `\nDeleting handle ${h.id} failed: ${(e as Error).message}.\n`;
+        }
+      }
+    }
+    out += `\nReleased ${released} handles; ${skipped} skipped; ${errors} errors.\n`;
+  } else out += "Report didn't contain any handles to clean up.\n";
+  out += 'You may now unlock the data store.\n';
+  return { code: 0, stdout: out };
+}
+
+/** The leaked addresses and handles common to all reports (handles only where their revision did not change). */
+function mergeReports(reports: IpamCheckReport[]): {
+  ips: ReportAllocation[];
+  handles: { id: string; revision: string }[];
+} {
+  let ips: Map<string, ReportAllocation> | undefined;
+  let handles: Map<string, { id: string; revision: string }> | undefined;
+  for (const r of reports) {
+    const nextIps = new Map<string, ReportAllocation>();
+    for (const [ip, list] of Object.entries(r.allocations)) {
+      for (const a of list) {
+        if (a.inUse || a.coolingDown) continue;
+        if (ips && !ips.has(ip)) continue;
+        nextIps.set(ip, a);
+      }
+    }
+    ips = nextIps;
+    const nextHandles = new Map<string, { id: string; revision: string }>();
+    for (const h of r.leakedHandles) {
+      if (!handles || handles.get(h.id)?.revision === h.revision) nextHandles.set(h.id, h);
+    }
+    handles = nextHandles;
+  }
+  return { ips: [...(ips?.values() ?? [])], handles: [...(handles?.values() ?? [])] };
 }
 
 export async function ipamConfigure(

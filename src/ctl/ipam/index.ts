@@ -57,15 +57,22 @@ export function registerIpamCommands(program: Command): void {
     .command('release')
     .description('Release a Calico assigned IP address')
     .option('--ip <ADDR>', 'the IP address to release')
-    .option('--from-report <FILE>', 'release the leaked addresses listed in an `ipam check -o` report')
+    .option(
+      '--from-report <FILE>',
+      'release the leaked addresses listed in an `ipam check -o` report; given several times, only those in all of them',
+      (v: string, prev: string[]) => [...prev, v],
+      [] as string[],
+    )
     .option('--force', 'release from a report even if the datastore is not locked or versions differ')
     .action(async (opts, cmd: Command) =>
       run(cmd, async (ds) => {
-        if (opts.ip && opts.fromReport)
-          return { code: 1, stdout: '', stderr: 'give --ip or --from-report, not both\n' };
+        const reports = opts.fromReport as string[];
+        if (opts.ip && reports.length) return { code: 1, stdout: '', stderr: 'give --ip or --from-report, not both\n' };
         if (opts.ip) return ipamReleaseIp(ds, opts.ip);
-        if (opts.fromReport)
-          return ipamReleaseFromReport(ds, await readFile(opts.fromReport, 'utf8'), Boolean(opts.force));
+        if (reports.length) {
+          const files = await Promise.all(reports.map(async (path) => ({ path, text: await readFile(path, 'utf8') })));
+          return ipamReleaseFromReport(ds, files, Boolean(opts.force));
+        }
         return { code: 1, stdout: '', stderr: 'give --ip=<ADDR> or --from-report=<FILE>\n' };
       }),
     );
