@@ -358,6 +358,23 @@ describe('calicoctl ipam', () => {
     assert.match(cfg.stdout, /\| MaxBlocksPerHost\s+\| 0\s+\|/);
   });
 
+  test("configure: Go booleans, Calico's refusals and messages; nothing written when refused", async () => {
+    const err = async (o: Parameters<typeof ipamConfigure>[1]) => (await ipamConfigure(ds, o)).stderr;
+    assert.equal(await err({ strictAffinity: 'maybe' }), 'invalid value. Use true or false to set strictaffinity\n');
+    assert.equal(await err({ maxBlocksPerHost: 'many' }), 'invalid value for maxblockhost. Use a valid number\n');
+    assert.equal(await err({}), 'at least one configuration option must be specified\n');
+    assert.equal(
+      await err({ maxBlocksPerHost: '2' }),
+      'error: MaxBlocksPerHost requires StrictAffinity to be enabled\n',
+    );
+    assert.equal((await ipam.getConfig()).maxBlocksPerHost, 0);
+    const ok = await ipamConfigure(ds, { strictAffinity: 'T', maxBlocksPerHost: '2' });
+    assert.equal(ok.stdout, 'Successfully set StrictAffinity to: true\nSuccessfully set MaxBlocksPerHost to: 2\n');
+    assert.equal(await err({ strictAffinity: '0' }), 'error: MaxBlocksPerHost requires StrictAffinity to be enabled\n');
+    assert.equal((await ipamConfigure(ds, { maxBlocksPerHost: '0', strictAffinity: 'False' })).code, 0);
+    assert.deepEqual([(await ipam.getConfig()).strictAffinity, (await ipam.getConfig()).maxBlocksPerHost], [false, 0]);
+  });
+
   test('configure --ip-cooldown-seconds takes 0..1200, shows in --show-configuration, and show --ip says a released address cools down', async () => {
     for (const bad of ['1201', '-1', 'abc', '1.5', '']) {
       const out = await ipamConfigure(ds, { ipCooldownSeconds: bad });

@@ -344,28 +344,37 @@ function mergeReports(reports: IpamCheckReport[]): {
   return { ips: [...(ips?.values() ?? [])], handles: [...(handles?.values() ?? [])] };
 }
 
+/** Go's strconv.ParseBool: 1 t T TRUE true True / 0 f F FALSE false False. */
+function goParseBool(text: string): boolean | undefined {
+  if (['1', 't', 'T', 'TRUE', 'true', 'True'].includes(text)) return true;
+  if (['0', 'f', 'F', 'FALSE', 'false', 'False'].includes(text)) return false;
+  return undefined;
+}
+
 export async function ipamConfigure(
   ds: Datastore,
   opts: { strictAffinity?: string; maxBlocksPerHost?: string; ipCooldownSeconds?: string },
 ): Promise<CommandOutput> {
   const change: { strictAffinity?: boolean; maxBlocksPerHost?: number; ipCooldownSeconds?: number } = {};
-  if (opts.strictAffinity !== undefined) {
-    if (opts.strictAffinity !== 'true' && opts.strictAffinity !== 'false') {
-      return {
-        code: 1,
-        stdout: '',
-        stderr: `--strictaffinity: expected true or false, got "${opts.strictAffinity}"\n`,
-      };
+  // An empty value counts as not given, as Calico's docopt parsing.
+  if (opts.strictAffinity !== undefined && opts.strictAffinity !== '') {
+    const b = goParseBool(opts.strictAffinity);
+    if (b === undefined) {
+      return { code: 1, stdout: '', stderr: 'invalid value. Use true or false to set strictaffinity\n' };
     }
-    change.strictAffinity = opts.strictAffinity === 'true';
+    change.strictAffinity = b;
   }
-  if (opts.maxBlocksPerHost !== undefined) {
-    const n = Number(opts.maxBlocksPerHost);
-    if (!Number.isInteger(n) || n < 0) {
+  if (opts.maxBlocksPerHost !== undefined && opts.maxBlocksPerHost !== '') {
+    const text = opts.maxBlocksPerHost;
+    const n = /^[+-]?\d+$/.test(text) ? Number(text) : NaN;
+    if (!Number.isSafeInteger(n) || n > 2 ** 31 - 1 || n < -(2 ** 31)) {
+      return { code: 1, stdout: '', stderr: 'invalid value for maxblockhost. Use a valid number\n' };
+    }
+    if (n < 0) {
       return {
         code: 1,
         stdout: '',
-        stderr: `--max-blocks-per-host: expected a whole number, got "${opts.maxBlocksPerHost}"\n`,
+        stderr: `--max-blocks-per-host: must be between 0 and 1000000, got ${n}\n`,
       };
     }
     change.maxBlocksPerHost = n;
@@ -383,15 +392,17 @@ export async function ipamConfigure(
     change.ipCooldownSeconds = n;
   }
   if (!Object.keys(change).length) {
-    return {
-      code: 1,
-      stdout: '',
-      stderr:
-        'nothing to configure: give --strictaffinity=true|false, --max-blocks-per-host=N or --ip-cooldown-seconds=N\n',
-    };
+    return { code: 1, stdout: '', stderr: 'at least one configuration option must be specified\n' };
   }
   try {
-    const c = await new IpamClient(ds).setConfig(change);
+    const ipam = new IpamClient(ds);
+    const cur = await ipam.getConfig();
+    const strict = change.strictAffinity ?? cur.strictAffinity;
+    if ((change.maxBlocksPerHost ?? cur.maxBlocksPerHost) > 0 && !strict) {
+      // Calico's SetIPAMConfig refusal, as calicoctl prints it.
+      return { code: 1, stdout: '', stderr: 'error: MaxBlocksPerHost requires StrictAffinity to be enabled\n' };
+    }
+    const c = await ipam.setConfig(change);
     const said: string[] = [];
     if (change.strictAffinity !== undefined) said.push(`Successfully set StrictAffinity to: ${c.strictAffinity}`);
     if (change.maxBlocksPerHost !== undefined) said.push(`Successfully set MaxBlocksPerHost to: ${c.maxBlocksPerHost}`);
