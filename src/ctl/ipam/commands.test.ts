@@ -405,17 +405,47 @@ describe('calicoctl ipam', () => {
   });
 
   test('split needs a locked datastore and replaces the pool by equal parts', async () => {
-    assert.match((await ipamSplit(ds, '2', { name: 'pool1' })).stderr!, /must be locked/);
-    assert.match((await ipamSplit(ds, '3', { name: 'pool1' })).stderr!, /power of 2/);
+    assert.equal(
+      (await ipamSplit(ds, '2', { name: 'pool1' })).stderr,
+      'datastore is not locked. Run the `calicoctl datastore migrate lock` command in order split the IP pools\n',
+    );
+    assert.equal(
+      (await ipamSplit(ds, 'two', { name: 'pool1' })).stderr,
+      'error reading number to split IP pools into. two is not a valid number: strconv.Atoi: parsing "two": invalid syntax\n',
+    );
+    assert.equal(
+      (await ipamSplit(ds, '2', {})).stderr,
+      'no name or CIDR provided. Provide a name or CIDR to denote the IP pool to split\n',
+    );
     await ds.put(
       resourceKey('ClusterInformation', 'default'),
       JSON.stringify({ kind: 'ClusterInformation', metadata: { name: 'default' }, spec: { datastoreReady: false } }),
     );
+    assert.equal(
+      (await ipamSplit(ds, '3', { name: 'pool1' })).stderr,
+      'error splitting the CIDR 10.0.0.0/24 into 3 CIDRs: number to split CIDR into is not a valid power of 2: 3\n',
+    );
+    assert.equal(
+      (await ipamSplit(ds, '2', { cidr: '10.9.0.0/24' })).stderr,
+      'unable to find IP pool  covering the specified CIDR 10.9.0.0/24\n',
+    );
+    // Nothing was written by the refusals.
+    assert.equal(JSON.parse((await ds.get(resourceKey('IPPool', 'pool1')))!.value).spec.disabled, undefined);
+    await putPool(ds, 'pool1', '10.0.0.0/24', { disabled: true, natOutgoing: true });
+    const kv = (await ds.get(resourceKey('IPPool', 'pool1')))!;
+    const labelled = JSON.parse(kv.value);
+    labelled.metadata.labels = { team: 'a' };
+    await ds.put(kv.key, JSON.stringify(labelled));
     const out = await ipamSplit(ds, '2', { cidr: '10.0.0.0/24' });
     assert.equal(
       out.stdout,
-      'Created split-pool1-0 with CIDR 10.0.0.0/25.\nCreated split-pool1-1 with CIDR 10.0.0.128/25.\n',
+      'IP Pool pool1 was successfully split into 2 smaller pools.\n' +
+        'Created split-pool1-0 with CIDR 10.0.0.0/25.\nCreated split-pool1-1 with CIDR 10.0.0.128/25.\n' +
+        'Please refer to the documentation for final steps.\n',
     );
     assert.equal(await ds.get(resourceKey('IPPool', 'pool1')), undefined);
+    const part = JSON.parse((await ds.get(resourceKey('IPPool', 'split-pool1-1')))!.value);
+    assert.deepEqual(part.metadata.labels, { team: 'a' });
+    assert.deepEqual(part.spec, { cidr: '10.0.0.128/25', disabled: false, natOutgoing: true });
   });
 });

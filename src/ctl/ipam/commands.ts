@@ -1,7 +1,7 @@
 // The work behind each `calicoctl ipam` subcommand, as functions returning the text and exit code Calico's calicoctl
 // would give, so tests call them directly and the commander wiring (./index.ts) stays thin.
-import { ConflictError, NotFoundError, type Datastore } from '../../datastore/types.js';
-import { resourceKey } from '../../datastore/keys.js';
+import { ConflictError, NotFoundError, type Datastore, type KVPair } from '../../datastore/types.js';
+import { resourceKey, resourcePrefix } from '../../datastore/keys.js';
 import { IpamClient } from '../../ipam/client.js';
 import { IpamStore } from '../../ipam/store.js';
 import { allocationsOf, inUseCount, type AllocationBlock } from '../../ipam/core/block.js';
@@ -414,62 +414,86 @@ export async function ipamConfigure(
   }
 }
 
-/** `ipam split N`: replaces a pool by N equal pools `split-<name>-<i>` (datastore must be locked). */
+/**
+ * `ipam split N --cidr=CIDR|--name=NAME`: replaces a pool by N equal pools `split-<name>-<i>` (datastore must be
+ * locked). As Calico's: --name wins when both are given; a --cidr must equal the pool's spec.cidr as written; the
+ * parts copy the pool's metadata (labels, annotations) and spec, enabled; the original is disabled first, deleted
+ * last. Unlike Calico, every argument is checked before anything is written.
+ */
 export async function ipamSplit(
   ds: Datastore,
   countText: string,
   opts: { cidr?: string; name?: string },
 ): Promise<CommandOutput> {
-  const n = Number(countText);
-  if (!Number.isInteger(n) || n < 2 || (n & (n - 1)) !== 0) {
-    return { code: 1, stdout: '', stderr: `number of pools must be a power of 2 and at least 2, got "${countText}"\n` };
+  const fail = (message: string): CommandOutput => ({ code: 1, stdout: '', stderr: `${message}\n` });
+  if (!/^[+-]?\d+$/.test(countText)) {
+    return fail(
+      `error reading number to split IP pools into. ${countText} is not a valid number: strconv.Atoi: parsing "${countText}": invalid syntax`,
+    );
   }
-  if (!opts.cidr === !opts.name) return { code: 1, stdout: '', stderr: 'give exactly one of --cidr or --name\n' };
+  const n = Number(countText);
+  if (!opts.cidr && !opts.name) {
+    return fail('no name or CIDR provided. Provide a name or CIDR to denote the IP pool to split');
+  }
   const ci = await ds.get(resourceKey('ClusterInformation', 'default'));
   if (!ci || JSON.parse(ci.value)?.spec?.datastoreReady !== false) {
-    return { code: 1, stdout: '', stderr: 'the datastore must be locked first: calicoctl datastore migrate lock\n' };
+    return fail(
+      'datastore is not locked. Run the `calicoctl datastore migrate lock` command in order split the IP pools',
+    );
   }
-  const pools = await new IpamStore(ds).listPools();
-  const pool = opts.name
-    ? pools.find((p) => p.name === opts.name)
-    : pools.find((p) => p.cidrText === formatCidr(parseCidr(opts.cidr!)));
-  if (!pool)
-    return {
-      code: 1,
-      stdout: '',
-      stderr: `no IPPool ${opts.name ? `named ${opts.name}` : `with CIDR ${opts.cidr}`}\n`,
-    };
-  const bits = Math.log2(n);
-  const prefix = pool.cidr.prefix + bits;
-  if (prefix > pool.blockSize) {
-    return {
-      code: 1,
-      stdout: '',
-      stderr: `cannot split ${pool.cidrText} into ${n}: each part would be smaller than a /${pool.blockSize} block\n`,
-    };
+  let kv: KVPair | undefined;
+  if (opts.name) {
+    kv = await ds.get(resourceKey('IPPool', opts.name));
+    if (!kv) {
+      return fail(
+        `unable to find IP pool with name ${opts.name}: resource does not exist: IPPool(${opts.name}) with error: <nil>`,
+      );
+    }
+  } else {
+    for (const item of (await ds.list(resourcePrefix('IPPool'))).items) {
+      if (JSON.parse(item.value)?.spec?.cidr === opts.cidr) kv = item;
+    }
+    if (!kv) return fail(`unable to find IP pool  covering the specified CIDR ${opts.cidr}`);
   }
-  const key = resourceKey('IPPool', pool.name);
-  const kv = await ds.get(key);
-  if (!kv) return { code: 1, stdout: '', stderr: `IPPool ${pool.name} disappeared\n` };
   const res = JSON.parse(kv.value);
+  const name: string = res.metadata.name;
+  const cidrText = String(res.spec.cidr);
+  const splitError = (why: string) => fail(`error splitting the CIDR ${cidrText} into ${n} CIDRs: ${why}`);
+  if (n < 2 || !Number.isSafeInteger(n) || (n & (n - 1)) !== 0) {
+    return splitError(`number to split CIDR into is not a valid power of 2: ${n}`);
+  }
+  const cidr = parseCidr(cidrText);
+  const bits = Math.log2(n);
+  const prefix = cidr.prefix + bits;
+  const maxPrefix = cidr.family === 4 ? 32 : 128;
+  if (prefix > maxPrefix) return splitError(`the CIDR ${cidrText} is not large enough to be split into ${n} parts`);
+  const blockSize = Number(res.spec.blockSize ?? (cidr.family === 4 ? 26 : 122));
+  if (prefix > blockSize) {
+    // Calico would go on and write pools smaller than their blocks, which no allocation can use.
+    return splitError(`each part (/${prefix}) would be smaller than the pool's /${blockSize} blocks`);
+  }
   // Disable the original first so nothing new is allocated from it while the parts are created.
   res.spec.disabled = true;
-  await ds.update(key, JSON.stringify(res), kv.revision);
-  const step = 1n << BigInt((pool.cidr.family === 4 ? 32 : 128) - prefix);
-  let out = '';
+  await ds.update(kv.key, JSON.stringify(res), kv.revision);
+  const step = 1n << BigInt(maxPrefix - prefix);
+  const meta = { ...res.metadata };
+  for (const k of ['uid', 'resourceVersion', 'generation', 'selfLink', 'creationTimestamp', 'generateName'])
+    delete meta[k];
+  let out = `IP Pool ${name} was successfully split into ${n} smaller pools.\n`;
   for (let i = 0; i < n; i++) {
-    const cidr = formatCidr({ family: pool.cidr.family, address: pool.cidr.address + BigInt(i) * step, prefix });
-    const name = `split-${pool.name}-${i}`;
-    const part = {
+    const part = formatCidr({ family: cidr.family, address: cidr.address + BigInt(i) * step, prefix });
+    const partName = `split-${name.length + 7 + String(i).length > 253 ? name.slice(0, 245) : name}-${i}`;
+    const pool = {
       apiVersion: 'projectcalico.org/v3',
       kind: 'IPPool',
-      metadata: { name, creationTimestamp: new Date().toISOString() },
-      spec: { ...res.spec, cidr, disabled: pool.disabled },
+      metadata: { ...meta, name: partName, creationTimestamp: new Date().toISOString().replace(/\.\d+Z$/, 'Z') },
+      spec: { ...res.spec, cidr: part, disabled: false },
     };
-    await ds.create(resourceKey('IPPool', name), JSON.stringify(part));
-    out += `Created ${name} with CIDR ${cidr}.\n`;
+    await ds.create(resourceKey('IPPool', partName), JSON.stringify(pool));
+    out += `Created ${partName} with CIDR ${part}.\n`;
   }
-  const cur = await ds.get(key);
-  if (cur) await ds.delete(key, cur.revision);
+  const cur = await ds.get(kv.key);
+  if (cur) await ds.delete(kv.key, cur.revision);
+  out += 'Please refer to the documentation for final steps.\n';
   return { code: 0, stdout: out };
 }
