@@ -350,7 +350,15 @@ describe('calicoctl ipam', () => {
   test('release --ip, configure and show --show-configuration', async () => {
     const ip = await assign('node-a', 'h', 'p');
     assert.equal((await ipamReleaseIp(ds, ip)).stdout, `Successfully released IP address ${ip}\n`);
-    assert.equal((await ipamReleaseIp(ds, ip)).code, 1);
+    assert.deepEqual(await ipamReleaseIp(ds, ip), {
+      code: 1,
+      stdout: '',
+      stderr: `IP address ${ip} is not assigned\n`,
+    });
+    for (const out of [await ipamReleaseIp(ds, '10.0.0.300'), await ipamShow(ds, { ip: 'nope' })]) {
+      assert.equal(out.code, 1);
+      assert.match(out.stdout, /^Error executing command: invalid IP address specified: (10\.0\.0\.300|nope)\n$/);
+    }
     assert.equal((await ipamConfigure(ds, { strictAffinity: 'maybe' })).code, 1);
     assert.equal((await ipamConfigure(ds, { strictAffinity: 'true' })).code, 0);
     const cfg = await ipamShow(ds, { showConfiguration: true });

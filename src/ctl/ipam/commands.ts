@@ -60,6 +60,12 @@ function blockRow(b: AllocationBlock, reservations: ReservationSet): string[] {
   ];
 }
 
+/** Calico's argutils.ValidateIP: the refusal goes to stdout, exit 1. */
+const invalidIp = (text: string): CommandOutput => ({
+  code: 1,
+  stdout: `Error executing command: invalid IP address specified: ${text}\n`,
+});
+
 export async function ipamShow(
   ds: Datastore,
   opts: { ip?: string; showBlocks?: boolean; showBorrowed?: boolean; showConfiguration?: boolean },
@@ -67,7 +73,7 @@ export async function ipamShow(
   const ipam = new IpamClient(ds);
   const store = new IpamStore(ds);
   if (opts.ip !== undefined) {
-    if (!isIp(opts.ip)) return { code: 1, stdout: '', stderr: `invalid IP address: ${opts.ip}\n` };
+    if (!isIp(opts.ip)) return invalidIp(opts.ip);
     const ip = formatIp(parseIp(opts.ip));
     const a = await ipam.getAllocation(ip);
     if (!a) {
@@ -192,7 +198,7 @@ export async function ipamCheck(
 }
 
 export async function ipamReleaseIp(ds: Datastore, ipText: string): Promise<CommandOutput> {
-  if (!isIp(ipText)) return { code: 1, stdout: '', stderr: `invalid IP address: ${ipText}\n` };
+  if (!isIp(ipText)) return invalidIp(ipText);
   const ip = formatIp(parseIp(ipText));
   const unallocated = await new IpamClient(ds).releaseIps([{ ip }]);
   if (unallocated.length) return { code: 1, stdout: '', stderr: `IP address ${ip} is not assigned\n` };
