@@ -2,7 +2,9 @@
 // one in-process IpamClient, and of 8 concurrent processes (3 node names), all in the same run; then Debian's
 // host-local and our calico-ipam driven as CNI executables (process start-up dominates both). SQLite is measured
 // with its default synchronous=FULL (one fsync per commit, as durable as an etcd commit) and, for comparison, with
-// NORMAL (no fsync per commit), which shows how much of its figure the disk flush takes. The load averages at the
+// NORMAL (no fsync per commit), which shows how much of its figure the disk flush takes. etcd is measured through
+// etcd3's gRPC client (long-running components) and through etcd's JSON gateway (what the calico-ipam executable
+// uses: less client CPU, more server CPU). The load averages at the
 // start and end are printed: on a shared machine they say how comparable two runs are.
 // Run: node --import tsx bench/ipam/run.ts   (needs `npm run build` for the CNI part; IPAM_BENCH_N scales it)
 import { spawn, execFileSync } from 'node:child_process';
@@ -10,6 +12,7 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import path from 'node:path';
 import { openDatastore } from '../../src/datastore/index.js';
+import type { OpenOptions } from '../../src/datastore/open.js';
 import type { DatastoreSettings } from '../../src/datastore/settings.js';
 import type { Datastore } from '../../src/datastore/types.js';
 import { IpamClient } from '../../src/ipam/client.js';
@@ -54,8 +57,8 @@ async function multiProcessRate(
   settings: DatastoreSettings,
   procs: number,
   perProc: number,
-  lockDir?: string,
-  synchronous = '',
+  lockDir: string | undefined,
+  open: OpenOptions,
 ): Promise<number> {
   const nodes = nodesOf(lockDir ? 'locked' : 'eight');
   const workers = Array.from({ length: procs }, (_, w) =>
@@ -70,7 +73,7 @@ async function multiProcessRate(
         String(perProc),
         `w${w}`,
         lockDir ? path.join(lockDir, `${nodes[w % 3]}.lock`) : '',
-        synchronous,
+        JSON.stringify(open),
       ],
       { cwd: ROOT, stdio: ['pipe', 'pipe', 'inherit'] },
     ),
@@ -127,15 +130,15 @@ function cniExecRate(bin: string, conf: object, n: number, env: Record<string, s
 
 const fmt = (x: number) => x.toFixed(0).padStart(8);
 
-async function benchBackend(name: string, settings: DatastoreSettings, synchronous?: 'FULL' | 'NORMAL'): Promise<void> {
-  const ds = await openDatastore(settings, { timeoutMs: 30_000, sqliteSynchronous: synchronous });
+async function benchBackend(name: string, settings: DatastoreSettings, open: OpenOptions = {}): Promise<void> {
+  const ds = await openDatastore(settings, { timeoutMs: 30_000, ...open });
   try {
     await seed(ds);
     await new IpamClient(ds).setConfig({}); // the config key exists, as in a running cluster
     const cas = await rawCasRate(ds, N);
     const one = await inProcessRate(ds, N);
-    const eight = await multiProcessRate(settings, 8, Math.ceil(N / 8), undefined, synchronous);
-    const locked = await multiProcessRate(settings, 8, Math.ceil(N / 8), dir, synchronous);
+    const eight = await multiProcessRate(settings, 8, Math.ceil(N / 8), undefined, open);
+    const locked = await multiProcessRate(settings, 8, Math.ceil(N / 8), dir, open);
     console.log(
       `${name.padEnd(28)} raw CAS/s ${fmt(cas)} | allocations/s: 1 process ${fmt(one)} (${(one / cas).toFixed(2)}x CAS)` +
         ` | 8 processes ${fmt(eight)} (${(eight / cas).toFixed(2)}x CAS)` +
@@ -155,11 +158,16 @@ try {
   await benchBackend(
     'sqlite (synchronous=NORMAL)',
     { type: 'sqlite', sqlitePath: path.join(dir, 'normal.db') },
-    'NORMAL',
+    { sqliteSynchronous: 'NORMAL' },
   );
   const etcd = await startEtcd();
   try {
     await benchBackend('etcd', { type: 'etcdv3', etcdEndpoints: [etcd.endpoint] });
+    await benchBackend(
+      'etcd (JSON gateway)',
+      { type: 'etcdv3', etcdEndpoints: [etcd.endpoint] },
+      { etcdTransport: 'json' },
+    );
   } finally {
     await etcd.stop();
   }

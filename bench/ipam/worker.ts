@@ -2,18 +2,16 @@
 // share of addresses in-process (under the node's host lock when a lock file is given) and prints the elapsed
 // milliseconds. Started by bench/ipam/run.ts.
 import { openDatastore } from '../../src/datastore/index.js';
+import type { OpenOptions } from '../../src/datastore/open.js';
 import type { DatastoreSettings } from '../../src/datastore/settings.js';
 import { IpamClient } from '../../src/ipam/client.js';
 import { HostLock } from '../../src/ipam/plugin/lock.js';
 
-const [settingsJson, node, countText, tag, lockFile, synchronous] = process.argv.slice(2);
+const [settingsJson, node, countText, tag, lockFile, openJson] = process.argv.slice(2);
 const settings = JSON.parse(settingsJson) as DatastoreSettings;
 const count = Number(countText);
 
-const ds = await openDatastore(settings, {
-  timeoutMs: 30_000,
-  sqliteSynchronous: synchronous === 'NORMAL' ? 'NORMAL' : undefined,
-});
+const ds = await openDatastore(settings, { timeoutMs: 30_000, ...(JSON.parse(openJson || '{}') as OpenOptions) });
 const ipam = new IpamClient(ds);
 process.stdout.write('ready\n');
 await new Promise<void>((resolve) => process.stdin.once('data', () => resolve()));
