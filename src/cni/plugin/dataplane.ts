@@ -1,14 +1,15 @@
 // The Linux dataplane of a pod (cni.md §B.6): the veth pair, its sysctls, the pod's addresses, gateway routes and
 // permanent neighbour entries, and the host's /32 and /128 routes. No process is started per pod from Node: host
 // links and routes go through the resident `ip -batch` session (the veth is made there while IPAM runs), host sysctls
-// are written to /proc/sys directly, and the pod side is one script run in the pod's namespace by the resident
-// launcher shell. Also removal (idempotent) and inspection for CHECK.
+// are written to /proc/sys directly, and the pod side runs in the pod's namespace as a chain the resident launcher
+// shell starts when the request arrives (nsenter, sh and iproute2's `ip -batch` are started and waiting while the veth
+// and IPAM are made) and feeds once the addresses are known. Also removal (idempotent) and inspection for CHECK.
 import { spawn } from 'node:child_process';
 import { existsSync, realpathSync, writeFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { CniError } from '../skel/types.js';
 import { hostIpSession, type IpFailure } from './ip-session.js';
-import { shQuote, shellLauncher } from './shell-launcher.js';
+import { NOT_STARTED, shQuote, shellLauncher, type LaunchResult, type WaitingChain } from './shell-launcher.js';
 
 export const HOST_VETH_MAC = 'ee:ee:ee:ee:ee:ee';
 export const GATEWAY_V4 = '169.254.1.1';
@@ -73,8 +74,43 @@ function batchSafe(what: string, name: string): string {
   return name;
 }
 
-// Exit codes of the pod-side script, naming the step that failed.
+// Exit codes of the pod-side script, naming the step that failed (the chain's own: 21, no input; 22, ip -batch).
 const EXIT_SYSCTL = 20;
+const EXIT_NO_INPUT = 21;
+const EXIT_IP_BATCH = 22;
+
+/** The line that ends the pod-side chain's input. */
+const CHAIN_INPUT_END = '@@calico-input-end';
+
+/**
+ * The pod-side chain's script, started before the addresses are known ($1 the pod's interface, $2 1 or 0 for IP
+ * forwarding, $3 iproute2's `ip`): iproute2 starts at once, reading the batch the left side passes on; the left side
+ * waits for its input's first line (`v4` or `v6`: whether IPv6 sysctls are needed), writes the sysctls, then
+ * forwards the batch lines up to CHAIN_INPUT_END. End of input before the first line (the chain was released) exits
+ * 21; a sysctl that fails, 20 (and iproute2 gets no line); a batch line that fails, 22.
+ */
+export const POD_CHAIN_SCRIPT = `set -o pipefail
+{
+  read -r families || exit ${EXIT_NO_INPUT}
+  echo "$2" > /proc/sys/net/ipv4/ip_forward || exit ${EXIT_SYSCTL}
+  if [ "$families" = v6 ]; then
+    for scope in all default lo "$1"; do echo 0 > "/proc/sys/net/ipv6/conf/$scope/disable_ipv6" || exit ${EXIT_SYSCTL}; done
+    echo 0 > "/proc/sys/net/ipv6/conf/$1/accept_dad" || exit ${EXIT_SYSCTL}
+    echo "$2" > /proc/sys/net/ipv6/conf/all/forwarding || exit ${EXIT_SYSCTL}
+  fi
+  while IFS= read -r line && [ "$line" != ${CHAIN_INPUT_END} ]; do printf '%s\\n' "$line"; done
+} | "$3" -batch -
+status=$?
+case $status in 0 | ${EXIT_SYSCTL} | ${EXIT_NO_INPUT}) exit $status ;; *) exit ${EXIT_IP_BATCH} ;; esac`;
+
+export const POD_SHELL_SCRIPT = `read -r families || exit ${EXIT_NO_INPUT}
+echo "$2" > /proc/sys/net/ipv4/ip_forward || exit ${EXIT_SYSCTL}
+if [ "$families" = v6 ]; then
+  for scope in all default lo "$1"; do echo 0 > "/proc/sys/net/ipv6/conf/$scope/disable_ipv6" || exit ${EXIT_SYSCTL}; done
+  echo 0 > "/proc/sys/net/ipv6/conf/$1/accept_dad" || exit ${EXIT_SYSCTL}
+  echo "$2" > /proc/sys/net/ipv6/conf/all/forwarding || exit ${EXIT_SYSCTL}
+fi
+"$3" -batch - || exit ${EXIT_IP_BATCH}`;
 
 function sysctlLine(path: string, value: number): string {
   return `echo ${value} > /proc/sys/net/${path} || exit ${EXIT_SYSCTL}`;
@@ -126,18 +162,22 @@ function findIproute2(): string | undefined {
   return undefined;
 }
 
+function decidePodEntry(): 'busybox' | 'util-linux' {
+  if (podEntry === undefined) {
+    const found = findIproute2();
+    podEntry = found ? 'busybox' : 'util-linux';
+    if (found) iproute2 = shQuote(found);
+  }
+  return podEntry;
+}
+
 /**
  * Runs a script inside a network namespace through the resident launcher (no process start from Node). `script`
  * gets the command to name iproute2's `ip` by.
  */
 async function inNetns(netns: string, script: (ip: string) => string) {
   const ns = shQuote(netns);
-  if (podEntry === undefined) {
-    const found = findIproute2();
-    podEntry = found ? 'busybox' : 'util-linux';
-    if (found) iproute2 = shQuote(found);
-  }
-  if (podEntry === 'busybox') {
+  if (decidePodEntry() === 'busybox') {
     const r = await shellLauncher().run(`exec busybox nsenter --net=${ns} busybox sh -c ${shQuote(script(iproute2))}`);
     // 127 ("not found"): no busybox, or one without these applets, so nothing ran. (The script's own `ip` missing
     // gives 127 too; the script is idempotent, and the retry below reports it.)
@@ -157,11 +197,62 @@ export class PodInterfaceBuild {
   linkMade = false;
   readonly mac: string;
   private readonly ready: Promise<void>;
+  /** The pod-side chain, started with the veth and waiting for its input (absent: the script runs as a job). */
+  private podChain?: WaitingChain;
+  private chainInputEnd = true;
 
   constructor(private readonly spec: PodLinkSpec) {
     this.mac = spec.mac ?? randomPodMac();
     this.ready = this.create();
     this.ready.catch(() => {}); // reported by created() / finish()
+    this.podChain = this.startPodChain();
+  }
+
+  /**
+   * Starts nsenter -> sh -> ip in the pod's namespace now, so their process starts overlap IPAM; off with
+   * CALICO_CNI_POD_PRESTART=off, and not possible without bash (the launcher holds the chain's input pipe).
+   */
+  private startPodChain(): WaitingChain | undefined {
+    const { netns, ifName, allowIpForwarding } = this.spec;
+    const mode = process.env.CALICO_CNI_POD_PRESTART;
+    if (mode === 'off') return undefined;
+    this.chainInputEnd = mode !== 'shell';
+    // What create() refuses is not started here (and the namespace must exist to be entered).
+    if (/["\\\n]/.test(netns) || !/^[A-Za-z0-9_.@%+=-]+$/.test(ifName) || !existsSync(netns)) return undefined;
+    const ns = shQuote(netns);
+    const args = `${ifName} ${allowIpForwarding ? 1 : 0}`;
+    return shellLauncher().startChain(
+      ([script]) =>
+        decidePodEntry() === 'busybox'
+          ? `exec busybox nsenter --net=${ns} busybox sh -c ${script} sh ${args} ${iproute2}`
+          : // util-linux's nsenter; bash for the script (set -o pipefail), as the launcher is bash.
+            `exec nsenter --net=${ns} bash -c ${script} bash ${args} ip`,
+      [mode === 'shell' ? POD_SHELL_SCRIPT : POD_CHAIN_SCRIPT],
+    );
+  }
+
+  /**
+   * The pod-side work: fed to the waiting chain; as a launcher job when there is none, or it is gone or failed
+   * before its script ran (no busybox: 127, say) — the job then reports why, or falls back to util-linux.
+   */
+  private async runPodSide(v6: boolean, sysctls: string[], batch: string[]): Promise<LaunchResult> {
+    const chain = this.podChain;
+    this.podChain = undefined;
+    if (chain) {
+      const end = this.chainInputEnd ? `${CHAIN_INPUT_END}\n` : '';
+      const r = await chain.feed(`${v6 ? 'v6' : 'v4'}\n${batch.join('\n')}\n${end}`);
+      if (r !== NOT_STARTED && [0, EXIT_SYSCTL, EXIT_IP_BATCH].includes(r.code)) return r;
+    }
+    // The shell becomes `ip` (exec: no fork); the interface already exists, so the sysctls can all come first.
+    return inNetns(this.spec.netns, (ip) =>
+      [...sysctls, `exec ${ip} -batch - <<'CALICO_POD'`, ...batch, 'CALICO_POD'].join('\n'),
+    );
+  }
+
+  /** Ends a pod-side chain that will not be fed (the ADD failed before its addresses were known). */
+  private releasePodChain(): void {
+    this.podChain?.release();
+    this.podChain = undefined;
   }
 
   private async create(): Promise<void> {
@@ -211,7 +302,12 @@ export class PodInterfaceBuild {
 
   /** Addresses, gateway routes and neighbours in the pod; sysctls, link state and routes on the host. */
   async finish(addresses: string[], hostRoutes: boolean): Promise<{ mac: string }> {
-    await this.ready;
+    try {
+      await this.ready;
+    } catch (err) {
+      this.releasePodChain();
+      throw err;
+    }
     const ifName = this.spec.ifName;
     const hostVeth = this.spec.hostVeth;
     const v4 = addresses.filter((a) => !isV6(a));
@@ -236,10 +332,7 @@ export class PodInterfaceBuild {
       batch.push(`route add ::/0 via ${GATEWAY_V6} dev ${ifName}`);
       batch.push(`neigh add ${GATEWAY_V6} dev ${ifName} lladdr ${HOST_VETH_MAC} nud permanent`);
     }
-    // The shell becomes `ip` (exec: no fork); the interface already exists, so the sysctls can all come first.
-    const podDone = inNetns(this.spec.netns, (ip) =>
-      [...pod, `exec ${ip} -batch - <<'CALICO_POD'`, ...batch, 'CALICO_POD'].join('\n'),
-    );
+    const podDone = this.runPodSide(v6.length > 0, pod, batch);
 
     // Host side, meanwhile: sysctls straight to /proc/sys, then link state and routes through the resident `ip`.
     const host = (async () => {
@@ -284,8 +377,9 @@ export class PodInterfaceBuild {
     return { mac: this.mac };
   }
 
-  /** Waits for the veth creation to settle (made or failed), so a rollback sees its outcome. */
+  /** Ends the waiting pod-side chain and waits for the veth creation to settle, so a rollback sees its outcome. */
   async abandon(): Promise<void> {
+    this.releasePodChain();
     await this.ready.catch(() => {});
   }
 }

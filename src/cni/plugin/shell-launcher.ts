@@ -1,9 +1,14 @@
-// A resident `sh` that runs short scripts for this process (e.g. `nsenter --net=<pod> sh -c ...`): the shell forks
-// them, so Node's own spawn — a fork of a large process that blocks the event loop for milliseconds — happens once,
-// not per pod. In: a script; out: its exit code and combined output. Scripts run one after another. A script that
-// runs longer than the job timeout (a hung nsenter, say) fails, and its shell is killed with all its children; the
-// scripts queued behind it, not started yet, run on a fresh shell — a hung pod never stalls the others.
+// A resident shell that starts short-lived process chains for this process (e.g. `nsenter --net=<pod> sh -c ...`):
+// the shell forks them, so Node's own spawn — a fork of a large process that blocks the event loop for milliseconds —
+// happens once, not per pod.
+// Two kinds of work. Jobs: a script in, its exit code and combined output out, one after another; a job that runs
+// longer than the job timeout fails and its shell is killed with all its children, and the jobs queued behind it run
+// on a fresh shell. Waiting chains (bash only): a command started now that blocks reading its input from a pipe the
+// shell holds; `feed` later writes the input straight into that pipe and the chain reports its exit code and output
+// on the shell's stderr, so the chain's process starts overlap whatever the caller does meanwhile (IPAM, say).
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { closeSync, constants, openSync, realpathSync, writeSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
 import { holdOpen } from './resident-child.js';
 
 export interface LaunchResult {
@@ -14,6 +19,8 @@ export interface LaunchResult {
 interface Job {
   id: number;
   script: string;
+  /** Runs in the shell itself (not a subshell, output not redirected): it sets up or closes a chain's pipe. */
+  raw?: boolean;
   resolve(r: LaunchResult): void;
   reject(err: Error): void;
 }
@@ -26,23 +33,74 @@ const MARKER = '@@calico-launcher-job';
 /** How long one script may run before the launcher gives up on it (CALICO_CNI_LAUNCHER_TIMEOUT_MS overrides). */
 export const DEFAULT_JOB_TIMEOUT_MS = 15_000;
 
+/** A waiting chain not fed within this long is released (the caller then runs its work as a plain job). */
+export const CHAIN_IDLE_MS = 120_000;
+
+// The shell-side file descriptors of the chains' pipes: above those bash uses itself for saved descriptors when
+// nothing is redirected, below 255 (bash's own).
+const FIRST_CHAIN_FD = 20;
+const LAST_CHAIN_FD = 250;
+
+/** The chain could not take its input (it had exited, or its shell has): nothing of it ran; run it another way. */
+export const NOT_STARTED = Symbol('not-started');
+
+interface ChainState {
+  id: number;
+  fd: number;
+  started: Promise<LaunchResult>;
+  /** The start job's outcome once known: true when the shell holds the chain's pipe. */
+  startedOk?: boolean;
+  fed: boolean;
+  closed: boolean;
+  report?: LaunchResult;
+  onReport?: (r: LaunchResult) => void;
+  onLost?: (why: string) => void;
+  idleTimer?: NodeJS.Timeout;
+}
+
+function findOnPath(name: string): string | undefined {
+  for (const dir of (process.env.PATH ?? '').split(':')) {
+    if (!dir.startsWith('/')) continue;
+    try {
+      return realpathSync(`${dir}/${name}`);
+    } catch {
+      // not there
+    }
+  }
+  return undefined;
+}
+
 class LauncherProcess {
   private readonly child: ChildProcessWithoutNullStreams;
   private out = '';
+  private err = '';
   private seq = 0;
   private readonly jobs: Job[] = [];
   private watchdog?: NodeJS.Timeout;
+  private readonly chains = new Map<number, ChainState>();
+  /** Chain fds open in the shell (a new chain or job closes them, so each pipe has one writer: the shell). */
+  private readonly openFds = new Set<number>();
+  private readonly freeFds: number[] = [];
+  private nextFd = FIRST_CHAIN_FD;
+  private chainSeq = 0;
+  /** Long texts defined once as shell variables (bash reads a pipe byte by byte: long job lines cost). */
+  private readonly definitions = new Map<string, string>();
+  private readonly reportMarker = `@@calico-chain-${randomBytes(6).toString('hex')}`;
   exited = false;
 
   constructor(
+    shellPath: string,
     private readonly jobTimeoutMs: number,
     /** Called with the jobs that had not started when the head job timed out. */
     private readonly onTimedOut: (notStarted: Job[]) => void,
   ) {
-    // Its own process group, so a timed-out job's children die with the shell.
-    this.child = spawn('sh', ['-s'], { stdio: ['pipe', 'pipe', 'pipe'], detached: true });
+    // Its own process group, so a timed-out job's children die with the shell. LC_ALL=C: ${#o} counts bytes.
+    const env: NodeJS.ProcessEnv = { ...process.env, LC_ALL: 'C' };
+    delete env.BASH_ENV;
+    delete env.ENV;
+    this.child = spawn(shellPath, ['-s'], { stdio: ['pipe', 'pipe', 'pipe'], detached: true, env });
     this.child.stdout.on('data', (d: Buffer) => this.onStdout(d.toString()));
-    this.child.stderr.resume(); // the shell's own complaints; a job's go to stdout
+    this.child.stderr.on('data', (d: Buffer) => this.onStderr(d.toString('latin1')));
     this.child.stdin.on('error', () => {}); // reported by 'close'
     this.child.on('error', (e) => this.fail(`launcher shell ended: ${e.message}`));
     this.child.on('close', (code, signal) => this.fail(`launcher shell ended: exit ${code ?? signal}`));
@@ -54,14 +112,122 @@ class LauncherProcess {
     const id = ++this.seq;
     this.jobs.push({ ...job, id });
     if (this.jobs.length === 1) this.arm();
-    this.setRef(true);
+    this.updateRef();
+    if (job.raw) {
+      this.child.stdin.write(`${job.script}\necho "${MARKER} ${id} $?"\n`);
+      return;
+    }
     // In a subshell, so a script's `exit` ends only itself; its output (both streams) lands on our stdout,
-    // followed by the marker with its exit code.
-    this.child.stdin.write(`( ${job.script}\n) </dev/null 2>&1; echo "${MARKER} ${id} $?"\n`);
+    // followed by the marker with its exit code. The chains' pipes are not the script's to hold.
+    this.child.stdin.write(`( ${this.closeOpenFds()}${job.script}\n) </dev/null 2>&1; echo "${MARKER} ${id} $?"\n`);
+  }
+
+  /**
+   * Starts `command` (shell text; `$name` of a definition may appear in it) with its stdin on a pipe this shell
+   * holds; its exit code and combined output come back as a report on the shell's stderr.
+   */
+  startChain(command: string): ChainState | undefined {
+    if (this.freeFds.length === 0 && this.nextFd > LAST_CHAIN_FD) return undefined; // that many waiting already
+    const fd = this.freeFds.pop() ?? this.nextFd++;
+    const id = ++this.chainSeq;
+    // One line, so one write (bash flushes its output at each newline) that other chains' reports cannot split:
+    // the output (at most 2,000 bytes of it) with backslashes and newlines escaped.
+    const report =
+      "s=$?; o=${o:0:2000}; o=${o//\\\\/\\\\\\\\}; o=${o//$'\\n'/\\\\n}; " +
+      `printf '%s %s %s %s\\n' ${this.reportMarker} ${id} "$s" "$o" >&2`;
+    const script = `exec ${fd}> >(${this.closeOpenFds()}o=$(${command} 2>&1); ${report})`;
+    this.openFds.add(fd);
+    const chain: ChainState = {
+      id,
+      fd,
+      started: new Promise((resolve, reject) => this.submit({ id: 0, script, raw: true, resolve, reject })),
+      fed: false,
+      closed: false,
+    };
+    chain.started.then(
+      (r) => (chain.startedOk = r.code === 0),
+      () => (chain.startedOk = false),
+    );
+    this.chains.set(id, chain);
+    chain.idleTimer = setTimeout(() => this.closeChain(chain), CHAIN_IDLE_MS);
+    chain.idleTimer.unref();
+    return chain;
+  }
+
+  /** A shell variable holding text (defined on first use: later jobs name it instead of repeating it). */
+  define(text: string): string {
+    let name = this.definitions.get(text);
+    if (!name) {
+      name = `calico_text_${this.definitions.size + 1}`;
+      this.definitions.set(text, name);
+      this.submit({ id: 0, script: `${name}=${shQuote(text)}`, raw: true, resolve: () => {}, reject: () => {} });
+    }
+    return name;
+  }
+
+  async feed(chain: ChainState, input: string): Promise<LaunchResult | typeof NOT_STARTED> {
+    // The input is written in the caller's own turn of the event loop when the chain is known started (the usual
+    // case): whatever the caller does next synchronously (a datastore write, say) then runs beside the chain.
+    if (chain.startedOk === undefined) await chain.started.catch(() => undefined);
+    if (!chain.startedOk || chain.fed || chain.closed || this.exited || chain.report) return NOT_STARTED;
+    chain.fed = true;
+    clearTimeout(chain.idleTimer);
+    // The shell's end of the chain's pipe, opened afresh: non-blocking, so a chain that has exited (no reader left)
+    // is ENXIO here instead of a hang.
+    let fd: number;
+    try {
+      fd = openSync(`/proc/${this.child.pid}/fd/${chain.fd}`, constants.O_WRONLY | constants.O_NONBLOCK);
+    } catch {
+      this.closeChain(chain);
+      return NOT_STARTED;
+    }
+    try {
+      writeSync(fd, input);
+    } catch {
+      this.closeChain(chain);
+      return NOT_STARTED;
+    } finally {
+      closeSync(fd);
+    }
+    const result = new Promise<LaunchResult>((resolve, reject) => {
+      if (chain.report) return resolve(chain.report);
+      chain.onReport = resolve;
+      chain.onLost = (why) => reject(new Error(why));
+    });
+    this.closeChain(chain);
+    const timer = setTimeout(() => this.timeOut(chain), this.jobTimeoutMs);
+    this.updateRef();
+    try {
+      return await result;
+    } finally {
+      clearTimeout(timer);
+      this.updateRef();
+    }
+  }
+
+  /** Closes the shell's end of the chain's pipe: an unfed chain reads end of input and exits. */
+  closeChain(chain: ChainState): void {
+    if (chain.closed) return;
+    chain.closed = true;
+    clearTimeout(chain.idleTimer);
+    if (this.exited) return;
+    this.openFds.delete(chain.fd);
+    const fd = chain.fd;
+    this.submit({
+      id: 0,
+      script: `exec ${fd}>&-`,
+      raw: true,
+      resolve: () => this.freeFds.push(fd),
+      reject: () => {},
+    });
   }
 
   close(): void {
     this.child.stdin.end();
+  }
+
+  private closeOpenFds(): string {
+    return this.openFds.size ? `exec ${[...this.openFds].map((fd) => `${fd}>&-`).join(' ')}; ` : '';
   }
 
   private onStdout(text: string): void {
@@ -76,13 +242,49 @@ class LauncherProcess {
       this.arm();
     }
     this.out = this.out.slice(consumed);
-    if (this.jobs.length === 0) this.setRef(false);
+    this.updateRef();
+  }
+
+  // Chain reports, one line each: `<marker> <id> <code> <output, backslashes and newlines escaped>`; anything else
+  // here is the shell's own complaint.
+  private onStderr(text: string): void {
+    this.err += text;
+    for (;;) {
+      const at = this.err.indexOf(this.reportMarker);
+      if (at < 0) {
+        this.err = this.err.slice(-this.reportMarker.length);
+        return;
+      }
+      const end = this.err.indexOf('\n', at);
+      if (end < 0) return; // the rest has not arrived yet
+      const m = /^ (\d+) (\d+) (.*)$/.exec(this.err.slice(at + this.reportMarker.length, end));
+      this.err = this.err.slice(end + 1);
+      const chain = m && this.chains.get(Number(m[1]));
+      if (!m || !chain) continue;
+      const output = Buffer.from(
+        m[3]!.replace(/\\(\\|n)/g, (_, c: string) => (c === 'n' ? '\n' : '\\')),
+        'latin1',
+      );
+      this.chains.delete(chain.id);
+      chain.report = { code: Number(m[2]), output: output.toString() };
+      chain.onReport?.(chain.report);
+      if (!chain.closed) this.closeChain(chain);
+    }
   }
 
   private fail(why: string): void {
     this.exited = true;
     this.disarm();
     for (const j of this.jobs.splice(0)) j.reject(new Error(why));
+    this.loseChains(why);
+  }
+
+  private loseChains(why: string, culprit?: ChainState, culpritWhy?: string): void {
+    for (const c of this.chains.values()) {
+      clearTimeout(c.idleTimer);
+      c.onLost?.(c === culprit && culpritWhy ? culpritWhy : why);
+    }
+    this.chains.clear();
   }
 
   /** The head job's deadline: set when a job reaches the head of the queue. */
@@ -97,8 +299,11 @@ class LauncherProcess {
     this.watchdog = undefined;
   }
 
-  private timeOut(): void {
-    const [head, ...notStarted] = this.jobs.splice(0);
+  /** Kills the shell's group: the head job (or the given fed chain) ran longer than the job timeout. */
+  private timeOut(culprit?: ChainState): void {
+    const why = `pod-side script ran longer than ${this.jobTimeoutMs} ms and was killed`;
+    const jobs = this.jobs.splice(0);
+    const head = culprit ? undefined : jobs.shift();
     this.exited = true;
     this.disarm();
     try {
@@ -106,25 +311,72 @@ class LauncherProcess {
     } catch {
       // already gone
     }
-    head?.reject(new Error(`pod-side script ran longer than ${this.jobTimeoutMs} ms and was killed`));
-    this.onTimedOut(notStarted);
+    head?.reject(new Error(why));
+    this.loseChains('launcher shell killed', culprit, why);
+    // Raw jobs belong to this shell's chains, gone with it; the others run on a fresh shell.
+    for (const j of jobs.filter((j) => j.raw)) j.reject(new Error('launcher shell killed'));
+    this.onTimedOut(jobs.filter((j) => !j.raw));
   }
 
-  // Idle, the shell must not keep a one-shot plugin process alive; with a job outstanding it must.
+  // Idle, the shell must not keep a one-shot plugin process alive; with a job or a fed chain outstanding it must.
+  private updateRef(): void {
+    const busy = this.jobs.length > 0 || [...this.chains.values()].some((c) => c.fed && !c.report);
+    holdOpen(this.child, busy);
+  }
+
   private setRef(on: boolean): void {
     holdOpen(this.child, on);
   }
 }
 
+/** A chain started ahead of its input (see ShellLauncher.startChain). */
+export interface WaitingChain {
+  /**
+   * Writes the input (the chain sees its end only once the launcher has closed its end of the pipe, just after:
+   * a chain that must not wait for that ends its input with a line of its own) and resolves with the chain's exit code and output; or
+   * NOT_STARTED when the chain is gone before reading anything (nothing of it ran).
+   */
+  feed(input: string): Promise<LaunchResult | typeof NOT_STARTED>;
+  /** Ends an unfed chain (it reads end of input); harmless after feed. */
+  release(): void;
+}
+
 export class ShellLauncher {
   private proc?: LauncherProcess;
+  private readonly shell: { path: string; bash: boolean };
 
   constructor(
     private readonly jobTimeoutMs = Number(process.env.CALICO_CNI_LAUNCHER_TIMEOUT_MS) || DEFAULT_JOB_TIMEOUT_MS,
-  ) {}
+    opts: { shell?: 'bash' | 'sh' } = {},
+  ) {
+    const bash = opts.shell === 'sh' ? undefined : findOnPath('bash');
+    this.shell = bash ? { path: bash, bash: true } : { path: 'sh', bash: false };
+  }
+
+  /** True when chains can be started ahead of their input (the resident shell is bash). */
+  get chains(): boolean {
+    return this.shell.bash;
+  }
 
   run(script: string): Promise<LaunchResult> {
     return new Promise((resolve, reject) => this.submit({ id: 0, script, resolve, reject }));
+  }
+
+  /**
+   * Starts a command now, blocked reading its input: `command` gets, for each of `definitions` (long texts, defined
+   * in the shell once), a double-quoted reference to it. Undefined when the shell cannot hold chains (no bash) or
+   * holds as many as it can.
+   */
+  startChain(command: (texts: string[]) => string, definitions: string[] = []): WaitingChain | undefined {
+    if (!this.shell.bash) return undefined;
+    const proc = this.process();
+    const texts = definitions.map((d) => `"$${proc.define(d)}"`);
+    const chain = proc.startChain(command(texts));
+    if (!chain) return undefined;
+    return {
+      feed: (input) => proc.feed(chain, input),
+      release: () => proc.closeChain(chain),
+    };
   }
 
   close(): void {
@@ -132,11 +384,17 @@ export class ShellLauncher {
     this.proc = undefined;
   }
 
-  private submit(job: Job): void {
+  private process(): LauncherProcess {
     if (!this.proc || this.proc.exited) {
-      this.proc = new LauncherProcess(this.jobTimeoutMs, (notStarted) => notStarted.forEach((j) => this.submit(j)));
+      this.proc = new LauncherProcess(this.shell.path, this.jobTimeoutMs, (notStarted) =>
+        notStarted.forEach((j) => this.submit(j)),
+      );
     }
-    this.proc.submit(job);
+    return this.proc;
+  }
+
+  private submit(job: Job): void {
+    this.process().submit(job);
   }
 }
 

@@ -78,9 +78,9 @@ export class CniWorld {
     this.binDir = path.join(this.dir, 'bin');
   }
 
-  /** prefix: `tc` + a short tag unique per test file (namespace and link names start with it). */
-  static async create(tag: string): Promise<CniWorld> {
-    const w = new CniWorld(`tc${tag}${process.pid % 10000}`);
+  /** prefix (`tc` unless given) + a short tag unique per test file (namespace and link names start with it). */
+  static async create(tag: string, prefix = 'tc'): Promise<CniWorld> {
+    const w = new CniWorld(`${prefix}${tag}${process.pid % 10000}`);
     try {
       await buildPlugin(w.binDir);
       ip('netns', 'add', w.nodeNs);
@@ -224,14 +224,14 @@ export class CniWorld {
 }
 
 /** Starts the CNI hand-off server in the world's node namespace; resolves once it listens. */
-export async function startAgent(w: CniWorld): Promise<{ stop(): Promise<void>; log(): string }> {
-  const child = w.spawnInNode([
-    'node',
-    '--import',
-    'tsx',
-    path.join(ROOT, 'test/system/cni/agent-main.ts'),
-    w.socketPath,
-  ]);
+export async function startAgent(
+  w: CniWorld,
+  env: Record<string, string> = {},
+): Promise<{ stop(): Promise<void>; log(): string; pid: number }> {
+  const child = w.spawnInNode(
+    ['node', '--import', 'tsx', path.join(ROOT, 'test/system/cni/agent-main.ts'), w.socketPath],
+    env,
+  );
   let stderr = '';
   child.stderr!.on('data', (d) => (stderr += d));
   await new Promise<void>((resolve, reject) => {
@@ -247,6 +247,7 @@ export async function startAgent(w: CniWorld): Promise<{ stop(): Promise<void>; 
     child.on('exit', (code) => reject(new Error(`agent exited ${code}: ${stderr}`)));
   });
   return {
+    pid: child.pid!,
     log: () => stderr,
     stop: () =>
       new Promise<void>((resolve) => {
