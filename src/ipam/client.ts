@@ -436,8 +436,10 @@ export class IpamClient {
         : `every block is full or reserved (${got.length} of ${num} assigned)`;
       throw new NoFreeAddressesError(
         family,
-        chosen.map((p) => `${p.name}(${p.cidrText})`),
-        why,
+        chosen.map((p) => p.cidrText),
+        got.length,
+        num,
+        `${why}; pools tried: ${chosen.map((p) => p.name).join(', ')}`,
       );
     }
     return got;

@@ -24,13 +24,22 @@ export class BlockLimitError extends IpamError {
   }
 }
 
+/**
+ * Calico's shortfall text (IPAMAssignments.PartialFulfillmentError), pools by CIDR as Go prints a list, then why;
+ * calico-ipam puts `failed to request IPv<N> addresses: ` in front, as Calico's plugin does.
+ */
 export class NoFreeAddressesError extends IpamError {
   constructor(
     readonly family: 4 | 6,
     readonly pools: string[],
+    readonly assigned: number,
+    readonly requested: number,
     detail: string,
   ) {
-    super(`No IPs available in pools: [${pools.join(' ')}] (IPv${family}: ${detail})`);
+    super(
+      `Assigned ${assigned} out of ${requested} requested IPv${family} addresses; ` +
+        `No IPs available in pools: [${pools.join(' ')}] (${detail})`,
+    );
   }
 }
 

@@ -7,7 +7,9 @@ import { createServer } from 'node:http';
 import { writeFileSync } from 'node:fs';
 import { MemoryDatastore } from '../../datastore/memory.js';
 import type { Datastore } from '../../datastore/types.js';
-import type { CniRequest, NetConf } from '../../cni/skel/types.js';
+import { CniError, type CniRequest, type NetConf } from '../../cni/skel/types.js';
+import { invokeHandler } from '../../cni/skel/dispatch.js';
+import { resourceKey } from '../../datastore/keys.js';
 import { IpamClient } from '../client.js';
 import { createIpamPluginHandlers, goUtcTimestamp, type KubernetesLookup } from './index.js';
 import { putNode, putPool } from '../../../test/support/ipam.js';
@@ -152,17 +154,37 @@ describe('calico-ipam handlers', () => {
     await h.del(request('DEL', 'never-added'));
   });
 
-  test('CHECK passes for the held addresses and fails for others', async () => {
-    const h = handlers();
-    const r = await h.add(request('ADD', 'c1'));
-    const check = request('CHECK', 'c1');
-    check.config.prevResult = { cniVersion: '1.0.0', ips: r.ips };
-    await h.check!(check);
+  test("CHECK succeeds with empty output, as Calico's calico-ipam (no CHECK handler), without opening the datastore", async () => {
+    let opened = 0;
+    const h = createIpamPluginHandlers({
+      openDatastore: async () => {
+        opened++;
+        return shared();
+      },
+      kubernetes,
+      now: () => new Date(),
+    });
+    assert.equal(h.check, undefined);
+    const check = request('CHECK', 'never-added');
     check.config.prevResult = { cniVersion: '1.0.0', ips: [{ address: '10.0.200.1/26' }] };
-    await assert.rejects(
-      h.check!(check),
-      /10\.0\.200\.1 from prevResult is not allocated to handle k8s-pod-network\.c1/,
-    );
+    assert.equal(await invokeHandler(h, check), undefined);
+    assert.equal(opened, 0);
+  });
+
+  test("exhaustion is worded as Calico's plugin words it, naming the pool by CIDR", async () => {
+    await mem.delete(resourceKey('IPPool', 'default-v4'));
+    await putPool(mem, 'tiny', '10.7.0.0/31', { blockSize: 31 });
+    const h = handlers();
+    await h.add(request('ADD', 'x1'));
+    await h.add(request('ADD', 'x2'));
+    await assert.rejects(h.add(request('ADD', 'x3')), (e: CniError) => {
+      assert.equal(e.code, 999);
+      assert.match(
+        e.message,
+        /^failed to request IPv4 addresses: Assigned 0 out of 1 requested IPv4 addresses; No IPs available in pools: \[10\.7\.0\.0\/31\]/,
+      );
+      return true;
+    });
   });
 
   test('without an injected lookup, the netconf kubeconfig is used to read the pod and its Namespace', async () => {

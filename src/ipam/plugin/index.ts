@@ -1,4 +1,5 @@
-// calico-ipam: the CNI IPAM plugin's ADD, DEL and CHECK (dispatch, VERSION and result shapes are src/cni/skel's).
+// calico-ipam: the CNI IPAM plugin's ADD and DEL (dispatch, VERSION and result shapes are src/cni/skel's). Like
+// Calico's, it registers no CHECK handler: skel answers CHECK with success and empty output after its version checks.
 // ADD assigns under handle `<network name>.<containerID>` (a specific address from CNI_ARGS `IP` or the pod's ipAddrs
 // annotation, else auto-assignment honouring the pool annotations and ipam config) and returns `<ip>/<block prefix>`;
 // DEL releases by handle, then by the legacy handle, and is idempotent. Never opens CNI_NETNS.
@@ -8,7 +9,7 @@ import type { Datastore } from '../../datastore/types.js';
 import { datastoreSettingsFromNetConf } from '../../datastore/settings.js';
 import { CniError, type CniRequest, type PluginHandlers } from '../../cni/skel/types.js';
 import { IpamClient } from '../client.js';
-import { HandleNotFoundError } from '../errors.js';
+import { HandleNotFoundError, NoFreeAddressesError } from '../errors.js';
 import {
   ANNOTATION_IP_ADDRS,
   ANNOTATION_IP_FAMILIES,
@@ -197,18 +198,26 @@ export function createIpamPluginHandlers(overrides: Partial<IpamPluginDeps> = {}
         }
         return out;
       }
-      const r = await ipam.autoAssign({
-        num4: assign4 ? 1 : 0,
-        num6: assign6 ? 1 : 0,
-        handleId,
-        attrs,
-        hostname: node,
-        ipv4Pools: pools.ipv4Pools,
-        ipv6Pools: pools.ipv6Pools,
-        namespace,
-        intendedUse: 'Workload',
-      });
-      return [...r.ipv4, ...r.ipv6];
+      try {
+        const r = await ipam.autoAssign({
+          num4: assign4 ? 1 : 0,
+          num6: assign6 ? 1 : 0,
+          handleId,
+          attrs,
+          hostname: node,
+          ipv4Pools: pools.ipv4Pools,
+          ipv6Pools: pools.ipv6Pools,
+          namespace,
+          intendedUse: 'Workload',
+        });
+        return [...r.ipv4, ...r.ipv6];
+      } catch (e) {
+        // Calico's plugin words a shortfall this way; kubelet events and users' alerts match on it.
+        if (e instanceof NoFreeAddressesError) {
+          throw new CniError(999, `failed to request IPv${e.family} addresses: ${e.message}`);
+        }
+        throw e;
+      }
     });
     return {
       cniVersion: req.config.cniVersion,
@@ -229,29 +238,7 @@ export function createIpamPluginHandlers(overrides: Partial<IpamPluginDeps> = {}
     });
   }
 
-  /** CHECK: every address of prevResult is held by this container's handle. */
-  async function check(req: CniRequest): Promise<void> {
-    const prev = req.config.prevResult as { ips?: { address?: string }[] } | undefined;
-    const want = (prev?.ips ?? []).map((i) => String(i.address ?? '').split('/')[0]).filter(Boolean);
-    const handleId = handleIdOf(req);
-    await withIpam(deps, req, async (ipam) => {
-      const held = await ipam.ipsByHandle(handleId).catch((e) => {
-        if (e instanceof HandleNotFoundError) return [] as string[];
-        throw e;
-      });
-      if (want.length === 0 && held.length === 0) {
-        throw new CniError(3, `no addresses are allocated to handle ${handleId}`);
-      }
-      for (const ip of want) {
-        const canonical = formatIp(parseIp(ip));
-        if (!held.includes(canonical)) {
-          throw new CniError(3, `address ${canonical} from prevResult is not allocated to handle ${handleId}`);
-        }
-      }
-    });
-  }
-
-  return { add, del, check };
+  return { add, del };
 }
 
 /** The handlers `calico` runs when invoked as `calico-ipam` (Kubernetes through the netconf's kubeconfig). */
