@@ -205,11 +205,14 @@ for (const backend of ipamTestBackends) {
       await assert.rejects(
         ipam.assignIp({ ip: '10.80.0.77', handleId: 'h2', attrs: {}, hostname: 'node-a' }),
         (e: Error) =>
-          e instanceof AddressInUseError && /10\.80\.0\.77 is already allocated \(handle h1\)/.test(e.message),
+          e instanceof AddressInUseError &&
+          /^resource already exists: 10\.80\.0\.77 \(Address already assigned in block; held by handle h1\)$/.test(
+            e.message,
+          ),
       );
       await assert.rejects(
         ipam.assignIp({ ip: '192.168.9.9', handleId: 'h2', attrs: {}, hostname: 'node-a' }),
-        /The provided IP address 192\.168\.9\.9 is not in a configured pool/,
+        /: The provided IP address is not in a configured pool \(192\.168\.9\.9: /,
       );
       assert.equal(await ds.currentRevision(), rev);
       await ipam.setConfig({ strictAffinity: true });

@@ -45,7 +45,8 @@ export class NoFreeAddressesError extends IpamError {
 
 export class AddressNotInPoolError extends IpamError {
   constructor(address: string, detail: string) {
-    super(`The provided IP address ${address} is not in a configured pool (${detail})`);
+    // Calico's sentence first (tools match on it), then the address and why.
+    super(`The provided IP address is not in a configured pool (${address}: ${detail})`);
   }
 }
 

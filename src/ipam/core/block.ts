@@ -249,7 +249,10 @@ export class AddressInUseError extends Error {
     readonly address: string,
     readonly holder: string | null,
   ) {
-    super(`IP address ${address} is already allocated (handle ${holder ?? '<none>'}); the address already exists`);
+    // Calico's words (ErrorResourceAlreadyExists over "Address already assigned in block"), then who holds it.
+    super(
+      `resource already exists: ${address} (Address already assigned in block; held by handle ${holder ?? '<none>'})`,
+    );
     this.name = 'AddressInUseError';
   }
 }

@@ -113,7 +113,7 @@ describe('calico-ipam handlers', () => {
     const rev = await mem.currentRevision();
     await assert.rejects(
       handlers().add(request('ADD', 'c2')),
-      /10\.0\.5\.5 is already allocated \(handle k8s-pod-network\.c1\)/,
+      /: resource already exists: 10\.0\.5\.5 \(Address already assigned in block; held by handle k8s-pod-network\.c1\)$/,
     );
     assert.equal(await mem.currentRevision(), rev);
     pods['prod/web-0'] = {};
