@@ -7,6 +7,7 @@ import { updateProblems } from '../api/validate/update.js';
 import { AlreadyExistsError, NotFoundError, UnreachableError } from '../datastore/types.js';
 import type { ResourceClient } from '../datastore/resources.js';
 import { deleteNodeCascade, type NodeCleanup } from './node-delete.js';
+import { poolPlacementProblemsFor } from '../ipam/pool-placement.js';
 
 export type WriteAction = 'create' | 'apply' | 'replace' | 'delete';
 
@@ -85,14 +86,17 @@ export async function executeAction(
 async function runOne(client: ResourceClient, action: WriteAction, r: Resource, opts: ActionOptions): Promise<void> {
   switch (action) {
     case 'create':
+      await checkPoolPlacement(client, r);
       await client.create(r);
       return;
     case 'apply':
       await checkUpdate(client, r);
+      await checkPoolPlacement(client, r);
       await client.apply(r);
       return;
     case 'replace':
       await checkUpdate(client, r);
+      await checkPoolPlacement(client, r);
       await client.update(r);
       return;
     case 'delete': {
@@ -112,6 +116,17 @@ export async function checkUpdate(client: ResourceClient, next: Resource): Promi
   if (!stored) return;
   const sink = updateProblems(stored, next);
   if (!sink.ok) throw new ResourceValidationError(sink.problems);
+}
+
+/** An IPPool must not overlap another pool nor existing blocks of another size (Calico's clientv3 checks). */
+async function checkPoolPlacement(client: ResourceClient, r: Resource): Promise<void> {
+  if (r.kind !== 'IPPool') return;
+  const problems = await poolPlacementProblemsFor(client.datastore, r);
+  if (problems.length) {
+    throw new ResourceValidationError(
+      problems.map((p) => ({ document: 0, kind: r.kind, name: r.metadata.name, path: p.path, reason: p.reason })),
+    );
+  }
 }
 
 /** Go's %v of a []error: the messages in brackets, separated by spaces. */

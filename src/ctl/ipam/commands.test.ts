@@ -6,6 +6,8 @@ import { IpamClient } from '../../ipam/client.js';
 import { putNode, putPool, putReservation } from '../../../test/support/ipam.js';
 import { ipamCheck, ipamConfigure, ipamReleaseFromReport, ipamReleaseIp, ipamShow, ipamSplit } from './commands.js';
 import { goG5, withPercent } from './table.js';
+import { ResourceClient } from '../../datastore/resources.js';
+import { executeAction, summarize } from '../actions.js';
 
 test('numbers print as Go %.5g', () => {
   assert.equal(goG5(65536), '65536');
@@ -39,6 +41,29 @@ async function putWep(ds: MemoryDatastore, ns: string, name: string, ip: string)
   };
   await ds.put(resourceKey('WorkloadEndpoint', name, ns), JSON.stringify(wep));
 }
+
+test('calicoctl create/apply/replace refuse an IPPool overlapping another, writing nothing', async () => {
+  const c = new ResourceClient(new MemoryDatastore());
+  const pool = (name: string, cidr: string) => ({
+    apiVersion: 'projectcalico.org/v3',
+    kind: 'IPPool',
+    metadata: { name },
+    spec: { cidr },
+  });
+  assert.equal(summarize('create', await executeAction(c, 'create', [pool('a', '10.1.0.0/16')])).code, 0);
+  const rev = await c.datastore.currentRevision();
+  for (const action of ['create', 'apply'] as const) {
+    const out = summarize(action, await executeAction(c, action, [pool('b', '10.1.5.0/24')]));
+    assert.equal(out.code, 1);
+    assert.equal(
+      out.stderr,
+      `Failed to ${action} 'IPPool' resource: [IPPool "b": spec.cidr: IPPool(b) CIDR overlaps with IPPool(a) CIDR 10.1.0.0/16]\n`,
+    );
+  }
+  assert.equal(await c.datastore.currentRevision(), rev);
+  // Re-applying a pool over itself is no overlap.
+  assert.equal(summarize('apply', await executeAction(c, 'apply', [pool('a', '10.1.0.0/16')])).code, 0);
+});
 
 describe('calicoctl ipam', () => {
   let ds: MemoryDatastore;

@@ -5,6 +5,7 @@ import {
   parseCidr,
   formatCidr,
   cidrContainsIp,
+  cidrsOverlap,
   isCidr,
   type Cidr,
   type IpAddress,
@@ -164,4 +165,42 @@ export function choosePools(all: IpamPool[], req: PoolChoiceRequest, matches: Se
     );
   }
   return usable;
+}
+
+/** A write-time refusal of a pool: the field and the reason. */
+export interface PoolPlacementProblem {
+  path: string;
+  reason: string;
+}
+
+/**
+ * Calico's checks of a pool being created or updated against what else exists (clientv3 ippool.go): its CIDR
+ * overlaps no other pool, and no existing block inside it has another size than the pool's blockSize.
+ */
+export function poolPlacementProblems(
+  pool: { name: string; cidr: Cidr; blockSize: number },
+  others: { name: string; cidr: Cidr; cidrText: string }[],
+  blockCidrs: Cidr[],
+): PoolPlacementProblem[] {
+  const out: PoolPlacementProblem[] = [];
+  for (const o of others) {
+    if (o.name === pool.name || o.cidr.family !== pool.cidr.family) continue;
+    if (cidrsOverlap(o.cidr, pool.cidr)) {
+      out.push({
+        path: 'spec.cidr',
+        reason: `IPPool(${pool.name}) CIDR overlaps with IPPool(${o.name}) CIDR ${o.cidrText}`,
+      });
+    }
+  }
+  for (const b of blockCidrs) {
+    if (b.family !== pool.cidr.family || b.prefix === pool.blockSize) continue;
+    if (cidrsOverlap(pool.cidr, b)) {
+      out.push({
+        path: 'spec.blockSize',
+        reason: `existing IPAM block ${formatCidr(b)} overlaps the pool's CIDR and is not a /${pool.blockSize} block; delete its allocations first or keep blockSize ${b.prefix}`,
+      });
+      break;
+    }
+  }
+  return out;
 }
