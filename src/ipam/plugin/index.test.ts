@@ -224,6 +224,8 @@ describe('calico-ipam handlers', () => {
   });
 
   test('timestamps are recorded in Go time.Time String() form, as Calico', () => {
-    assert.equal(goUtcTimestamp(new Date('2026-05-06T07:08:09.010Z')), '2026-05-06 07:08:09.010 +0000 UTC');
+    assert.equal(goUtcTimestamp(new Date('2026-05-06T07:08:09.010Z')), '2026-05-06 07:08:09.01 +0000 UTC');
+    assert.equal(goUtcTimestamp(new Date('2026-05-06T07:08:09.123Z')), '2026-05-06 07:08:09.123 +0000 UTC');
+    assert.equal(goUtcTimestamp(new Date('2026-05-06T07:08:09.000Z')), '2026-05-06 07:08:09 +0000 UTC');
   });
 });

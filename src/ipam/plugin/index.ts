@@ -65,9 +65,14 @@ export function nodenameOf(req: CniRequest): string {
   return hostname();
 }
 
-/** Go's time.Time.UTC().String() form Calico records: `2026-01-02 15:04:05.123 +0000 UTC`. */
+/**
+ * Go's time.Time.UTC().String() form Calico records: `2026-01-02 15:04:05.12 +0000 UTC` (layout
+ * `.999999999`: trailing zeros of the fraction cut, no fraction at all on a whole second).
+ */
 export function goUtcTimestamp(d: Date): string {
-  return `${d.toISOString().replace('T', ' ').replace('Z', '')} +0000 UTC`;
+  const [whole, frac] = d.toISOString().replace('T', ' ').replace('Z', '').split('.');
+  const digits = (frac ?? '').replace(/0+$/, '');
+  return `${whole}${digits ? `.${digits}` : ''} +0000 UTC`;
 }
 
 export const handleIdOf = (req: CniRequest): string => `${req.config.name}.${req.containerId}`;
