@@ -8,6 +8,7 @@ import { AlreadyExistsError, NotFoundError, UnreachableError } from '../datastor
 import type { ResourceClient } from '../datastore/resources.js';
 import { deleteNodeCascade, type NodeCleanup } from './node-delete.js';
 import { poolPlacementProblemsFor } from '../ipam/pool-placement.js';
+import { deletePoolCascade } from './ipam/pool-delete.js';
 
 export type WriteAction = 'create' | 'apply' | 'replace' | 'delete';
 
@@ -18,6 +19,8 @@ export interface ActionOptions {
   skipNotExists?: boolean;
   /** delete of a Node: IPAM clean-up (affinities, tunnel addresses). */
   nodeCleanup?: NodeCleanup;
+  /** delete of an IPPool: the pause between disabling it and releasing its affinities (Calico's 500 ms). */
+  poolDeletePauseMs?: number;
 }
 
 export interface ActionResults {
@@ -103,6 +106,8 @@ async function runOne(client: ResourceClient, action: WriteAction, r: Resource, 
       const { kind, metadata } = r;
       if (kind === 'Node') {
         await deleteNodeCascade(client, metadata.name, metadata.resourceVersion, opts.nodeCleanup);
+      } else if (kind === 'IPPool') {
+        await deletePoolCascade(client, metadata.name, metadata.resourceVersion || undefined, opts.poolDeletePauseMs);
       } else {
         await client.delete(kind, metadata.name, metadata.namespace, metadata.resourceVersion || undefined);
       }

@@ -65,6 +65,33 @@ test('calicoctl create/apply/replace refuse an IPPool overlapping another, writi
   assert.equal(summarize('apply', await executeAction(c, 'apply', [pool('a', '10.1.0.0/16')])).code, 0);
 });
 
+test('calicoctl delete ippool: disabled first, affinities released (empty blocks deleted, others kept non-affine), then deleted', async () => {
+  const ds = new MemoryDatastore();
+  const c = new ResourceClient(ds);
+  const ipam = new IpamClient(ds);
+  await putNode(ds, 'node-a');
+  await putNode(ds, 'node-b');
+  await putPool(ds, 'doomed', '10.3.0.0/24');
+  const kept = await ipam.autoAssign({
+    num4: 1,
+    num6: 0,
+    handleId: 'h1',
+    attrs: { node: 'node-a' },
+    hostname: 'node-a',
+  });
+  await ipam.autoAssign({ num4: 1, num6: 0, handleId: 'h2', attrs: { node: 'node-b' }, hostname: 'node-b' });
+  await ipam.releaseByHandle('h2');
+  const pool = { apiVersion: 'projectcalico.org/v3', kind: 'IPPool', metadata: { name: 'doomed' }, spec: {} };
+  const out = summarize('delete', await executeAction(c, 'delete', [pool], { poolDeletePauseMs: 0 }));
+  assert.deepEqual(out, { code: 0, stdout: "Successfully deleted 1 'IPPool' resource(s)\n", stderr: '' });
+  assert.equal(await ds.get(resourceKey('IPPool', 'doomed')), undefined);
+  assert.deepEqual((await ds.list('/calico/ipam/v2/host/')).items, []);
+  const blocks = (await ds.list('/calico/ipam/v2/assignment/')).items.map((kv) => JSON.parse(kv.value));
+  assert.equal(blocks.length, 1, 'the empty block is gone');
+  assert.equal(blocks[0].affinity, null);
+  assert.equal((await ipam.getAllocation(kept.ipv4[0].split('/')[0]))?.handleId, 'h1');
+});
+
 describe('calicoctl ipam', () => {
   let ds: MemoryDatastore;
   let ipam: IpamClient;
