@@ -506,6 +506,7 @@ describe('calicoctl ipam', () => {
     assert.equal(await ds.get(resourceKey('IPPool', 'pool1')), undefined);
     const part = JSON.parse((await ds.get(resourceKey('IPPool', 'split-pool1-1')))!.value);
     assert.deepEqual(part.metadata.labels, { team: 'a' });
-    assert.deepEqual(part.spec, { cidr: '10.0.0.128/25', disabled: false, natOutgoing: true });
+    assert.deepEqual([part.spec.cidr, part.spec.disabled, part.spec.natOutgoing], ['10.0.0.128/25', false, true]);
+    assert.equal(typeof part.metadata.uid, 'string');
   });
 });

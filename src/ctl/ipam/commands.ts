@@ -2,6 +2,7 @@
 // would give, so tests call them directly and the commander wiring (./index.ts) stays thin.
 import { ConflictError, NotFoundError, type Datastore, type KVPair } from '../../datastore/types.js';
 import { resourceKey, resourcePrefix } from '../../datastore/keys.js';
+import { ResourceClient } from '../../datastore/resources.js';
 import { IpamClient } from '../../ipam/client.js';
 import { IpamStore } from '../../ipam/store.js';
 import { allocationsOf, inUseCount, type AllocationBlock } from '../../ipam/core/block.js';
@@ -482,6 +483,7 @@ export async function ipamSplit(
   res.spec.disabled = true;
   await ds.update(kv.key, JSON.stringify(res), kv.revision);
   const step = 1n << BigInt(maxPrefix - prefix);
+  const resources = new ResourceClient(ds);
   const meta = { ...res.metadata };
   for (const k of ['uid', 'resourceVersion', 'generation', 'selfLink', 'creationTimestamp', 'generateName'])
     delete meta[k];
@@ -489,13 +491,13 @@ export async function ipamSplit(
   for (let i = 0; i < n; i++) {
     const part = formatCidr({ family: cidr.family, address: cidr.address + BigInt(i) * step, prefix });
     const partName = `split-${name.length + 7 + String(i).length > 253 ? name.slice(0, 245) : name}-${i}`;
-    const pool = {
+    // Through the resource client, so each part gets its uid and creationTimestamp as any created pool.
+    await resources.create({
       apiVersion: 'projectcalico.org/v3',
       kind: 'IPPool',
-      metadata: { ...meta, name: partName, creationTimestamp: new Date().toISOString().replace(/\.\d+Z$/, 'Z') },
+      metadata: { ...meta, name: partName },
       spec: { ...res.spec, cidr: part, disabled: false },
-    };
-    await ds.create(resourceKey('IPPool', partName), JSON.stringify(pool));
+    });
     out += `Created ${partName} with CIDR ${part}.\n`;
   }
   const cur = await ds.get(kv.key);
