@@ -33,6 +33,7 @@ async function inner(configPath: string): Promise<void> {
   const { ShellLauncher } = await import('../../src/cni/plugin/shell-launcher.js');
   const { EndpointStore } = await import('../../src/cni/plugin/endpoints.js');
   const { PluginIpamDelegate } = await import('../../src/cni/plugin/ipam.js');
+  const { keepSparePodChains } = await import('../../src/cni/plugin/pod-side.js');
   const { SqliteDatastore: Sqlite } = await import('../../src/datastore/sqlite.js');
   const { netconf, pods } = JSON.parse(readFileSync(configPath, 'utf8')) as {
     netconf: Record<string, unknown>;
@@ -87,18 +88,29 @@ async function inner(configPath: string): Promise<void> {
     const chain = startChain.apply(this, args);
     span.end = performance.now() - t0;
     spans.push(span);
+    // TRACE_FEED_DELAY=ms: the chain is fed that much later (its own latency once surely started, apart).
+    const delay = Number(process.env.TRACE_FEED_DELAY ?? 0);
+    if (chain && delay) {
+      const feed = chain.feed;
+      chain.feed = async (input) => {
+        await new Promise((r) => setTimeout(r, delay));
+        return feed(input);
+      };
+    }
     if (chain) wrap(chain, 'feed', 'pod chain feed');
     return chain;
   };
   wrap(EndpointStore.prototype, 'write', 'endpoint write');
 
   // Interleaved: the pods alternate between the modes (CALICO_CNI_POD_PRESTART values), so load falls on each alike.
-  const modes = (process.env.TRACE_MODES ?? 'on,off').split(',');
+  const modes = (process.env.TRACE_MODES ?? 'spares,on,off').split(',');
   const handlers = agentPluginHandlers(() => {});
   const runs = new Map<string, { spans: Span[][]; totals: number[] }>(modes.map((m) => [m, { spans: [], totals: [] }]));
   for (const [i, netns] of pods.entries()) {
     const mode = modes[i % modes.length]!;
-    process.env.CALICO_CNI_POD_PRESTART = mode;
+    // `spares`: chains started ahead of the requests (the agent's default); `on`: each started with its request.
+    process.env.CALICO_CNI_POD_PRESTART = mode === 'spares' ? 'on' : mode;
+    keepSparePodChains(mode === 'spares' ? 2 : 0);
     const env = {
       CNI_COMMAND: 'ADD',
       CNI_CONTAINERID: `trace${i}`,

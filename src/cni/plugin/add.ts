@@ -1,6 +1,6 @@
 // ADD (cni.md §B.5): config and identity -> readiness gate -> pod/namespace from Kubernetes -> addresses (IPAM, or the
 // ipAddrs / ipAddrsNoIpam annotations, while the kernel makes the veth pair) -> addresses and routes -> WorkloadEndpoint
-// -> optional policy wait -> result.
+// -> optional policy wait -> result. The pod-side processes are started first and fed once the addresses are known.
 // Every step that changed something pushes its undo; a failure part-way runs them in reverse and rethrows.
 // Test-only fault points: env CALICO_CNI_FAULT_INJECT=after-ipam|after-veth|after-endpoint fails ADD right there.
 import { CALICO_API_VERSION } from '../../api/resource.js';
@@ -11,6 +11,7 @@ import { CniError, type CniRequest } from '../skel/types.js';
 import { podInfo, annotationList, ANNOTATION, type PodInfo } from '../k8s/pod.js';
 import { parseCalicoConfig, requireNodenameFile, resolveMtu, resolveNodename, type CalicoConfig } from './config.js';
 import { hostLinkExists, removePodInterface, startPodInterface } from './dataplane.js';
+import { PodSideChain } from './pod-side.js';
 import type { PluginDeps } from './deps.js';
 import { EndpointStore, type WorkloadEndpoint } from './endpoints.js';
 import { waitForPolicy } from './policy-wait.js';
@@ -54,6 +55,9 @@ export async function cmdAdd(req: CniRequest, deps: PluginDeps): Promise<CniResu
   if (conf.readinessGates.length) await waitForReadinessGates(conf.readinessGates);
   const { ds, release } = await deps.datastore(req);
   mark('datastore');
+  // The pod side's processes start now (in the pod's namespace, waiting for the addresses) and overlap the lookups,
+  // the veth and IPAM; released unfed in `finally` when the ADD ends before feeding them.
+  const podSide = new PodSideChain({ netns: req.netns, ifName: req.ifName, allowIpForwarding: conf.allowIpForwarding });
   const undo: Undo[] = [];
   try {
     const store = new EndpointStore(ds);
@@ -89,6 +93,7 @@ export async function cmdAdd(req: CniRequest, deps: PluginDeps): Promise<CniResu
       numQueues: conf.numQueues,
       mac,
       allowIpForwarding: conf.allowIpForwarding,
+      podSide,
     });
     undo.push({
       what: `delete ${id.hostVeth}`,
@@ -127,6 +132,9 @@ export async function cmdAdd(req: CniRequest, deps: PluginDeps): Promise<CniResu
       link.finish(addresses, true).then(() => mark('dataplane')),
       (async () => {
         if (conf.policyType !== 'k8s') await store.ensureNetworkProfile(conf.name, id.orchestrator);
+        // After the veth exists, so the pod side (fed as soon as it does) starts first: a datastore write blocks
+        // this event loop (SQLite commits synchronously), and then does so while the pod's processes work.
+        await link.created();
         // The endpoint read above is the CAS base: no second read.
         written = await store.write(wep, existing ?? null);
         mark('endpoint');
@@ -162,6 +170,7 @@ export async function cmdAdd(req: CniRequest, deps: PluginDeps): Promise<CniResu
     }
     throw err;
   } finally {
+    podSide.release();
     await release();
     if (req.env.CALICO_CNI_TIMING === '1') {
       mark('total');

@@ -5,11 +5,12 @@
 // shell starts when the request arrives (nsenter, sh and iproute2's `ip -batch` are started and waiting while the veth
 // and IPAM are made) and feeds once the addresses are known. Also removal (idempotent) and inspection for CHECK.
 import { spawn } from 'node:child_process';
-import { existsSync, realpathSync, writeFileSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { CniError } from '../skel/types.js';
 import { hostIpSession, type IpFailure } from './ip-session.js';
-import { NOT_STARTED, shQuote, shellLauncher, type LaunchResult, type WaitingChain } from './shell-launcher.js';
+import { EXIT_SYSCTL, PodSideChain, inNetns } from './pod-side.js';
+import { shQuote } from './shell-launcher.js';
 
 export const HOST_VETH_MAC = 'ee:ee:ee:ee:ee:ee';
 export const GATEWAY_V4 = '169.254.1.1';
@@ -26,6 +27,8 @@ export interface PodLinkSpec {
   /** Container MAC; random locally administered when absent. */
   mac?: string;
   allowIpForwarding: boolean;
+  /** The pod side, started by the caller already (else started here). */
+  podSide?: PodSideChain;
 }
 
 export interface PodInterfaceSpec extends PodLinkSpec {
@@ -74,44 +77,6 @@ function batchSafe(what: string, name: string): string {
   return name;
 }
 
-// Exit codes of the pod-side script, naming the step that failed (the chain's own: 21, no input; 22, ip -batch).
-const EXIT_SYSCTL = 20;
-const EXIT_NO_INPUT = 21;
-const EXIT_IP_BATCH = 22;
-
-/** The line that ends the pod-side chain's input. */
-const CHAIN_INPUT_END = '@@calico-input-end';
-
-/**
- * The pod-side chain's script, started before the addresses are known ($1 the pod's interface, $2 1 or 0 for IP
- * forwarding, $3 iproute2's `ip`): iproute2 starts at once, reading the batch the left side passes on; the left side
- * waits for its input's first line (`v4` or `v6`: whether IPv6 sysctls are needed), writes the sysctls, then
- * forwards the batch lines up to CHAIN_INPUT_END. End of input before the first line (the chain was released) exits
- * 21; a sysctl that fails, 20 (and iproute2 gets no line); a batch line that fails, 22.
- */
-export const POD_CHAIN_SCRIPT = `set -o pipefail
-{
-  read -r families || exit ${EXIT_NO_INPUT}
-  echo "$2" > /proc/sys/net/ipv4/ip_forward || exit ${EXIT_SYSCTL}
-  if [ "$families" = v6 ]; then
-    for scope in all default lo "$1"; do echo 0 > "/proc/sys/net/ipv6/conf/$scope/disable_ipv6" || exit ${EXIT_SYSCTL}; done
-    echo 0 > "/proc/sys/net/ipv6/conf/$1/accept_dad" || exit ${EXIT_SYSCTL}
-    echo "$2" > /proc/sys/net/ipv6/conf/all/forwarding || exit ${EXIT_SYSCTL}
-  fi
-  while IFS= read -r line && [ "$line" != ${CHAIN_INPUT_END} ]; do printf '%s\\n' "$line"; done
-} | "$3" -batch -
-status=$?
-case $status in 0 | ${EXIT_SYSCTL} | ${EXIT_NO_INPUT}) exit $status ;; *) exit ${EXIT_IP_BATCH} ;; esac`;
-
-export const POD_SHELL_SCRIPT = `read -r families || exit ${EXIT_NO_INPUT}
-echo "$2" > /proc/sys/net/ipv4/ip_forward || exit ${EXIT_SYSCTL}
-if [ "$families" = v6 ]; then
-  for scope in all default lo "$1"; do echo 0 > "/proc/sys/net/ipv6/conf/$scope/disable_ipv6" || exit ${EXIT_SYSCTL}; done
-  echo 0 > "/proc/sys/net/ipv6/conf/$1/accept_dad" || exit ${EXIT_SYSCTL}
-  echo "$2" > /proc/sys/net/ipv6/conf/all/forwarding || exit ${EXIT_SYSCTL}
-fi
-"$3" -batch - || exit ${EXIT_IP_BATCH}`;
-
 function sysctlLine(path: string, value: number): string {
   return `echo ${value} > /proc/sys/net/${path} || exit ${EXIT_SYSCTL}`;
 }
@@ -138,55 +103,6 @@ async function routeElsewhere(addr: string, dev: string): Promise<string | undef
   return line;
 }
 
-// How a pod-side script enters the pod's namespace. A static busybox does nsenter's and sh's jobs without the
-// dynamic loader's work at each of the two execs (a quarter of the ~3 ms chain here, measured interleaved); its sh
-// prefers its own `ip` applet, so iproute2's is then named by its path. util-linux's nsenter and the system sh serve
-// where there is no busybox with those applets, or no iproute2 on a known path. CALICO_CNI_POD_ENTRY=util-linux
-// skips busybox.
-let podEntry: 'busybox' | 'util-linux' | undefined =
-  process.env.CALICO_CNI_POD_ENTRY === 'util-linux' ? 'util-linux' : undefined;
-let iproute2 = 'ip';
-
-/** iproute2's `ip` by absolute path (not a busybox applet), from PATH or the usual directories. */
-function findIproute2(): string | undefined {
-  const dirs = [...(process.env.PATH ?? '').split(':'), '/usr/sbin', '/sbin', '/usr/bin', '/bin'];
-  for (const dir of dirs) {
-    if (!dir.startsWith('/')) continue;
-    const candidate = `${dir}/ip`;
-    try {
-      if (!realpathSync(candidate).endsWith('/busybox')) return candidate;
-    } catch {
-      // not there
-    }
-  }
-  return undefined;
-}
-
-function decidePodEntry(): 'busybox' | 'util-linux' {
-  if (podEntry === undefined) {
-    const found = findIproute2();
-    podEntry = found ? 'busybox' : 'util-linux';
-    if (found) iproute2 = shQuote(found);
-  }
-  return podEntry;
-}
-
-/**
- * Runs a script inside a network namespace through the resident launcher (no process start from Node). `script`
- * gets the command to name iproute2's `ip` by.
- */
-async function inNetns(netns: string, script: (ip: string) => string) {
-  const ns = shQuote(netns);
-  if (decidePodEntry() === 'busybox') {
-    const r = await shellLauncher().run(`exec busybox nsenter --net=${ns} busybox sh -c ${shQuote(script(iproute2))}`);
-    // 127 ("not found"): no busybox, or one without these applets, so nothing ran. (The script's own `ip` missing
-    // gives 127 too; the script is idempotent, and the retry below reports it.)
-    if (r.code !== 127) return r;
-    podEntry = 'util-linux';
-  }
-  return shellLauncher().run(`exec nsenter --net=${ns} sh -c ${shQuote(script('ip'))}`);
-}
-
 /**
  * A pod interface being built. Construction makes the veth pair at once through the host's resident `ip` (host end
  * here with Calico's MAC, pod end named and placed in the pod's namespace); `finish` adds what needs the addresses.
@@ -197,62 +113,14 @@ export class PodInterfaceBuild {
   linkMade = false;
   readonly mac: string;
   private readonly ready: Promise<void>;
-  /** The pod-side chain, started with the veth and waiting for its input (absent: the script runs as a job). */
-  private podChain?: WaitingChain;
-  private chainInputEnd = true;
+  /** The pod side: its chain waits in the pod's namespace for the addresses. */
+  private readonly podSide: PodSideChain;
 
   constructor(private readonly spec: PodLinkSpec) {
     this.mac = spec.mac ?? randomPodMac();
     this.ready = this.create();
     this.ready.catch(() => {}); // reported by created() / finish()
-    this.podChain = this.startPodChain();
-  }
-
-  /**
-   * Starts nsenter -> sh -> ip in the pod's namespace now, so their process starts overlap IPAM; off with
-   * CALICO_CNI_POD_PRESTART=off, and not possible without bash (the launcher holds the chain's input pipe).
-   */
-  private startPodChain(): WaitingChain | undefined {
-    const { netns, ifName, allowIpForwarding } = this.spec;
-    const mode = process.env.CALICO_CNI_POD_PRESTART;
-    if (mode === 'off') return undefined;
-    this.chainInputEnd = mode !== 'shell';
-    // What create() refuses is not started here (and the namespace must exist to be entered).
-    if (/["\\\n]/.test(netns) || !/^[A-Za-z0-9_.@%+=-]+$/.test(ifName) || !existsSync(netns)) return undefined;
-    const ns = shQuote(netns);
-    const args = `${ifName} ${allowIpForwarding ? 1 : 0}`;
-    return shellLauncher().startChain(
-      ([script]) =>
-        decidePodEntry() === 'busybox'
-          ? `exec busybox nsenter --net=${ns} busybox sh -c ${script} sh ${args} ${iproute2}`
-          : // util-linux's nsenter; bash for the script (set -o pipefail), as the launcher is bash.
-            `exec nsenter --net=${ns} bash -c ${script} bash ${args} ip`,
-      [mode === 'shell' ? POD_SHELL_SCRIPT : POD_CHAIN_SCRIPT],
-    );
-  }
-
-  /**
-   * The pod-side work: fed to the waiting chain; as a launcher job when there is none, or it is gone or failed
-   * before its script ran (no busybox: 127, say) — the job then reports why, or falls back to util-linux.
-   */
-  private async runPodSide(v6: boolean, sysctls: string[], batch: string[]): Promise<LaunchResult> {
-    const chain = this.podChain;
-    this.podChain = undefined;
-    if (chain) {
-      const end = this.chainInputEnd ? `${CHAIN_INPUT_END}\n` : '';
-      const r = await chain.feed(`${v6 ? 'v6' : 'v4'}\n${batch.join('\n')}\n${end}`);
-      if (r !== NOT_STARTED && [0, EXIT_SYSCTL, EXIT_IP_BATCH].includes(r.code)) return r;
-    }
-    // The shell becomes `ip` (exec: no fork); the interface already exists, so the sysctls can all come first.
-    return inNetns(this.spec.netns, (ip) =>
-      [...sysctls, `exec ${ip} -batch - <<'CALICO_POD'`, ...batch, 'CALICO_POD'].join('\n'),
-    );
-  }
-
-  /** Ends a pod-side chain that will not be fed (the ADD failed before its addresses were known). */
-  private releasePodChain(): void {
-    this.podChain?.release();
-    this.podChain = undefined;
+    this.podSide = spec.podSide ?? new PodSideChain(spec);
   }
 
   private async create(): Promise<void> {
@@ -305,7 +173,7 @@ export class PodInterfaceBuild {
     try {
       await this.ready;
     } catch (err) {
-      this.releasePodChain();
+      this.podSide.release();
       throw err;
     }
     const ifName = this.spec.ifName;
@@ -332,7 +200,7 @@ export class PodInterfaceBuild {
       batch.push(`route add ::/0 via ${GATEWAY_V6} dev ${ifName}`);
       batch.push(`neigh add ${GATEWAY_V6} dev ${ifName} lladdr ${HOST_VETH_MAC} nud permanent`);
     }
-    const podDone = this.runPodSide(v6.length > 0, pod, batch);
+    const podDone = this.podSide.run(v6.length > 0, pod, batch);
 
     // Host side, meanwhile: sysctls straight to /proc/sys, then link state and routes through the resident `ip`.
     const host = (async () => {
@@ -379,7 +247,7 @@ export class PodInterfaceBuild {
 
   /** Ends the waiting pod-side chain and waits for the veth creation to settle, so a rollback sees its outcome. */
   async abandon(): Promise<void> {
-    this.releasePodChain();
+    this.podSide.release();
     await this.ready.catch(() => {});
   }
 }

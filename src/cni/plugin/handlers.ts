@@ -16,6 +16,7 @@ import { cmdDel } from './del.js';
 import { cmdGc, cmdStatus } from './gc.js';
 import type { PluginDeps } from './deps.js';
 import { PluginIpamDelegate } from './ipam.js';
+import { keepSparePodChains } from './pod-side.js';
 import { writeAll } from '../fd-output.js';
 
 /**
@@ -189,5 +190,8 @@ export const calicoPluginHandlers: PluginHandlers = handlersWith(
   createPluginDeps({ keepOpen: true, log: (line) => writeAll(2, `calico: ${line}\n`) }),
 );
 
-export const agentPluginHandlers = (log?: (line: string) => void): PluginHandlers =>
-  handlersWith(createPluginDeps({ keepOpen: true, log }));
+/** calico-node's CNI server: warm dependencies, and pod-side chains started ahead of the requests. */
+export function agentPluginHandlers(log?: (line: string) => void): PluginHandlers {
+  keepSparePodChains();
+  return handlersWith(createPluginDeps({ keepOpen: true, log }));
+}

@@ -52,6 +52,8 @@ interface ChainState {
   startedOk?: boolean;
   fed: boolean;
   closed: boolean;
+  /** Input sent before the start job was confirmed, written once it is. */
+  queued: string;
   report?: LaunchResult;
   onReport?: (r: LaunchResult) => void;
   onLost?: (why: string) => void;
@@ -86,6 +88,7 @@ class LauncherProcess {
   /** Long texts defined once as shell variables (bash reads a pipe byte by byte: long job lines cost). */
   private readonly definitions = new Map<string, string>();
   private readonly reportMarker = `@@calico-chain-${randomBytes(6).toString('hex')}`;
+  private chainFunction = false;
   exited = false;
 
   constructor(
@@ -123,19 +126,25 @@ class LauncherProcess {
   }
 
   /**
-   * Starts `command` (shell text; `$name` of a definition may appear in it) with its stdin on a pipe this shell
-   * holds; its exit code and combined output come back as a report on the shell's stderr.
+   * Starts `command` (a simple command as shell text; `"$name"` of a definition may appear in it) with its stdin
+   * on a pipe this shell holds; its exit code and combined output come back as a report on the shell's stderr.
    */
-  startChain(command: string): ChainState | undefined {
+  startChain(command: string, idleLimit = true): ChainState | undefined {
     if (this.freeFds.length === 0 && this.nextFd > LAST_CHAIN_FD) return undefined; // that many waiting already
     const fd = this.freeFds.pop() ?? this.nextFd++;
     const id = ++this.chainSeq;
-    // One line, so one write (bash flushes its output at each newline) that other chains' reports cannot split:
-    // the output (at most 2,000 bytes of it) with backslashes and newlines escaped.
-    const report =
-      "s=$?; o=${o:0:2000}; o=${o//\\\\/\\\\\\\\}; o=${o//$'\\n'/\\\\n}; " +
-      `printf '%s %s %s %s\\n' ${this.reportMarker} ${id} "$s" "$o" >&2`;
-    const script = `exec ${fd}> >(${this.closeOpenFds()}o=$(${command} 2>&1); ${report})`;
+    if (!this.chainFunction) {
+      // calico_chain ID COMMAND...: runs the command, then reports in one line, so in one write (bash flushes its
+      // output at each newline) that other chains' reports cannot split: the output (at most 2,000 bytes of it),
+      // backslashes and newlines escaped.
+      this.chainFunction = true;
+      const fn =
+        'calico_chain() { local id=$1 o s; shift; o=$("$@" 2>&1); s=$?; ' +
+        "o=${o:0:2000}; o=${o//\\\\/\\\\\\\\}; o=${o//$'\\n'/\\\\n}; " +
+        `printf '%s %s %s %s\\n' ${this.reportMarker} "$id" "$s" "$o" >&2; }`;
+      this.submit({ id: 0, script: fn, raw: true, resolve: () => {}, reject: () => {} });
+    }
+    const script = `exec ${fd}> >(${this.closeOpenFds()}calico_chain ${id} ${command})`;
     this.openFds.add(fd);
     const chain: ChainState = {
       id,
@@ -143,14 +152,20 @@ class LauncherProcess {
       started: new Promise((resolve, reject) => this.submit({ id: 0, script, raw: true, resolve, reject })),
       fed: false,
       closed: false,
+      queued: '',
     };
     chain.started.then(
-      (r) => (chain.startedOk = r.code === 0),
+      (r) => {
+        chain.startedOk = r.code === 0;
+        if (chain.startedOk && chain.queued && !this.flush(chain)) this.closeChain(chain);
+      },
       () => (chain.startedOk = false),
     );
     this.chains.set(id, chain);
-    chain.idleTimer = setTimeout(() => this.closeChain(chain), CHAIN_IDLE_MS);
-    chain.idleTimer.unref();
+    if (idleLimit) {
+      chain.idleTimer = setTimeout(() => this.closeChain(chain), CHAIN_IDLE_MS);
+      chain.idleTimer.unref();
+    }
     return chain;
   }
 
@@ -165,6 +180,16 @@ class LauncherProcess {
     return name;
   }
 
+  /** Writes part of the input now, or once the chain is known started; false when the chain cannot take it. */
+  send(chain: ChainState, text: string): boolean {
+    if (chain.startedOk === false || chain.fed || chain.closed || this.exited || chain.report) return false;
+    chain.queued += text;
+    if (!chain.startedOk) return true;
+    if (this.flush(chain)) return true;
+    this.closeChain(chain);
+    return false;
+  }
+
   async feed(chain: ChainState, input: string): Promise<LaunchResult | typeof NOT_STARTED> {
     // The input is written in the caller's own turn of the event loop when the chain is known started (the usual
     // case): whatever the caller does next synchronously (a datastore write, say) then runs beside the chain.
@@ -172,22 +197,10 @@ class LauncherProcess {
     if (!chain.startedOk || chain.fed || chain.closed || this.exited || chain.report) return NOT_STARTED;
     chain.fed = true;
     clearTimeout(chain.idleTimer);
-    // The shell's end of the chain's pipe, opened afresh: non-blocking, so a chain that has exited (no reader left)
-    // is ENXIO here instead of a hang.
-    let fd: number;
-    try {
-      fd = openSync(`/proc/${this.child.pid}/fd/${chain.fd}`, constants.O_WRONLY | constants.O_NONBLOCK);
-    } catch {
+    chain.queued += input;
+    if (!this.flush(chain)) {
       this.closeChain(chain);
       return NOT_STARTED;
-    }
-    try {
-      writeSync(fd, input);
-    } catch {
-      this.closeChain(chain);
-      return NOT_STARTED;
-    } finally {
-      closeSync(fd);
     }
     const result = new Promise<LaunchResult>((resolve, reject) => {
       if (chain.report) return resolve(chain.report);
@@ -202,6 +215,26 @@ class LauncherProcess {
     } finally {
       clearTimeout(timer);
       this.updateRef();
+    }
+  }
+
+  /** Writes the queued input into the chain's pipe; false if the chain is gone (no reader left, or broken). */
+  private flush(chain: ChainState): boolean {
+    // The shell's end of the pipe, opened afresh: non-blocking, so a chain that has exited is ENXIO, not a hang.
+    let fd: number;
+    try {
+      fd = openSync(`/proc/${this.child.pid}/fd/${chain.fd}`, constants.O_WRONLY | constants.O_NONBLOCK);
+    } catch {
+      return false;
+    }
+    try {
+      writeSync(fd, chain.queued);
+      chain.queued = '';
+      return true;
+    } catch {
+      return false;
+    } finally {
+      closeSync(fd);
     }
   }
 
@@ -337,6 +370,8 @@ export interface WaitingChain {
    * NOT_STARTED when the chain is gone before reading anything (nothing of it ran).
    */
   feed(input: string): Promise<LaunchResult | typeof NOT_STARTED>;
+  /** Writes the first part of the input (now, or once the chain is known started); false if it cannot take it. */
+  send(text: string): boolean;
   /** Ends an unfed chain (it reads end of input); harmless after feed. */
   release(): void;
 }
@@ -367,14 +402,21 @@ export class ShellLauncher {
    * in the shell once), a double-quoted reference to it. Undefined when the shell cannot hold chains (no bash) or
    * holds as many as it can.
    */
-  startChain(command: (texts: string[]) => string, definitions: string[] = []): WaitingChain | undefined {
+  startChain(
+    command: (texts: string[]) => string,
+    definitions: string[] = [],
+    opts: {
+      /** Kept however long it waits (a pool's spare); else released after CHAIN_IDLE_MS. */ spare?: boolean;
+    } = {},
+  ): WaitingChain | undefined {
     if (!this.shell.bash) return undefined;
     const proc = this.process();
     const texts = definitions.map((d) => `"$${proc.define(d)}"`);
-    const chain = proc.startChain(command(texts));
+    const chain = proc.startChain(command(texts), !opts.spare);
     if (!chain) return undefined;
     return {
       feed: (input) => proc.feed(chain, input),
+      send: (text) => proc.send(chain, text),
       release: () => proc.closeChain(chain),
     };
   }
