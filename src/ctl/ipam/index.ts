@@ -83,7 +83,16 @@ export function registerIpamCommands(program: Command): void {
     .option('--strictaffinity <BOOL>', 'true: nodes never borrow addresses from blocks affine to other nodes')
     .option('--max-blocks-per-host <N>', 'the most blocks a node may claim per IP family (needs strictaffinity)')
     .option('--ip-cooldown-seconds <N>', 'seconds (0-1200) a released address waits before it is handed out again')
-    .action(async (opts, cmd: Command) => run(cmd, (ds) => ipamConfigure(ds, opts)));
+    .action(async (opts, cmd: Command) =>
+      // commander keys the option by its flag as written: --strictaffinity -> opts.strictaffinity.
+      run(cmd, (ds) =>
+        ipamConfigure(ds, {
+          strictAffinity: opts.strictaffinity,
+          maxBlocksPerHost: opts.maxBlocksPerHost,
+          ipCooldownSeconds: opts.ipCooldownSeconds,
+        }),
+      ),
+    );
 
   ipam
     .command('split <NUMBER>')
