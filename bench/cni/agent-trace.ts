@@ -33,7 +33,6 @@ async function inner(configPath: string): Promise<void> {
   const { ShellLauncher } = await import('../../src/cni/plugin/shell-launcher.js');
   const { EndpointStore } = await import('../../src/cni/plugin/endpoints.js');
   const { PluginIpamDelegate } = await import('../../src/cni/plugin/ipam.js');
-  const { keepSparePodChains } = await import('../../src/cni/plugin/pod-side.js');
   const { SqliteDatastore: Sqlite } = await import('../../src/datastore/sqlite.js');
   const { netconf, pods } = JSON.parse(readFileSync(configPath, 'utf8')) as {
     netconf: Record<string, unknown>;
@@ -110,7 +109,7 @@ async function inner(configPath: string): Promise<void> {
     const mode = modes[i % modes.length]!;
     // `spares`: chains started ahead of the requests (the agent's default); `on`: each started with its request.
     process.env.CALICO_CNI_POD_PRESTART = mode === 'spares' ? 'on' : mode;
-    keepSparePodChains(mode === 'spares' ? 2 : 0);
+    process.env.CALICO_CNI_POD_SPARES = mode === 'spares' ? '2' : '0';
     const env = {
       CNI_COMMAND: 'ADD',
       CNI_CONTAINERID: `trace${i}`,
@@ -123,7 +122,8 @@ async function inner(configPath: string): Promise<void> {
     if (pre.kind !== 'request') throw new Error('preflight did not give a request');
     await foreign?.autoAssign({ num4: 1, num6: 0, handleId: `foreign${i}`, attrs: {}, hostname: 'tc-node-1' });
     spans = [];
-    await new Promise((r) => setTimeout(r, 5));
+    // A pause between ADDs, as between pods: the spare used by the last ADD is replaced meanwhile.
+    await new Promise((r) => setTimeout(r, 30));
     t0 = performance.now();
     await handlers.add(pre.request);
     // The first rounds warm the datastore handle, the IPAM client and the resident processes.

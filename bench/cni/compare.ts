@@ -2,7 +2,9 @@
 // pod by pod (each with its own node namespace, datastore and agent), beside a bare `node -e 0`. When the machine is
 // shared, only an interleaved comparison is fair. Both plugins run as this tree's install-cni installs them.
 // Run: git archive <rev> | tar -x -C /tmp/base && ln -s $PWD/node_modules /tmp/base/node_modules
-//      node --import tsx bench/cni/compare.ts /tmp/base [pods=50]      (root; removes its namespaces after)
+//      node --import tsx bench/cni/compare.ts /tmp/base [pods=50] [base:KEY=VALUE ...] [this:KEY=VALUE ...]
+// (root; removes its namespaces after). base:/this: set a variable in that side's agent, e.g. the same tree twice
+// with `compare.ts . 60 base:CALICO_CNI_POD_PRESTART=off`.
 import path from 'node:path';
 import { applyInstall, planInstall } from '../../src/cni/install/install.js';
 import { SqliteDatastore } from '../../src/datastore/sqlite.js';
@@ -14,6 +16,17 @@ type WorldModule = typeof here;
 
 const baseDir = process.argv[2];
 const PODS = Number(process.argv[3] ?? 50);
+/** Agent environment per side, from base:KEY=VALUE and this:KEY=VALUE arguments. */
+const agentEnv = (side: 'base' | 'this'): Record<string, string> =>
+  Object.fromEntries(
+    process.argv
+      .slice(4)
+      .filter((a) => a.startsWith(`${side}:`))
+      .map((a) => {
+        const [k, ...v] = a.slice(side.length + 1).split('=');
+        return [k!, v.join('=')];
+      }),
+  );
 
 const pct = (xs: number[], p: number) =>
   [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(xs.length * p))]!;
@@ -33,7 +46,14 @@ interface Side {
   addCalls: Timed[];
 }
 
-async function side(mod: WorldModule, label: string, tag: string, pool: string, install: boolean): Promise<Side> {
+async function side(
+  mod: WorldModule,
+  label: string,
+  tag: string,
+  pool: string,
+  install: boolean,
+  env: Record<string, string>,
+): Promise<Side> {
   const w = await mod.CniWorld.create(tag);
   try {
     const ds = await SqliteDatastore.open(w.sqlitePath, { timeoutMs: 5000 });
@@ -52,7 +72,15 @@ async function side(mod: WorldModule, label: string, tag: string, pool: string, 
       };
       applyInstall(planInstall(env, path.join(w.binDir, 'calico')), env, () => {});
     }
-    const agent = await mod.startAgent(w);
+    // Through process.env: a baseline tree's startAgent may take no environment of its own.
+    const saved = Object.fromEntries(Object.keys(env).map((k) => [k, process.env[k]]));
+    Object.assign(process.env, env);
+    const agent = await mod.startAgent(w).finally(() => {
+      for (const [k, v] of Object.entries(saved)) {
+        if (v === undefined) delete process.env[k];
+        else process.env[k] = v;
+      }
+    });
     const conf = w.netconf({ ipam: { type: 'calico-ipam' } });
     return { label, w, agent, plugin: path.join(binDir, 'calico'), binDir, conf, adds: [], dels: [], addCalls: [] };
   } catch (err) {
@@ -66,8 +94,12 @@ async function main(): Promise<void> {
   const base = (await import(path.resolve(baseDir, 'test/system/cni/world.ts'))) as WorldModule;
   const sides: Side[] = [];
   try {
-    sides.push(await side(base, `baseline ${baseDir}`, 'cb', '10.150.0.0/16', true));
-    sides.push(await side(here, 'this tree', 'ct', '10.151.0.0/16', true));
+    const label = (name: string, env: Record<string, string>) =>
+      [name, ...Object.entries(env).map(([k, v]) => `${k}=${v}`)].join(' ');
+    sides.push(
+      await side(base, label(`baseline ${baseDir}`, agentEnv('base')), 'cb', '10.150.0.0/16', true, agentEnv('base')),
+    );
+    sides.push(await side(here, label('this tree', agentEnv('this')), 'ct', '10.151.0.0/16', true, agentEnv('this')));
     const bare: number[] = [];
     const pods = sides.map((s) => Array.from({ length: PODS }, () => s.w.addPod()));
     const call = (s: Side, k: number, i: number, command: string) =>

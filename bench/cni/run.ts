@@ -28,6 +28,7 @@ async function main(): Promise<void> {
     const ds = await SqliteDatastore.open(w.sqlitePath, { timeoutMs: 5000 });
     await putPool(ds, 'tc-v4', '10.140.0.0/16', { blockSize: 26 });
     await putNode(ds, 'tc-node-1');
+    await putNode(ds, 'tc-node-2');
     await ds.close();
     // The plugin as install-cni installs it (with CNI_NODE_PATH: node named on its first line, no /usr/bin/env).
     const binDir = path.join(w.dir, 'opt-cni-bin');
@@ -83,7 +84,10 @@ async function main(): Promise<void> {
       {
         label: 'calico, in-process',
         program: path.join(binDir, 'calico'),
-        conf: calicoConf,
+        // A node of its own: on one node every ADD goes through its agent, whose IPAM client then decides from what it
+        // last wrote; another writer's allocations in the same block between its ADDs would cost each one a failed
+        // compare-and-swap and the conflict back-off (bench/cni/agent-trace.ts, TRACE_FOREIGN=1).
+        conf: { ...calicoConf, nodename: 'tc-node-2' },
         env: { CALICO_CNI_HANDOFF: 'never' },
         adds: [],
         dels: [],

@@ -122,6 +122,7 @@ class SparePodChains {
 
   /** A spare chain told the pod's namespace and interface; undefined when none could take them. */
   take(spec: PodSideSpec): WaitingChain | undefined {
+    if (process.env.CALICO_CNI_POD_SPARES === '0') return undefined;
     const lines = `${spec.netns}\n${spec.ifName} ${spec.allowIpForwarding ? 1 : 0}\n`;
     for (let chain = this.spares.shift(); chain; chain = this.spares.shift()) {
       if (chain.send(lines)) return chain;
@@ -129,11 +130,14 @@ class SparePodChains {
     return undefined;
   }
 
-  /** Starts spares up to the pool's size (after the current turn, so not on a request's own path). */
+  /**
+   * Starts spares up to the pool's size, a little later: their forks and execs then fall between requests rather
+   * than on the end of the one just served (its reply, the plugin's exit), when cores are short.
+   */
   refill(): void {
     if (this.refilling || this.spares.length >= this.size) return;
     this.refilling = true;
-    setImmediate(() => {
+    setTimeout(() => {
       this.refilling = false;
       while (this.spares.length < this.size) {
         const busybox = decidePodEntry() === 'busybox';
@@ -146,10 +150,11 @@ class SparePodChains {
         if (!chain) return;
         this.spares.push(chain);
       }
-    });
+    }, SPARE_REFILL_DELAY_MS).unref();
   }
 }
 
+const SPARE_REFILL_DELAY_MS = 20;
 const spares = new SparePodChains();
 
 /**

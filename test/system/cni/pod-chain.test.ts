@@ -209,6 +209,51 @@ test('the chain is waiting in the pod before IPAM answers; killing the agent the
   }
 });
 
+test('the agent keeps spare chains: one is used per ADD and replaced, also after a failed ADD', async () => {
+  const agent = await startAgent(w, { CALICO_CNI_POD_SPARES: '3' });
+  /** The agent's spare chains: shells waiting for a pod's namespace (the spare script reads it first). */
+  const spares = () =>
+    descendantsOf(agent.pid).filter((pid) => {
+      try {
+        return readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('read -r netns');
+      } catch {
+        return false;
+      }
+    });
+  const pod = w.addPod();
+  try {
+    await eventually('three spares wait at start', () => spares().length === 3, 10_000);
+    const before = spares();
+    const call = {
+      containerId: `tu${++seq}`,
+      netns: pod.netns,
+      ifName: 'eth0',
+      config: dual(),
+      env: { CALICO_CNI_HANDOFF: 'required' },
+    };
+    const add = await w.run({ ...call, command: 'ADD' });
+    assert.equal(add.code, 0, `ADD: ${add.stdout} ${add.stderr}`);
+    await eventually('the used spare is replaced', () => spares().length === 3);
+    assert.equal(
+      spares().filter((pid) => before.includes(pid)).length,
+      2,
+      'one of the spares became the pod side and exited',
+    );
+    assert.equal((await w.run({ ...call, command: 'DEL' })).code, 0);
+    const failed = await w.run({
+      ...call,
+      command: 'ADD',
+      env: { ...call.env, CALICO_CNI_FAULT_INJECT: 'after-ipam' },
+    });
+    assert.equal(failed.code, 1);
+    await eventually('no process left in the pod namespace', () => processesIn(pod.netns).length === 0);
+    await eventually('the released spare is replaced', () => spares().length === 3);
+  } finally {
+    await agent.stop();
+    w.removePod(pod.name);
+  }
+});
+
 test('util-linux pod entry (CALICO_CNI_POD_ENTRY=util-linux) in the agent: the chain runs there too', async () => {
   const agent = await startAgent(w, { CALICO_CNI_POD_ENTRY: 'util-linux' });
   const pod = w.addPod();
