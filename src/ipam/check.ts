@@ -237,8 +237,9 @@ export async function runIpamCheck(
   let outsidePools = 0;
   let unallocatedInUse = 0;
   for (const [ip, list] of owners) {
-    // Several owners of one address is printed but not counted, as Calico.
-    if (list.length > 1) say(`  ${ip} has multiple owners.`);
+    // Several owners of one address is printed (with the problem IPs) but not counted, as Calico; the report's
+    // owners list names them all.
+    if (showProblems && list.length > 1) say(`  ${ip} has multiple owners.`);
     if ((report.allocations[ip] ?? []).some((a) => !a.coolingDown)) continue;
     if (!poolContaining(pools, parseIp(ip))) {
       outsidePools++;

@@ -383,6 +383,21 @@ describe('calicoctl ipam', () => {
     assert.equal(out[out.length - 2], 'Check complete; found 1 problems.');
   });
 
+  test('check: an address used by two workloads is listed with --show-problem-ips, named in owners, and not counted', async () => {
+    const ip = await assign('node-a', 'h1', 'a');
+    await putWep(ds, 'default', 'a', ip);
+    await putWep(ds, 'default', 'a2', ip);
+    let written = '';
+    const plain = await ipamCheck(ds, { output: 'x' }, async (_p, t) => {
+      written = t;
+    });
+    assert.doesNotMatch(plain.stdout, /multiple owners/);
+    assert.match(plain.stdout, /Check complete; found 0 problems\.\n$/);
+    assert.deepEqual(JSON.parse(written).allocations[ip][0].owners, ['Workload(default/a)', 'Workload(default/a2)']);
+    const shown = await ipamCheck(ds, { showProblemIps: true }, async () => undefined);
+    assert.match(shown.stdout, new RegExp(`\\n  ${ip.replace(/\./g, '\\.')} has multiple owners\\.\\n`));
+  });
+
   test('check reports affinities of nodes that are gone, leaked handles and in-use addresses without allocation', async () => {
     await assign('node-b', 'hb', 'b');
     await ds.delete(resourceKey('Node', 'node-b'));
