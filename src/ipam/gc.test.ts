@@ -92,3 +92,36 @@ test('allocations of a node that is gone are released at once, then its affiniti
   assert.deepEqual(await ipam.store.listAffinities('node-b'), []);
   assert.equal((await ipam.store.listBlocks()).length, 0);
 });
+
+test('only pod and tunnel addresses are collected: an allocation without pod attributes stays, and keeps its gone node', async () => {
+  const { ds, ipam } = await world();
+  let now = 0;
+  const gc = new LeakCollector(ipam, { now: () => now });
+  const other = (
+    await ipam.autoAssign({ num4: 1, num6: 0, handleId: 'manual', attrs: { node: 'node-b' }, hostname: 'node-b' })
+  ).ipv4[0].split('/')[0];
+  await gc.scan(await datastoreLiveness(ds));
+  now += 2 * DEFAULT_LEAK_GRACE_PERIOD_MS;
+  let r = await gc.scan(await datastoreLiveness(ds));
+  assert.deepEqual([r.candidates, r.released], [[], []]);
+  await ds.delete(resourceKey('Node', 'node-b'));
+  r = await gc.scan(await datastoreLiveness(ds));
+  assert.deepEqual([r.released, r.nodesCleaned], [[], []]);
+  assert.equal((await ipam.getAllocation(other))?.handleId, 'manual');
+  assert.equal((await ipam.store.listAffinities('node-b')).length, 1);
+});
+
+test("a gone node's tunnel address waits while one of its pod addresses is still live", async () => {
+  const { ds, ipam, assign, putWep } = await world();
+  const gc = new LeakCollector(ipam, { now: () => 0 });
+  const ip = await assign('node-b', 'still-running');
+  await putWep('still-running', ip);
+  await ipam.ensureTunnelAddress('node-b');
+  await ds.delete(resourceKey('Node', 'node-b'));
+  let r = await gc.scan(await datastoreLiveness(ds));
+  assert.deepEqual([r.released, r.nodesCleaned], [[], []]);
+  await ds.delete(resourceKey('WorkloadEndpoint', 'still-running', 'd'));
+  r = await gc.scan(await datastoreLiveness(ds));
+  assert.equal(r.released.length, 2);
+  assert.deepEqual(r.nodesCleaned, ['node-b']);
+});
