@@ -86,6 +86,19 @@ test('a chain starts before its input; feed gets its exit code and output', asyn
   }
 });
 
+test('input sent in two parts: the first before the chain is known started, the rest with feed', async () => {
+  const l = new ShellLauncher(5_000);
+  try {
+    const chain = l.startChain(() => `sh -c 'read -r a; read -r b; echo "$a+$b"'`)!;
+    assert.equal(chain.send('first\n'), true, 'queued until the start is confirmed');
+    await new Promise((r) => setTimeout(r, 50));
+    assert.deepEqual(await chain.feed('second\n'), { code: 0, output: 'first+second' });
+    assert.equal(chain.send('late\n'), false, 'nothing more after feed');
+  } finally {
+    l.close();
+  }
+});
+
 test('chains fed out of order each get their own input; their pipes are reused', async () => {
   const dir = scratch();
   const l = new ShellLauncher(5_000);
