@@ -5,7 +5,7 @@ import { resourceKey } from '../../datastore/keys.js';
 import { IpamClient } from '../../ipam/client.js';
 import { putNode, putPool, putReservation } from '../../../test/support/ipam.js';
 import { ipamCheck, ipamConfigure, ipamReleaseFromReport, ipamReleaseIp, ipamShow, ipamSplit } from './commands.js';
-import { goG5, withPercent } from './table.js';
+import { boxedTable, goG5, withPercent } from './table.js';
 import { ResourceClient } from '../../datastore/resources.js';
 import { executeAction, summarize } from '../actions.js';
 
@@ -15,6 +15,29 @@ test('numbers print as Go %.5g', () => {
   assert.equal(goG5(1e6), '1e+06');
   assert.equal(goG5(64), '64');
   assert.equal(goG5(0), '0');
+});
+
+test('boxed table as go-pretty draws it: headers left-aligned, configured cells right-aligned', () => {
+  const text = boxedTable(
+    ['GROUPING', 'CIDR', 'IPS TOTAL', 'IPS IN USE'],
+    [
+      ['IP Pool', '10.10.0.0/24', '256', '9 (4%)'],
+      ['Block', '10.10.0.128/26', '64', '9 (14%)'],
+    ],
+    [2, 3],
+  );
+  assert.equal(
+    text,
+    [
+      '+----------+----------------+-----------+------------+',
+      '| GROUPING | CIDR           | IPS TOTAL | IPS IN USE |',
+      '+----------+----------------+-----------+------------+',
+      '| IP Pool  | 10.10.0.0/24   |       256 |     9 (4%) |',
+      '| Block    | 10.10.0.128/26 |        64 |    9 (14%) |',
+      '+----------+----------------+-----------+------------+',
+      '',
+    ].join('\n'),
+  );
 });
 
 test('ties round to even as Go does, in the count and in the percentage', () => {

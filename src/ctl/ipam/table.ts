@@ -1,5 +1,5 @@
-// calicoctl's boxed tables (go-pretty's default style: `+---+` rules, `|` separators, upper-case headers) and Go's
-// `%.5g` number format that `ipam show` uses.
+// calicoctl's boxed tables (go-pretty's default style: `+---+` rules, `|` separators, upper-case left-aligned
+// headers) and Go's `%.5g` number format that `ipam show` uses.
 
 /**
  * Go's fmt `%.5g`: 5 significant digits, exponent form from 1e5 on (1048576 -> 1.0486e+06), trailing zeros cut.
@@ -57,10 +57,9 @@ export function boxedTable(headers: string[], rows: string[][], rightAligned: nu
     `|${cells
       .map((c, i) => {
         const pad = widths[i] - c.length;
-        if (header) {
-          const left = Math.floor(pad / 2);
-          return ` ${' '.repeat(left)}${c}${' '.repeat(pad - left)} `;
-        }
+        // go-pretty's default header alignment is its AlignDefault, i.e. left, even over right-aligned columns
+        // (calicoctl configures only the cells); its numeric auto-alignment never applies to Calico's string cells.
+        if (header) return ` ${c}${' '.repeat(pad)} `;
         return rightAligned.includes(i) ? ` ${' '.repeat(pad)}${c} ` : ` ${c}${' '.repeat(pad)} `;
       })
       .join('|')}|`;
