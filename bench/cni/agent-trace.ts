@@ -1,8 +1,11 @@
 // Where the agent's ADD spends its milliseconds, step by step: the agent's handlers run in this process (inside a
 // node namespace of their own) and the calls that matter are wrapped with timestamps — IPAM delegation, the host
-// lock, the IPAM client, each datastore call, the resident `ip` session, the launcher shell, the endpoint write — plus
-// the event loop's longest stall per ADD. In: pods (default 40); out: per step, the median start and end offsets (ms
-// since the handler was called) and duration, over the ADDs after a warm-up.
+// lock, the IPAM client, each datastore call, the resident `ip` session, the pod-side chain or launcher job, the
+// endpoint write. The pods alternate between modes (TRACE_MODES, default spares,on,off: CALICO_CNI_POD_PRESTART with
+// or without spare chains). In: pods (default 40); out: per mode, per step, the median start and end offsets (ms
+// since the handler was called) and duration, over the ADDs after a warm-up. TRACE_FOREIGN=1: another IPAM client
+// allocates in the node's block before each ADD; TRACE_SHOW=n prints the n-th ADD whole; TRACE_FEED_DELAY=ms feeds
+// the chain that much later.
 // Run: node --import tsx bench/cni/agent-trace.ts [pods=40]    (root; builds its own namespaces and removes them)
 import { spawn } from 'node:child_process';
 import path from 'node:path';
