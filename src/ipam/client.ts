@@ -215,10 +215,10 @@ function hasRoom(b: AllocationBlock, reservations: ReservationSet, cooldownSecon
 }
 
 /**
- * Paces retries after a block compare-and-swap lost to another writer of the same block. The pause is random up to
- * 2^attempt times the writes' recent latency (capped): a rival's commit takes about one write latency, so a shorter
- * pause collides again (a wasted transaction: on etcd a raft round), a much longer one leaves the block idle. On a
- * local SQLite file that is a fraction of a millisecond; on a loaded etcd, several.
+ * Paces retries after a block compare-and-swap lost to another writer of the same block. From the second retry on,
+ * the pause is random up to 2^(attempt-1) times the writes' recent latency (capped): a rival's commit takes about one
+ * write latency, so a shorter pause collides again (a wasted transaction: on etcd a raft round), a much longer one
+ * leaves the block idle. On a local SQLite file that is a fraction of a millisecond; on a loaded etcd, several.
  */
 class ConflictBackoff {
   private latencyMs = 1;
@@ -234,7 +234,10 @@ class ConflictBackoff {
   }
 
   pause(attempt: number): Promise<void> {
-    const ms = Math.random() * Math.min(MAX_CONFLICT_PAUSE_MS, 2 ** Math.min(attempt, 10) * this.latencyMs);
+    // The first retry goes at once: the refused transaction reported the block as it is now, and the writer that
+    // changed it has usually finished (a single writer per node, as calico-node's, meets only stray rivals).
+    if (attempt === 0) return Promise.resolve();
+    const ms = Math.random() * Math.min(MAX_CONFLICT_PAUSE_MS, 2 ** Math.min(attempt - 1, 10) * this.latencyMs);
     return new Promise((resolve) => setTimeout(resolve, ms));
   }
 }
