@@ -89,6 +89,30 @@ async function inUseAddresses(ds: Datastore): Promise<{ owners: Map<string, Owne
 }
 
 /** Calico's attribute text in check lines: `Main:<handle> Extra:k=v,k=v` (keys sorted). */
+/** A report row for one allocated or cooling address (inUse and owners are filled in once the users are known). */
+function reportEntry(
+  ip: string,
+  a: { handle: string | null; attrs: Record<string, string> },
+  node: string,
+  blockOwner: string,
+  state: Pick<ReportAllocation, 'sequenceNumber' | 'coolingDown'>,
+): ReportAllocation {
+  return {
+    ip,
+    handle: a.handle,
+    sequenceNumber: state.sequenceNumber,
+    pod: a.attrs.pod ?? '',
+    namespace: a.attrs.namespace ?? '',
+    node,
+    type: a.attrs.type ?? '',
+    creationTimestamp: a.attrs.timestamp ?? '',
+    inUse: false,
+    borrowed: node !== blockOwner,
+    coolingDown: state.coolingDown,
+    owners: [],
+  };
+}
+
 function attrText(handle: string | null, attrs: Record<string, string>): string {
   const extra = Object.keys(attrs)
     .sort()
@@ -139,20 +163,7 @@ export async function runIpamCheck(
       const node = a.attrs.node || owner;
       if (a.handle) handlesInBlocks.add(a.handle);
       perNode.set(node, (perNode.get(node) ?? 0) + 1);
-      const entry: ReportAllocation = {
-        ip,
-        handle: a.handle,
-        sequenceNumber: a.sequenceNumber ?? null,
-        pod: a.attrs.pod ?? '',
-        namespace: a.attrs.namespace ?? '',
-        node,
-        type: a.attrs.type ?? '',
-        creationTimestamp: a.attrs.timestamp ?? '',
-        inUse: false,
-        borrowed: node !== owner,
-        coolingDown: false,
-        owners: [],
-      };
+      const entry = reportEntry(ip, a, node, owner, { sequenceNumber: a.sequenceNumber ?? null, coolingDown: false });
       (report.allocations[ip] ??= []).push(entry);
       attrTexts.set(entry, attrText(a.handle, a.attrs));
       if (showAll) say(`  ${ip} allocated; attrs ${attrTexts.get(entry)}`);
@@ -161,20 +172,9 @@ export async function runIpamCheck(
       coolingCount++;
       const ip = formatIp(a.ip);
       const node = a.attrs.node || owner;
-      (report.allocations[ip] ??= []).push({
-        ip,
-        handle: a.handle,
-        sequenceNumber: null,
-        pod: a.attrs.pod ?? '',
-        namespace: a.attrs.namespace ?? '',
-        node,
-        type: a.attrs.type ?? '',
-        creationTimestamp: a.attrs.timestamp ?? '',
-        inUse: false,
-        borrowed: node !== owner,
-        coolingDown: true,
-        owners: [],
-      });
+      (report.allocations[ip] ??= []).push(
+        reportEntry(ip, a, node, owner, { sequenceNumber: null, coolingDown: true }),
+      );
       if (showAll) say(`  ${ip} released at ${a.releasedAt}, cooling down`);
     }
   }
