@@ -1,11 +1,11 @@
 // IPAM speed, per backend (SQLite file, real etcd): the raw compare-and-swap rate of the backend, allocations/s of
 // one in-process IpamClient, and of 8 concurrent processes (3 node names), all in the same run; then Debian's
 // host-local and our calico-ipam driven as CNI executables (process start-up dominates both). SQLite is measured
-// with its default synchronous=FULL (one fsync per commit, as durable as an etcd commit) and, for comparison, with
-// NORMAL (no fsync per commit), which shows how much of its figure the disk flush takes. etcd is measured through
-// etcd3's gRPC client (long-running components) and through etcd's JSON gateway (what the calico-ipam executable
-// uses: less client CPU, more server CPU). The load averages at the
-// start and end are printed: on a shared machine they say how comparable two runs are.
+// with its default synchronous=NORMAL (a commit survives any process crash; see src/datastore/sqlite.ts) and with
+// FULL (one fsync per commit, as durable as an etcd commit), which shows what the disk flush costs. etcd is measured
+// through etcd3's gRPC client (long-running components) and through etcd's JSON gateway (what the calico-ipam
+// executable uses: less client CPU, more server CPU). The load averages at the start and end are printed: on a shared
+// machine they say how comparable two runs are.
 // Run: node --import tsx bench/ipam/run.ts   (needs `npm run build` for the CNI part; IPAM_BENCH_N scales it)
 import { spawn, execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
@@ -154,11 +154,11 @@ try {
   console.log(
     `IPAM bench: ${N} allocations per measurement, pool 10.128.0.0/12 (/26 blocks), 3 node names; load ${load()}`,
   );
-  await benchBackend('sqlite', { type: 'sqlite', sqlitePath: path.join(dir, 'calico.db') });
+  await benchBackend('sqlite (default, NORMAL)', { type: 'sqlite', sqlitePath: path.join(dir, 'calico.db') });
   await benchBackend(
-    'sqlite (synchronous=NORMAL)',
-    { type: 'sqlite', sqlitePath: path.join(dir, 'normal.db') },
-    { sqliteSynchronous: 'NORMAL' },
+    'sqlite (synchronous=FULL)',
+    { type: 'sqlite', sqlitePath: path.join(dir, 'full.db') },
+    { sqliteSynchronous: 'FULL' },
   );
   // A fresh etcd per transport: each measurement fills its node names' block limits.
   for (const [name, open] of [

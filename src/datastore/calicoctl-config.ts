@@ -27,6 +27,7 @@ export function datastoreSettingsFromCalicoctlConfig(fileText: string): Datastor
   const keys: Record<keyof RawSettings, string> = {
     type: 'datastoreType',
     sqlitePath: 'sqlitePath',
+    sqliteSynchronous: 'sqliteSynchronous',
     endpoints: 'etcdEndpoints',
     caCertFile: 'etcdCACertFile',
     certFile: 'etcdCertFile',

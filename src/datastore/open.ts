@@ -1,12 +1,12 @@
 // Opens the configured datastore backend (SQLite or etcd v3). Backends load lazily, so a process pays only for its own.
 import type { Datastore } from './types.js';
-import type { DatastoreSettings } from './settings.js';
+import type { DatastoreSettings, SqliteSynchronous } from './settings.js';
 
 export interface OpenOptions {
   /** Bound on connecting and on every later call; errors name the datastore and endpoint. Default 5000 ms. */
   timeoutMs?: number;
-  /** SQLite only: the WAL fsync policy (default FULL; see sqlite.ts). */
-  sqliteSynchronous?: 'FULL' | 'NORMAL';
+  /** SQLite only: the WAL fsync policy, over the settings' own (default NORMAL; see sqlite.ts). */
+  sqliteSynchronous?: SqliteSynchronous;
   /**
    * etcd only: 'grpc' (default; etcd3's client, for long-running components) or 'json' (etcd's JSON gateway over
    * HTTP/1.1, etcd-json.ts: the same records and transactions without loading gRPC, for a process that makes a few calls
@@ -20,7 +20,10 @@ export async function openDatastore(settings: DatastoreSettings, opts: OpenOptio
   const timeoutMs = opts.timeoutMs ?? 5000;
   if (settings.type === 'sqlite') {
     const { SqliteDatastore } = await import('./sqlite.js');
-    return SqliteDatastore.open(settings.sqlitePath, { timeoutMs, synchronous: opts.sqliteSynchronous });
+    return SqliteDatastore.open(settings.sqlitePath, {
+      timeoutMs,
+      synchronous: opts.sqliteSynchronous ?? settings.sqliteSynchronous,
+    });
   }
   const etcdSettings = {
     endpoints: settings.etcdEndpoints,

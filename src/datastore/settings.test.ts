@@ -102,4 +102,32 @@ spec:
     );
     assert.throws(() => datastoreSettingsFromNetConf({ sqlite_path: 3 }), /sqlite_path: expected a string/);
   });
+
+  test('sqlite durability: SQLITE_SYNCHRONOUS, sqlite_synchronous, spec.sqliteSynchronous (FULL or NORMAL)', () => {
+    assert.deepEqual(datastoreSettingsFromEnv({ CALICO_SQLITE_SYNCHRONOUS: 'full' }), {
+      type: 'sqlite',
+      sqlitePath: '/var/lib/calico/calico.db',
+      sqliteSynchronous: 'FULL',
+    });
+    // The netconf wins over the environment, field by field.
+    assert.deepEqual(datastoreSettingsFromNetConf({ sqlite_synchronous: 'NORMAL' }, { SQLITE_SYNCHRONOUS: 'FULL' }), {
+      type: 'sqlite',
+      sqlitePath: '/var/lib/calico/calico.db',
+      sqliteSynchronous: 'NORMAL',
+    });
+    assert.deepEqual(
+      datastoreSettingsFromCalicoctlConfig(
+        'kind: CalicoAPIConfig\nspec:\n  sqlitePath: /d/c.db\n  sqliteSynchronous: FULL\n',
+      ),
+      { type: 'sqlite', sqlitePath: '/d/c.db', sqliteSynchronous: 'FULL' },
+    );
+    assert.throws(
+      () => datastoreSettingsFromEnv({ SQLITE_SYNCHRONOUS: 'OFF' }),
+      /SQLITE_SYNCHRONOUS: expected "FULL" or "NORMAL", got "OFF"/,
+    );
+    assert.throws(
+      () => datastoreSettingsFromNetConf({ sqlite_synchronous: 'extra' }),
+      /sqlite_synchronous: expected "FULL" or "NORMAL"/,
+    );
+  });
 });

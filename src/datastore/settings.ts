@@ -7,9 +7,13 @@ export const DEFAULT_SQLITE_PATH = '/var/lib/calico/calico.db';
 /** Calico's historical default endpoint when etcdv3 is chosen without endpoints. */
 export const DEFAULT_ETCD_ENDPOINT = 'http://127.0.0.1:2379';
 
+export type SqliteSynchronous = 'FULL' | 'NORMAL';
+
 export interface SqliteSettings {
   type: 'sqlite';
   sqlitePath: string;
+  /** The WAL's fsync policy (sqlite.ts); absent = the store's default, NORMAL. */
+  sqliteSynchronous?: SqliteSynchronous;
 }
 
 export interface EtcdV3Settings {
@@ -34,6 +38,7 @@ export class DatastoreSettingsError extends Error {
 export interface RawSettings {
   type?: string;
   sqlitePath?: string;
+  sqliteSynchronous?: string;
   endpoints?: string;
   caCertFile?: string;
   certFile?: string;
@@ -48,6 +53,7 @@ export type FieldNames = Record<keyof RawSettings, string>;
 const ENV_NAMES: FieldNames = {
   type: 'DATASTORE_TYPE',
   sqlitePath: 'SQLITE_PATH',
+  sqliteSynchronous: 'SQLITE_SYNCHRONOUS',
   endpoints: 'ETCD_ENDPOINTS',
   caCertFile: 'ETCD_CA_CERT_FILE',
   certFile: 'ETCD_CERT_FILE',
@@ -59,6 +65,7 @@ const ENV_NAMES: FieldNames = {
 export const CONFIG_NAMES: FieldNames = {
   type: 'spec.datastoreType',
   sqlitePath: 'spec.sqlitePath',
+  sqliteSynchronous: 'spec.sqliteSynchronous',
   endpoints: 'spec.etcdEndpoints',
   caCertFile: 'spec.etcdCACertFile',
   certFile: 'spec.etcdCertFile',
@@ -70,6 +77,7 @@ export const CONFIG_NAMES: FieldNames = {
 const NETCONF_NAMES: FieldNames = {
   type: 'datastore_type',
   sqlitePath: 'sqlite_path',
+  sqliteSynchronous: 'sqlite_synchronous',
   endpoints: 'etcd_endpoints',
   caCertFile: 'etcd_ca_cert_file',
   certFile: 'etcd_cert_file',
@@ -121,7 +129,14 @@ export function finish(raw: RawSettings, names: FieldNames): DatastoreSettings {
     if (!sqlitePath.startsWith('/')) {
       throw new DatastoreSettingsError(`${names.sqlitePath}: must be an absolute path, got "${sqlitePath}"`);
     }
-    return { type: 'sqlite', sqlitePath };
+    const sync = raw.sqliteSynchronous?.trim().toUpperCase();
+    if (sync === undefined || sync === '') return { type: 'sqlite', sqlitePath };
+    if (sync !== 'FULL' && sync !== 'NORMAL') {
+      throw new DatastoreSettingsError(
+        `${names.sqliteSynchronous}: expected "FULL" or "NORMAL", got "${raw.sqliteSynchronous}"`,
+      );
+    }
+    return { type: 'sqlite', sqlitePath, sqliteSynchronous: sync };
   }
   if (type === 'etcdv3') {
     const etcdEndpoints = (raw.endpoints ?? DEFAULT_ETCD_ENDPOINT)

@@ -3,11 +3,14 @@
 // database directory (writers touch the db file once a commit is visible; the -wal file changes too), with a slow
 // safety poll; old history is compacted.
 //
-// Durability: the default is synchronous=FULL — every commit fsyncs the WAL before it returns, so an acknowledged
-// write (an IPAM allocation, a policy) survives power loss, as an etcd commit (fsync'd raft log) does. That costs one
-// disk flush per commit (~4,500-5,000 CAS/s on this machine's disk when quiet; far less when other processes flush
-// too). synchronous=NORMAL (opt-in) survives process crashes but may lose the last commits on power loss; it is
-// several times faster. Figures: bench/datastore.
+// Durability: the default is synchronous=NORMAL, SQLite's advice for WAL databases and what k3s's SQLite datastore
+// (kine over go-sqlite3) and better-sqlite3's own build use: a commit is in the WAL when it returns, so it survives
+// any process crash, and the file is never corrupted; an OS crash or power loss may roll back the last commits. The
+// store serves one machine, so such a crash also ends every pod those commits were about (after it, runtimes set pods
+// up afresh and DEL the old sandboxes; a lost release is a leak that `ipam check` and the leak collector find).
+// synchronous=FULL (SQLITE_SYNCHRONOUS=FULL, `sqlite_synchronous` in a netconf, spec.sqliteSynchronous in
+// calicoctl.cfg) fsyncs the WAL at every commit, as durable as an etcd commit, at one disk flush per commit (~4,000
+// CAS/s here when quiet, against ~15,000 with NORMAL; bench/datastore, bench/ipam).
 import Database from 'better-sqlite3';
 import { utimesSync, watch as fsWatch, type FSWatcher } from 'node:fs';
 import path from 'node:path';
@@ -27,12 +30,13 @@ import {
   type WriteOptions,
 } from './types.js';
 import { conditionFailure } from './conditions.js';
+import type { SqliteSynchronous } from './settings.js';
 
 export interface SqliteOptions {
   /** Bound on waiting for the file (locked by another writer) before UnreachableError. Default 5000 ms. */
   timeoutMs?: number;
-  /** WAL fsync policy, see the header. Default FULL. */
-  synchronous?: 'FULL' | 'NORMAL';
+  /** WAL fsync policy, see the header. Default NORMAL. */
+  synchronous?: SqliteSynchronous;
   /** Change-log entries kept for watchers; older history is compacted automatically. Default 100,000 revisions. */
   retainRevisions?: number;
   /** Safety poll for watchers in case a file-change notification is missed. Default 500 ms. */
@@ -162,7 +166,7 @@ export class SqliteDatastore implements Datastore {
         db.pragma('journal_mode = WAL');
         db.transaction(() => db.exec(SCHEMA)).immediate();
       }
-      db.pragma(`synchronous = ${opts.synchronous ?? 'FULL'}`);
+      db.pragma(`synchronous = ${opts.synchronous ?? 'NORMAL'}`);
     } catch (err) {
       db.close();
       throw err;

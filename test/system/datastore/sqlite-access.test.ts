@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import {
+  datastoreSettingsFromEnv,
   openDatastore,
   UnreachableError,
   type DatastoreSettings,
@@ -104,19 +105,25 @@ describe('sqlite datastore access', () => {
     }
   });
 
-  test('the default durability is synchronous=FULL in WAL mode', async () => {
+  test('the default durability is synchronous=NORMAL in WAL mode; SQLITE_SYNCHRONOUS=FULL fsyncs every commit', async () => {
+    // PRAGMA synchronous is per connection: read it from the datastore's own connection.
+    const syncOf = (ds: unknown): number =>
+      (ds as { db: Database.Database }).db.pragma('synchronous', { simple: true }) as number;
     const file = path.join(dir, 'durable.db');
-    const ds = await openDatastore({ type: 'sqlite', sqlitePath: file });
+    const byDefault = await openDatastore({ type: 'sqlite', sqlitePath: file });
+    const full = await openDatastore(datastoreSettingsFromEnv({ SQLITE_PATH: file, SQLITE_SYNCHRONOUS: 'full' }));
     try {
-      await ds.put('/k', 'v');
-      // PRAGMA synchronous is per connection: read it from the datastore's own connection.
-      const own = (ds as unknown as { db: Database.Database }).db;
-      assert.equal(own.pragma('synchronous', { simple: true }), 2, 'FULL');
+      await byDefault.put('/k', 'v');
+      assert.equal(syncOf(byDefault), 1, 'NORMAL');
+      assert.equal(syncOf(full), 2, 'FULL');
+      await full.put('/k', 'w'); // both connections write one WAL
+      assert.equal((await byDefault.get('/k'))?.value, 'w');
       const other = new Database(file, { readonly: true });
       assert.equal(other.pragma('journal_mode', { simple: true }), 'wal');
       other.close();
     } finally {
-      await ds.close();
+      await byDefault.close();
+      await full.close();
     }
   });
 
