@@ -6,7 +6,8 @@
 // through etcd3's gRPC client (long-running components) and through etcd's JSON gateway (what the calico-ipam
 // executable uses: less client CPU, more server CPU). The load averages at the start and end are printed: on a shared
 // machine they say how comparable two runs are.
-// Run: node --import tsx bench/ipam/run.ts   (needs `npm run build` for the CNI part; IPAM_BENCH_N scales it)
+// Run: node --import tsx bench/ipam/run.ts   (needs `npm run build` for the CNI part; IPAM_BENCH_N scales it,
+// IPAM_BENCH_WARM_UP=0 measures the worker processes cold)
 import { spawn, execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
@@ -25,7 +26,9 @@ const NODES = ['bench-1', 'bench-2', 'bench-3'];
 // Each measurement allocates for its own node names: one node may hold at most 20 blocks (Calico's default limit),
 // which N allocations per measurement would otherwise exceed.
 const nodesOf = (phase: string): string[] => NODES.map((n) => `${phase}-${n}`);
-const PHASES = ['one', 'eight', 'locked'];
+const PHASES = ['one', 'eight', 'locked', 'warm'];
+// Allocations (each released again) every bench worker makes for a 'warm-' node before the measured run.
+const WARM_UP = Number(process.env.IPAM_BENCH_WARM_UP ?? 200);
 const load = (): string =>
   loadavg()
     .map((x) => x.toFixed(2))
@@ -74,6 +77,8 @@ async function multiProcessRate(
         `w${w}`,
         lockDir ? path.join(lockDir, `${nodes[w % 3]}.lock`) : '',
         JSON.stringify(open),
+        nodesOf('warm')[w % 3],
+        String(WARM_UP),
       ],
       { cwd: ROOT, stdio: ['pipe', 'pipe', 'inherit'] },
     ),
@@ -152,7 +157,9 @@ async function benchBackend(name: string, settings: DatastoreSettings, open: Ope
 const dir = mkdtempSync(path.join(tmpdir(), 'ti-bench-'));
 try {
   console.log(
-    `IPAM bench: ${N} allocations per measurement, pool 10.128.0.0/12 (/26 blocks), 3 node names; load ${load()}`,
+    `IPAM bench: ${N} allocations per measurement, pool 10.128.0.0/12 (/26 blocks), 3 node names; ` +
+      `each of the 8 processes first allocates and releases ${WARM_UP} addresses for another node (V8 warm-up); ` +
+      `load ${load()}`,
   );
   await benchBackend('sqlite (default, NORMAL)', { type: 'sqlite', sqlitePath: path.join(dir, 'calico.db') });
   await benchBackend(
