@@ -79,5 +79,9 @@ async function runCniCommand(io: ProgramIo): Promise<number> {
     return ipam ? c.ipam : c.calico;
   });
   if (ipam) return runPlugin(core, pluginIo, { about: `Calico CNI IPAM plugin ${CALICO_CNI_VERSION}` });
-  return runPlugin(handoffHandlers(core), pluginIo, { about: `Calico CNI plugin ${CALICO_CNI_VERSION}` });
+  // Calico's plugin prints a config without cniVersion's result as 0.2.0 (its own default), calico-ipam as skel's.
+  return runPlugin(handoffHandlers(core), pluginIo, {
+    about: `Calico CNI plugin ${CALICO_CNI_VERSION}`,
+    unversionedResult: '0.2.0',
+  });
 }

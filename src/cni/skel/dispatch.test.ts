@@ -1,6 +1,6 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { runPlugin, type Env } from './dispatch.js';
+import { runPlugin, type Env, type PluginInfo } from './dispatch.js';
 import { CniError, type CniRequest, type PluginHandlers } from './types.js';
 
 const ABOUT = 'Calico CNI plugin test';
@@ -32,7 +32,12 @@ const RESULT = {
   dns: {},
 };
 
-async function run(env: Env, stdin: string | Error = CONF, handlers?: Partial<PluginHandlers>): Promise<Outcome> {
+async function run(
+  env: Env,
+  stdin: string | Error = CONF,
+  handlers?: Partial<PluginHandlers>,
+  info: Partial<PluginInfo> = {},
+): Promise<Outcome> {
   const calls: CniRequest[] = [];
   let stdout = '';
   let stderr = '';
@@ -68,7 +73,7 @@ async function run(env: Env, stdin: string | Error = CONF, handlers?: Partial<Pl
       stdout: (t) => (stdout += t),
       stderr: (t) => (stderr += t),
     },
-    { about: ABOUT },
+    { about: ABOUT, ...info },
   );
   void stdinRead;
   const out: Outcome = { code, stdout, stderr, calls };
@@ -191,6 +196,11 @@ describe('skel: versions and commands', () => {
       cniVersion: '1.1.0',
       supportedVersions: ['0.1.0', '0.2.0', '0.3.0', '0.3.1', '0.4.0', '1.0.0', '1.1.0'],
     });
+    // Byte for byte as libcni's encoder: compact, one newline.
+    assert.equal(
+      o.stdout,
+      '{"cniVersion":"1.1.0","supportedVersions":["0.1.0","0.2.0","0.3.0","0.3.1","0.4.0","1.0.0","1.1.0"]}\n',
+    );
   });
 
   test('an unsupported config version is code 1 naming both sides', async () => {
@@ -208,6 +218,16 @@ describe('skel: versions and commands', () => {
       ip6: { ip: 'fd00::5/128', routes: [{ dst: '::/0' }] },
       dns: {},
     });
+  });
+
+  test("missing cniVersion: a plugin's own result version (Calico's 0.2.0) in the 0.1/0.2 shape", async () => {
+    const o = await run(ADD_ENV, '{"name":"n","type":"calico"}', undefined, { unversionedResult: '0.2.0' });
+    assert.equal(o.code, 0, o.stdout);
+    assert.equal(o.json!.cniVersion, '0.2.0');
+    assert.deepEqual(o.json!.ip4, { ip: '10.0.0.5/32', routes: [{ dst: '0.0.0.0/0' }] });
+    // A declared version is never replaced.
+    const declared = await run(ADD_ENV, '{"cniVersion":"0.1.0","name":"n"}', undefined, { unversionedResult: '0.2.0' });
+    assert.equal(declared.json!.cniVersion, '0.1.0');
   });
 
   test('a version error comes after the identifier checks', async () => {
@@ -238,9 +258,26 @@ describe('skel: versions and commands', () => {
       assert.equal(ok.calls[0]!.command, cmd);
     });
   }
-  test('an unparsable version in a comparison is code 6', async () => {
+  test("an unparsable version in a comparison is code 6, in libcni's words", async () => {
     const o = await run({ ...ADD_ENV, CNI_COMMAND: 'CHECK' }, '{"cniVersion":"banana","name":"n"}');
-    assertError(o, 6, /unable to parse version/);
+    assertError(
+      o,
+      6,
+      /^failed to convert major version part "banana": strconv\.Atoi: parsing "banana": invalid syntax$/,
+    );
+    const four = await run({ ...ADD_ENV, CNI_COMMAND: 'CHECK' }, '{"cniVersion":"1.0.0.0","name":"n"}');
+    assertError(four, 6, /^invalid version "1\.0\.0\.0": too many parts$/);
+  });
+  test('a two-part version compares as libcni parses it (1.0 is 1.0.0), then fails membership: code 1', async () => {
+    const o = await run({ ...ADD_ENV, CNI_COMMAND: 'CHECK' }, '{"cniVersion":"1.0","name":"n"}');
+    assertError(o, 1, /^incompatible CNI versions$/);
+    assert.match(o.json!.details, /config is "1\.0"/);
+  });
+  test("a malformed CNI_ARGS pair is the handler step's error (999, LoadArgs' text), after the version gate", async () => {
+    const bad = { ...ADD_ENV, CNI_ARGS: 'IgnoreUnknown=1;garbage' };
+    assertError(await run(bad), 999, /^ARGS: invalid pair "garbage"$/);
+    assertError(await run(bad, '{"cniVersion":"9.9.9","name":"n"}'), 1, /^incompatible CNI versions$/);
+    assertError(await run({ ...bad, CNI_COMMAND: 'DEL' }), 999, /^ARGS: invalid pair "garbage"$/);
   });
   test('an unknown command is code 4, after stdin checks', async () => {
     assertError(await run({ ...ADD_ENV, CNI_COMMAND: 'FROB' }), 4, /^unknown CNI_COMMAND: FROB$/);

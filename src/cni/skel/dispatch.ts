@@ -14,6 +14,8 @@ export interface PluginInfo {
   /** Printed (with the versions) on stderr when CNI_COMMAND is missing, e.g. `Calico CNI plugin v3.30.0`. */
   about: string;
   supportedVersions?: readonly string[];
+  /** The cniVersion an ADD result is printed in when the config names none (Calico's plugin: 0.2.0; default 0.1.0). */
+  unversionedResult?: string;
 }
 
 export interface PluginIo {
@@ -91,13 +93,25 @@ export async function preflight(env: Env, readStdin: () => Promise<string>): Pro
       containerId: env.CNI_CONTAINERID ?? '',
       netns: env.CNI_NETNS || undefined,
       ifName: env.CNI_IFNAME ?? '',
-      args: parseCniArgs(env.CNI_ARGS),
+      ...cniArgsOrError(env.CNI_ARGS),
       path: (env.CNI_PATH ?? '').split(':').filter((p) => p !== ''),
       config,
       stdin,
       env: { ...env },
     },
   };
+}
+
+/**
+ * skel leaves CNI_ARGS alone; Calico's handlers parse it (libcni's LoadArgs) after the version gate, so a malformed
+ * pair is their error (code 999, LoadArgs' text), not a preflight one.
+ */
+function cniArgsOrError(raw: string | undefined): { args: Record<string, string>; argsError?: string } {
+  try {
+    return { args: parseCniArgs(raw) };
+  } catch (err) {
+    return { args: {}, argsError: (err as Error).message };
+  }
 }
 
 /** skel's per-command version gate: CHECK needs >= 0.4.0, GC and STATUS >= 1.1.0; then list membership. */
@@ -119,13 +133,17 @@ export async function invokeHandler(
   handlers: PluginHandlers,
   req: CniRequest,
   supported: readonly string[] = SUPPORTED_VERSIONS,
+  unversionedResult?: string,
 ): Promise<Record<string, unknown> | undefined> {
   const version = configVersion(req.config);
   checkCommandVersion(req.command, version, supported);
   try {
+    if (req.argsError && req.command !== 'GC' && req.command !== 'STATUS') throw new CniError(999, req.argsError);
     switch (req.command) {
-      case 'ADD':
-        return convertResult(await handlers.add(req), version);
+      case 'ADD': {
+        const declared = typeof req.config.cniVersion === 'string' && req.config.cniVersion !== '';
+        return convertResult(await handlers.add(req), declared ? version : (unversionedResult ?? version));
+      }
       case 'DEL':
         await handlers.del(req);
         return undefined;
@@ -189,7 +207,8 @@ export async function runPlugin(handlers: PluginHandlers, io: PluginIo, info: Pl
       return 0;
     }
     if (pre.kind === 'version') {
-      io.stdout(printJson({ cniVersion: CURRENT_VERSION, supportedVersions: supported }));
+      // libcni's PluginInfo.Encode: compact JSON and a newline (the other answers are indented, as libcni's Print).
+      io.stdout(JSON.stringify({ cniVersion: CURRENT_VERSION, supportedVersions: supported }) + '\n');
       return 0;
     }
     try {
@@ -198,7 +217,7 @@ export async function runPlugin(handlers: PluginHandlers, io: PluginIo, info: Pl
     } catch {
       // the version gate below reports it
     }
-    const result = await invokeHandler(handlers, pre.request, supported);
+    const result = await invokeHandler(handlers, pre.request, supported, info.unversionedResult);
     if (pre.request.command === 'ADD' || pre.request.command === 'DEL') refuseOwnNetns(io.env);
     if (result) io.stdout(printJson(result));
     return 0;

@@ -24,6 +24,8 @@ export interface CniRequest {
   ifName: string;
   /** CNI_ARGS parsed as key=value pairs (`IgnoreUnknown`, `K8S_POD_NAMESPACE`, ...). */
   args: Record<string, string>;
+  /** Set when CNI_ARGS did not parse (`args` is then empty): the handler step reports it, as Calico's does. */
+  argsError?: string;
   /** CNI_PATH split on ':'. */
   path: string[];
   config: NetConf;

@@ -29,14 +29,15 @@ export function validateInterfaceName(ifName: string): void {
   if (/[/:\s]/.test(ifName)) throw new CniError(4, 'interface name contains / or : or whitespace characters');
 }
 
-/** CNI_ARGS `K1=V1;K2=V2` -> record; empty pieces are skipped, a piece without `=` is an error naming it. */
+/** CNI_ARGS `K1=V1;K2=V2` -> record; empty pieces are skipped, a piece without `=` is an error naming it (libcni's
+ *  LoadArgs text). */
 export function parseCniArgs(raw: string | undefined): Record<string, string> {
   const out: Record<string, string> = {};
   if (!raw) return out;
   for (const piece of raw.split(';')) {
     if (piece === '') continue;
     const eq = piece.indexOf('=');
-    if (eq <= 0) throw new CniError(4, `CNI_ARGS: invalid pair "${piece}" (want KEY=VALUE)`);
+    if (eq <= 0) throw new CniError(999, `ARGS: invalid pair "${piece}"`);
     out[piece.slice(0, eq)] = piece.slice(eq + 1);
   }
   return out;

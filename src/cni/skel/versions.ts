@@ -8,13 +8,25 @@ export const SUPPORTED_VERSIONS = ['0.1.0', '0.2.0', '0.3.0', '0.3.1', '0.4.0', 
 /** The version skel reports as its own in the VERSION answer. */
 export const CURRENT_VERSION = '1.1.0';
 
+/** libcni's version parsing: one to three dot-separated integers ("1.0" is 1.0.0); its error texts. */
 function parseSemver(v: string): [number, number, number] {
-  const m = /^(\d+)\.(\d+)\.(\d+)$/.exec(v);
-  if (!m) throw new CniError(6, `unable to parse version "${v}"`);
-  return [Number(m[1]), Number(m[2]), Number(m[3])];
+  const parts = v.split('.');
+  if (parts.length >= 4) throw new CniError(6, `invalid version "${v}": too many parts`);
+  const out: [number, number, number] = [0, 0, 0];
+  const which = ['major', 'minor', 'micro'] as const;
+  parts.forEach((p, i) => {
+    if (!/^[+-]?\d+$/.test(p)) {
+      throw new CniError(
+        6,
+        `failed to convert ${which[i]} version part "${p}": strconv.Atoi: parsing "${p}": invalid syntax`,
+      );
+    }
+    out[i] = Number(p);
+  });
+  return out;
 }
 
-/** a >= b; either not x.y.z -> code 6, as skel's version comparison. */
+/** a >= b; either unparsable -> code 6, as skel's version comparison. */
 export function versionAtLeast(a: string, b: string): boolean {
   const [x, y] = [parseSemver(a), parseSemver(b)];
   for (let i = 0; i < 3; i++) if (x[i] !== y[i]) return x[i]! > y[i]!;
