@@ -25,6 +25,9 @@ export interface WorkloadEndpointSpec {
 }
 export type WorkloadEndpoint = Resource<WorkloadEndpointSpec>;
 
+/** Kubernetes' metav1.Time form, as the resource client and calicoctl write it: whole seconds, `Z`. */
+const rfc3339Now = (): string => new Date().toISOString().replace(/\.\d+Z$/, 'Z');
+
 export class EndpointStore {
   constructor(readonly ds: Datastore) {}
 
@@ -64,7 +67,7 @@ export class EndpointStore {
         if (!kv) {
           const body = {
             ...wep,
-            metadata: { ...wep.metadata, uid: randomUUID(), creationTimestamp: new Date().toISOString() },
+            metadata: { ...wep.metadata, uid: randomUUID(), creationTimestamp: rfc3339Now() },
           };
           delete body.metadata.resourceVersion;
           await this.ds.create(key, JSON.stringify(body));
@@ -145,7 +148,7 @@ export class EndpointStore {
     const profile: Resource = {
       apiVersion: CALICO_API_VERSION,
       kind: 'Profile',
-      metadata: { name: network, uid: randomUUID(), creationTimestamp: new Date().toISOString() },
+      metadata: { name: network, uid: randomUUID(), creationTimestamp: rfc3339Now() },
       spec: {
         ingress: [
           orchestrator === 'k8s' ? { action: 'Allow' } : { action: 'Allow', source: { selector: `has(${network})` } },
