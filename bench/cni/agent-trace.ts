@@ -5,14 +5,17 @@
 // or without spare chains). In: pods (default 40); out: per mode, per step, the median start and end offsets (ms
 // since the handler was called) and duration, over the ADDs after a warm-up. TRACE_FOREIGN=1: another IPAM client
 // allocates in the node's block before each ADD; TRACE_SHOW=n prints the n-th ADD whole; TRACE_FEED_DELAY=ms feeds
-// the chain that much later.
+// the chain that much later. TRACE_K8S=1: the lab's API server runs in the node namespace with the pods and their
+// namespaces (kube-fixture.ts), the ADDs carry K8S_POD_NAMESPACE/K8S_POD_NAME and the netconf a kubeconfig, and each
+// Kubernetes GET is a step.
 // Run: node --import tsx bench/cni/agent-trace.ts [pods=40]    (root; builds its own namespaces and removes them)
 import { spawn } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { SqliteDatastore } from '../../src/datastore/sqlite.js';
 import { putNode, putPool } from '../../test/support/ipam.js';
-import { CniWorld } from '../../test/system/cni/world.js';
+import { CniWorld, ROOT } from '../../test/system/cni/world.js';
+import { startKubeFixture } from './kube-fixture.js';
 
 const here = fileURLToPath(import.meta.url);
 
@@ -37,9 +40,11 @@ async function inner(configPath: string): Promise<void> {
   const { EndpointStore } = await import('../../src/cni/plugin/endpoints.js');
   const { PluginIpamDelegate } = await import('../../src/cni/plugin/ipam.js');
   const { SqliteDatastore: Sqlite } = await import('../../src/datastore/sqlite.js');
-  const { netconf, pods } = JSON.parse(readFileSync(configPath, 'utf8')) as {
+  const { KubeReader } = await import('../../src/cni/k8s/client.js');
+  const { netconf, pods, cniArgs } = JSON.parse(readFileSync(configPath, 'utf8')) as {
     netconf: Record<string, unknown>;
     pods: string[];
+    cniArgs?: string[];
   };
   // TRACE_FOREIGN=1: another client (its own handle, as an in-process plugin would have) allocates from the node's
   // blocks before each ADD, as the in-process plugin interleaved in run.ts does.
@@ -103,6 +108,7 @@ async function inner(configPath: string): Promise<void> {
     return chain;
   };
   wrap(EndpointStore.prototype, 'write', 'endpoint write');
+  wrap(KubeReader.prototype, 'get', (a) => `kube GET ${/\/pods\//.test(String(a[0])) ? 'pod' : 'namespace'}`);
 
   // Interleaved: the pods alternate between the modes (CALICO_CNI_POD_PRESTART values), so load falls on each alike.
   const modes = (process.env.TRACE_MODES ?? 'spares,on,off').split(',');
@@ -120,6 +126,7 @@ async function inner(configPath: string): Promise<void> {
       CNI_IFNAME: 'eth0',
       CNI_PATH: '/usr/lib/cni',
       PATH: process.env.PATH,
+      ...(cniArgs ? { CNI_ARGS: cniArgs[i]! } : {}),
     };
     const pre = await preflight(env, async () => JSON.stringify(netconf));
     if (pre.kind !== 'request') throw new Error('preflight did not give a request');
@@ -173,7 +180,7 @@ async function inner(configPath: string): Promise<void> {
 
 async function main(): Promise<void> {
   const count = Number(process.argv[2] ?? 40);
-  const w = await CniWorld.create('tr');
+  const w = await CniWorld.create('tr', 'tx');
   try {
     const ds = await SqliteDatastore.open(w.sqlitePath, { timeoutMs: 5000 });
     await putPool(ds, 'tc-v4', '10.142.0.0/16', { blockSize: 26 });
@@ -182,10 +189,31 @@ async function main(): Promise<void> {
     const pods = Array.from({ length: count }, () => w.addPod().netns);
     const configPath = path.join(w.dir, 'trace.json');
     const { writeFileSync } = await import('node:fs');
-    writeFileSync(configPath, JSON.stringify({ netconf: w.netconf({ ipam: { type: 'calico-ipam' } }), pods }));
+    let netconf = w.netconf({ ipam: { type: 'calico-ipam' } });
+    let cniArgs: string[] | undefined;
+    if (process.env.TRACE_K8S === '1') {
+      const kube = await startKubeFixture(w, ROOT, count);
+      netconf = {
+        ...netconf,
+        name: 'k8s-pod-network',
+        policy: { type: 'k8s' },
+        kubernetes: { kubeconfig: kube.kubeconfig },
+      };
+      cniArgs = pods.map((_, i) => kube.cniArgs(i));
+    }
+    writeFileSync(configPath, JSON.stringify({ netconf, pods, cniArgs }));
     const child = spawn(
       'nsenter',
-      [`--net=/var/run/netns/${w.nodeNs}`, process.execPath, '--import', 'tsx', here, 'inner', configPath],
+      [
+        `--net=/var/run/netns/${w.nodeNs}`,
+        process.execPath,
+        ...(process.env.TRACE_PRELOAD ? ['--import', process.env.TRACE_PRELOAD] : []),
+        '--import',
+        'tsx',
+        here,
+        'inner',
+        configPath,
+      ],
       { stdio: ['ignore', 'inherit', 'inherit'] },
     );
     const code = await new Promise<number>((resolve) => child.on('close', (c) => resolve(c ?? 1)));

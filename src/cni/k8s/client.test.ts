@@ -45,7 +45,9 @@ const POD = {
     ],
   },
 };
-const NS = { metadata: { name: 'prod', annotations: { [ANNOTATION.ipv6pools]: '["fd00::/64"]' } } };
+const NS = {
+  metadata: { name: 'prod', labels: { team: 'blue' }, annotations: { [ANNOTATION.ipv6pools]: '["fd00::/64"]' } },
+};
 
 let server: Server;
 let dir: string;
@@ -109,6 +111,7 @@ test('reads pod and namespace over HTTPS with the kubeconfig CA and token', asyn
   ]);
   assert.deepEqual(annotationList(info.annotations, ANNOTATION.ipv4pools), ['pool-a']);
   assert.deepEqual(annotationList(info.namespaceAnnotations, ANNOTATION.ipv6pools), ['fd00::/64']);
+  assert.deepEqual(info.namespaceLabels, { team: 'blue' });
 });
 
 test('a missing pod is an error naming the path and status', async () => {

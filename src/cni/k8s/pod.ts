@@ -25,6 +25,8 @@ export interface PodInfo {
   labels: Record<string, string>;
   annotations: Record<string, string>;
   namespaceAnnotations: Record<string, string>;
+  /** The Namespace's labels (IP pools' namespaceSelector, in calico-ipam). */
+  namespaceLabels: Record<string, string>;
   serviceAccountName: string;
   generateName?: string;
   ports: PodPort[];
@@ -49,6 +51,7 @@ export function podInfo(pod: KubeObject, namespace: KubeObject | undefined): Pod
     labels: { ...(pod.metadata.labels ?? {}) },
     annotations: { ...(pod.metadata.annotations ?? {}) },
     namespaceAnnotations: { ...(namespace?.metadata.annotations ?? {}) },
+    namespaceLabels: { ...(namespace?.metadata.labels ?? {}) },
     serviceAccountName: String(pod.spec?.serviceAccountName ?? pod.spec?.serviceAccount ?? 'default'),
     generateName: pod.metadata.generateName,
     ports,

@@ -1,5 +1,5 @@
-// ADD (cni.md §B.5): config and identity -> readiness gate -> pod/namespace from Kubernetes -> addresses (IPAM, or the
-// ipAddrs / ipAddrsNoIpam annotations, while the kernel makes the veth pair) -> addresses and routes -> WorkloadEndpoint
+// ADD (cni.md §B.5): config and identity -> readiness gate -> pod/namespace from Kubernetes (while the kernel makes the
+// veth pair) -> addresses (IPAM, or the ipAddrs / ipAddrsNoIpam annotations) -> addresses and routes -> WorkloadEndpoint
 // -> optional policy wait -> result. The pod-side processes are started first and fed once the addresses are known.
 // Every step that changed something pushes its undo; a failure part-way runs them in reverse and rethrows.
 // Test-only fault points: env CALICO_CNI_FAULT_INJECT=after-ipam|after-veth|after-endpoint fails ADD right there.
@@ -67,12 +67,12 @@ export async function cmdAdd(req: CniRequest, deps: PluginDeps): Promise<CniResu
       const [pod, ns] = await Promise.all([kube.getPod(id.namespace, id.pod!), kube.getNamespace(id.namespace)]);
       return podInfo(pod, ns);
     };
-    const [, info, existing] = await Promise.all([
-      store.requireReady(),
-      lookupPod(),
-      store.get(id.namespace, id.wepName),
-    ]);
-    mark('lookups');
+    // The pod and its namespace are read from the API server while the datastore answers and the kernel makes the
+    // veth (the pod is read fresh for every ADD, as Calico does: kubelet made it just before the sandbox).
+    const podLookup = lookupPod();
+    podLookup.catch(() => {}); // awaited below, after the veth is started
+    const [, existing] = await Promise.all([store.requireReady(), store.get(id.namespace, id.wepName)]);
+    mark('datastore lookups');
     if (
       existing &&
       existing.spec.containerID === req.containerId &&
@@ -83,15 +83,14 @@ export async function cmdAdd(req: CniRequest, deps: PluginDeps): Promise<CniResu
       return resultFromEndpoint(existing, req, mtu);
     }
 
-    // The veth pair needs no addresses: the kernel makes it while IPAM allocates.
-    const mac = podMac(info);
+    // The veth pair needs neither addresses nor the pod's annotations: the kernel makes it while the Kubernetes
+    // lookups and IPAM run; an annotated MAC (hwAddr) is set in the pod before the link goes up.
     const link = startPodInterface({
       netns: req.netns,
       ifName: req.ifName,
       hostVeth: id.hostVeth,
       mtu,
       numQueues: conf.numQueues,
-      mac,
       allowIpForwarding: conf.allowIpForwarding,
       podSide,
     });
@@ -108,6 +107,10 @@ export async function cmdAdd(req: CniRequest, deps: PluginDeps): Promise<CniResu
       () => mark('veth'),
       () => {}, // reported by finish()
     );
+    const info = await podLookup;
+    mark('lookups');
+    const mac = podMac(info, link.mac);
+    link.useMac(mac);
 
     const addresses = await assignAddresses({ req, conf, id, node, info, existing, deps, undo });
     mark('ipam');

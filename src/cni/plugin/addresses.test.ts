@@ -2,12 +2,13 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ANNOTATION, type PodInfo } from '../k8s/pod.js';
 import { parseCalicoConfig } from './config.js';
-import { addressAnnotation, floatingIpNats, ipamConfigFor, podMac } from './addresses.js';
+import { addressAnnotation, floatingIpNats, ipamConfigFor, lookupFromPodInfo, podMac } from './addresses.js';
 
 const info = (annotations: Record<string, string>, namespaceAnnotations: Record<string, string> = {}): PodInfo => ({
   labels: {},
   annotations,
   namespaceAnnotations,
+  namespaceLabels: { team: 'blue' },
   serviceAccountName: 'default',
   ports: [],
 });
@@ -68,4 +69,13 @@ test('floating IPs pair with the pod address of their family; MAC from hwAddr or
   assert.equal(podMac(info({ [ANNOTATION.hwAddr]: '02:AA:bb:cc:dd:ee' })), '02:aa:bb:cc:dd:ee');
   assert.match(podMac(undefined), /^[0-9a-f]{2}(:[0-9a-f]{2}){5}$/);
   assert.equal(parseInt(podMac(undefined).slice(0, 2), 16) & 0x03, 0x02, 'unicast, locally administered');
+});
+
+test('calico-ipam in the same ADD is answered from the pod and namespace the ADD read', async () => {
+  const lookup = lookupFromPodInfo(info({ [ANNOTATION.ipAddrs]: '["10.0.0.9"]' }, { [ANNOTATION.ipv4pools]: '["p"]' }));
+  assert.deepEqual(await lookup.pod('ns', 'pod'), { annotations: { [ANNOTATION.ipAddrs]: '["10.0.0.9"]' } });
+  assert.deepEqual(await lookup.namespace('ns'), {
+    labels: { team: 'blue' },
+    annotations: { [ANNOTATION.ipv4pools]: '["p"]' },
+  });
 });

@@ -11,6 +11,7 @@ import type { PluginDeps } from './deps.js';
 import type { WorkloadEndpoint } from './endpoints.js';
 import { substitutePodCidr } from './host-local.js';
 import type { WorkloadIdentity } from './workload.js';
+import type { KubernetesLookup } from '../../ipam/plugin/index.js';
 
 export interface Undo {
   what: string;
@@ -64,6 +65,14 @@ export function ipamConfigFor(conf: CalicoConfig, info: PodInfo | undefined): Cn
   return config;
 }
 
+/** calico-ipam's pod and namespace lookups answered from what this ADD read (the same objects, no second GET). */
+export function lookupFromPodInfo(info: PodInfo): KubernetesLookup {
+  return {
+    pod: async () => ({ annotations: info.annotations }),
+    namespace: async () => ({ labels: info.namespaceLabels, annotations: info.namespaceAnnotations }),
+  };
+}
+
 export interface AddressContext {
   req: CniRequest;
   conf: CalicoConfig;
@@ -79,6 +88,7 @@ export interface AddressContext {
 export async function assignAddresses(ctx: AddressContext): Promise<string[]> {
   const { req, conf, id, node, info, existing, deps, undo } = ctx;
   const ipamConfig = ipamConfigFor(conf, info);
+  const kubernetes = info && lookupFromPodInfo(info);
   if (conf.ipamType === 'host-local' && JSON.stringify(ipamConfig.ipam ?? {}).includes('usePodCidr')) {
     // host-local's magic subnets come from the Kubernetes Node's podCIDRs.
     if (!conf.kubeconfig) throw new CniError(7, 'ipam usePodCidr needs kubernetes.kubeconfig to read the Node');
@@ -90,22 +100,18 @@ export async function assignAddresses(ctx: AddressContext): Promise<string[]> {
   const ipAddrs = info ? addressAnnotation(info, ANNOTATION.ipAddrs) : undefined;
   const noIpam = info ? addressAnnotation(info, ANNOTATION.ipAddrsNoIpam) : undefined;
   if (ipAddrs && noIpam) {
-    throw new CniError(999, `can't have both annotations: ${ANNOTATION.ipAddrs} and ${ANNOTATION.ipAddrsNoIpam}`);
+    throw new CniError(999, "can't have both annotations: 'ipAddrs' and 'ipAddrsNoIpam' in use at the same time");
   }
   let addresses: string[];
   if (noIpam) {
+    // Calico's texts (kubelet events and users' alerts match on them).
     if (conf.ipamType !== 'calico-ipam')
-      throw new CniError(999, `${ANNOTATION.ipAddrsNoIpam} requires ipam.type calico-ipam`);
-    if (!conf.ipAddrsNoIpam) {
-      throw new CniError(
-        999,
-        `${ANNOTATION.ipAddrsNoIpam} is disabled: set feature_control.ip_addrs_no_ipam: true in the CNI config`,
-      );
-    }
+      throw new CniError(999, `ipAddrsNoIpam is not compatible with configured IPAM: ${conf.ipamType}`);
+    if (!conf.ipAddrsNoIpam) throw new CniError(999, 'requested feature is not enabled: ip_addrs_no_ipam');
     addresses = noIpam.map(hostPrefix);
   } else {
     if (ipAddrs && conf.ipamType !== 'calico-ipam')
-      throw new CniError(999, `${ANNOTATION.ipAddrs} requires ipam.type calico-ipam`);
+      throw new CniError(999, `ipAddrs is not compatible with configured IPAM: ${conf.ipamType}`);
     if (ipAddrs && existing && existing.spec.containerID && existing.spec.containerID !== req.containerId) {
       // The pod's fixed addresses may still be held by its previous sandbox: release those first (as Calico).
       const prev = existing.spec.containerID;
@@ -125,6 +131,7 @@ export async function assignAddresses(ctx: AddressContext): Promise<string[]> {
         command: 'ADD',
         config: ipamConfig,
         extraArgs: ip ? { IP: ip } : undefined,
+        kubernetes,
       });
       if (r) results.push(r);
     }
@@ -142,12 +149,7 @@ export function floatingIpNats(
 ): { internalIP: string; externalIP: string }[] | undefined {
   const floating = info ? annotationList(info.annotations, ANNOTATION.floatingIPs) : undefined;
   if (!floating) return undefined;
-  if (!conf.floatingIps) {
-    throw new CniError(
-      999,
-      `${ANNOTATION.floatingIPs} is disabled: set feature_control.floating_ips: true in the CNI config`,
-    );
-  }
+  if (!conf.floatingIps) throw new CniError(999, 'requested feature is not enabled: floating_ips');
   return floating.map((ext) => {
     const internal = addresses.find((a) => isV6(a) === isV6(ext));
     if (!internal) throw new CniError(999, `floating IP ${ext}: the pod has no address of its family`);
@@ -155,11 +157,11 @@ export function floatingIpNats(
   });
 }
 
-/** The pod interface's MAC: the hwAddr annotation, else a random locally administered one. */
-export function podMac(info: PodInfo | undefined): string {
+/** The pod interface's MAC: the hwAddr annotation, else `made` (the one the veth got), else a random one. */
+export function podMac(info: PodInfo | undefined, made?: string): string {
   const annotated = info?.annotations[ANNOTATION.hwAddr];
   if (annotated !== undefined && !/^([0-9a-fA-F]{2}:){5}[0-9a-fA-F]{2}$/.test(annotated)) {
     throw new CniError(999, `annotation ${ANNOTATION.hwAddr}: "${annotated}" is not a MAC address`);
   }
-  return annotated?.toLowerCase() ?? randomPodMac();
+  return annotated?.toLowerCase() ?? made ?? randomPodMac();
 }

@@ -111,13 +111,15 @@ async function routeElsewhere(addr: string, dev: string): Promise<string | undef
 export class PodInterfaceBuild {
   /** True once the veth pair exists (so a rollback has something to remove). */
   linkMade = false;
-  readonly mac: string;
+  /** The pod interface's MAC: the one it was made with, or the one useMac() asks for (set in the pod before up). */
+  mac: string;
+  private readonly madeWithMac: string;
   private readonly ready: Promise<void>;
   /** The pod side: its chain waits in the pod's namespace for the addresses. */
   private readonly podSide: PodSideChain;
 
   constructor(private readonly spec: PodLinkSpec) {
-    this.mac = spec.mac ?? randomPodMac();
+    this.mac = this.madeWithMac = spec.mac ?? randomPodMac();
     this.ready = this.create();
     this.ready.catch(() => {}); // reported by created() / finish()
     this.podSide = spec.podSide ?? new PodSideChain(spec);
@@ -143,7 +145,7 @@ export class PodInterfaceBuild {
     const failed = await session.run(
       [
         `link add dev ${hostVeth} mtu ${spec.mtu} address ${HOST_VETH_MAC}${queues} type veth peer name ${ifName} ` +
-          `mtu ${spec.mtu} address ${this.mac}${queues} netns "${spec.netns}"`,
+          `mtu ${spec.mtu} address ${this.madeWithMac}${queues} netns "${spec.netns}"`,
       ],
       [],
     );
@@ -161,6 +163,15 @@ export class PodInterfaceBuild {
       throw new CniError(999, `creating veth ${spec.hostVeth} / ${spec.ifName}: ${err}`);
     }
     this.linkMade = true;
+  }
+
+  /**
+   * The pod interface's MAC when it is known only after the pair was started (a pod annotation read while the kernel
+   * made the veth): finish() sets it in the pod, before the link goes up.
+   */
+  useMac(mac: string): void {
+    if (!/^([0-9a-f]{2}:){5}[0-9a-f]{2}$/i.test(mac)) throw new CniError(999, `"${mac}" is not a MAC address`);
+    this.mac = mac;
   }
 
   /** Resolves once the veth pair exists; rejects with the reason it could not be made. */
@@ -188,7 +199,9 @@ export class PodInterfaceBuild {
       pod.push(sysctlLine(`ipv6/conf/${ifName}/accept_dad`, 0));
       pod.push(sysctlLine('ipv6/conf/all/forwarding', this.spec.allowIpForwarding ? 1 : 0));
     }
-    const batch: string[] = [`link set dev ${ifName} up`];
+    const batch: string[] = [];
+    if (this.mac !== this.madeWithMac) batch.push(`link set dev ${ifName} address ${this.mac}`);
+    batch.push(`link set dev ${ifName} up`);
     for (const a of v4) batch.push(`addr add ${a} dev ${ifName}`);
     if (v4.length) {
       batch.push(`route add ${GATEWAY_V4}/32 dev ${ifName} scope link`);

@@ -82,14 +82,14 @@ export function createPluginDeps(opts: { keepOpen: boolean; log?: (line: string)
     log,
     // calico-ipam in-process shares this plugin's datastore handle and Kubernetes reader.
     ipam: new PluginIpamDelegate(
-      async (req) =>
+      async (req, known) =>
         createIpamPluginHandlers({
           openDatastore: async (r) => {
             const h = await deps.datastore(r);
             if (opts.keepOpen) return sharedView(h.ds);
             return h.ds;
           },
-          kubernetes: kubernetesLookup(req, deps),
+          kubernetes: known ?? kubernetesLookup(req, deps),
           clients: ipamClients,
         }),
       log,

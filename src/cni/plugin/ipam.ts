@@ -7,12 +7,18 @@ import path from 'node:path';
 import { normaliseResult, type CniResult } from '../skel/result.js';
 import { asCniError } from '../skel/dispatch.js';
 import { CniError, type CniCommand, type CniRequest, type NetConf, type PluginHandlers } from '../skel/types.js';
+import type { KubernetesLookup } from '../../ipam/plugin/index.js';
 
 export interface IpamCall {
   command: CniCommand;
   config: NetConf;
   /** Extra CNI_ARGS pairs, e.g. { IP: '10.0.0.7' } for a specific address. */
   extraArgs?: Record<string, string>;
+  /**
+   * The pod and namespace this request's ADD has just read from the API server: calico-ipam in-process answers its
+   * own lookups from them instead of reading both again (an exec'd IPAM plugin reads them itself).
+   */
+  kubernetes?: KubernetesLookup;
 }
 
 export interface IpamDelegate {
@@ -56,7 +62,7 @@ const argsString = (args: Record<string, string>): string =>
 
 export class PluginIpamDelegate implements IpamDelegate {
   constructor(
-    private readonly loadCalicoIpam: (req: CniRequest) => Promise<PluginHandlers>,
+    private readonly loadCalicoIpam: (req: CniRequest, known?: KubernetesLookup) => Promise<PluginHandlers>,
     private readonly log: (line: string) => void = () => {},
   ) {}
 
@@ -70,7 +76,7 @@ export class PluginIpamDelegate implements IpamDelegate {
       CNI_ARGS: argsString(args),
     };
     if (type === 'calico-ipam' && req.env.CALICO_CNI_IPAM_EXEC !== '1') {
-      const handlers = await this.loadCalicoIpam(req);
+      const handlers = await this.loadCalicoIpam(req, call.kubernetes);
       const sub: CniRequest = { ...req, command: call.command, args, config: call.config, stdin, env };
       try {
         switch (call.command) {
