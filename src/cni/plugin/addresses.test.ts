@@ -57,7 +57,7 @@ test('address annotations: at most one per family, real addresses, not empty', (
 
 test('floating IPs pair with the pod address of their family; MAC from hwAddr or random', () => {
   const i = info({ [ANNOTATION.floatingIPs]: '["1.2.3.4"]' });
-  assert.throws(() => floatingIpNats(conf(), i, ['10.0.0.5/32']), /feature_control\.floating_ips/);
+  assert.throws(() => floatingIpNats(conf(), i, ['10.0.0.5/32']), /requested feature is not enabled: floating_ips$/);
   assert.deepEqual(
     floatingIpNats(conf({ feature_control: { floating_ips: true } }), i, ['fd00::5/128', '10.0.0.5/32']),
     [{ internalIP: '10.0.0.5', externalIP: '1.2.3.4' }],

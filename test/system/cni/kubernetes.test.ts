@@ -155,7 +155,7 @@ test('ipAddrsNoIpam needs its feature flag; with it the address is used without 
   setPod('prod', 'noipam', { 'cni.projectcalico.org/ipAddrsNoIpam': '["10.200.0.9"]' });
   const refused = await addPod('prod', 'noipam', 'k8sctr0003');
   assert.equal(refused.r.code, 1);
-  assert.match(refused.r.json.msg, /feature_control\.ip_addrs_no_ipam/);
+  assert.match(refused.r.json.msg, /^requested feature is not enabled: ip_addrs_no_ipam$/);
   assert.deepEqual(
     w.hostVeths().filter((v) => v === k8sHostVethName('prod', 'noipam')),
     [],
@@ -174,7 +174,7 @@ test('floatingIPs need their feature flag and become ipNATs; a refused ADD relea
   setPod('prod', 'float', { 'cni.projectcalico.org/floatingIPs': '["192.0.2.10"]' });
   const refused = await addPod('prod', 'float', 'k8sctr0004');
   assert.equal(refused.r.code, 1);
-  assert.match(refused.r.json.msg, /feature_control\.floating_ips/);
+  assert.match(refused.r.json.msg, /^requested feature is not enabled: floating_ips$/);
   assert.equal(await ds.get(handleKey('k8s-pod-network.k8sctr0004')), undefined, 'address released');
   const c = conf({ feature_control: { floating_ips: true } });
   const r = await w.run({ ...refused.call, command: 'ADD', config: c });

@@ -1,0 +1,62 @@
+// The address annotations' refusals in Calico's own words (kubelet events and users' alerts match on them).
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { ANNOTATION, type PodInfo } from '../k8s/pod.js';
+import type { CniRequest } from '../skel/types.js';
+import { parseCalicoConfig } from './config.js';
+import { assignAddresses } from './addresses.js';
+import type { PluginDeps } from './deps.js';
+import type { WorkloadIdentity } from './workload.js';
+
+const info = (annotations: Record<string, string>): PodInfo =>
+  ({
+    labels: {},
+    annotations,
+    namespaceAnnotations: {},
+    namespaceLabels: {},
+    serviceAccountName: 'default',
+    ports: [],
+  }) as PodInfo;
+
+/** Runs assignAddresses up to its checks; deps are never reached when a check refuses. */
+function assign(ipamType: string, annotations: Record<string, string>, features: Record<string, boolean> = {}) {
+  const raw = { cniVersion: '1.0.0', name: 'n', type: 'calico', ipam: { type: ipamType }, feature_control: features };
+  const conf = parseCalicoConfig(raw, {});
+  const req = { command: 'ADD', containerId: 'c1', ifName: 'eth0', args: {}, path: [], config: raw, env: {} };
+  return assignAddresses({
+    req: req as unknown as CniRequest,
+    conf,
+    id: { handleId: 'n.c1' } as WorkloadIdentity,
+    node: 'node1',
+    info: info(annotations),
+    existing: undefined,
+    deps: {} as PluginDeps,
+    undo: [],
+  });
+}
+
+test('ipAddrs and ipAddrsNoIpam together are refused', async () => {
+  await assert.rejects(
+    assign('calico-ipam', { [ANNOTATION.ipAddrs]: '["10.0.0.1"]', [ANNOTATION.ipAddrsNoIpam]: '["10.0.0.2"]' }),
+    { message: "can't have both annotations: 'ipAddrs' and 'ipAddrsNoIpam' in use at the same time" },
+  );
+});
+
+test('ipAddrsNoIpam: calico-ipam only, then its feature flag', async () => {
+  const noIpam = { [ANNOTATION.ipAddrsNoIpam]: '["10.0.0.2"]' };
+  await assert.rejects(assign('host-local', noIpam, { ip_addrs_no_ipam: true }), {
+    code: 999,
+    message: 'ipAddrsNoIpam is not compatible with configured IPAM: host-local',
+  });
+  await assert.rejects(assign('calico-ipam', noIpam), {
+    code: 999,
+    message: 'requested feature is not enabled: ip_addrs_no_ipam',
+  });
+  assert.deepEqual(await assign('calico-ipam', noIpam, { ip_addrs_no_ipam: true }), ['10.0.0.2/32']);
+});
+
+test('ipAddrs needs calico-ipam', async () => {
+  await assert.rejects(assign('host-local', { [ANNOTATION.ipAddrs]: '["10.0.0.1"]' }), {
+    message: 'ipAddrs is not compatible with configured IPAM: host-local',
+  });
+});
