@@ -106,8 +106,8 @@ test('reads pod and namespace over HTTPS with the kubeconfig CA and token', asyn
   assert.equal(info.serviceAccountName, 'frontend');
   assert.equal(info.generateName, 'web-');
   assert.deepEqual(info.ports, [
-    { name: 'http', protocol: 'TCP', port: 8080 },
-    { name: '', protocol: 'UDP', port: 53, hostPort: 5353 },
+    { name: 'http', protocol: 'tcp', port: 8080 },
+    { name: '', protocol: 'udp', port: 53, hostPort: 5353 },
   ]);
   assert.deepEqual(annotationList(info.annotations, ANNOTATION.ipv4pools), ['pool-a']);
   assert.deepEqual(annotationList(info.namespaceAnnotations, ANNOTATION.ipv6pools), ['fd00::/64']);

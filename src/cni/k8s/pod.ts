@@ -32,14 +32,19 @@ export interface PodInfo {
   ports: PodPort[];
 }
 
+const WEP_PROTOCOL: Record<string, string> = { '': 'tcp', TCP: 'tcp', UDP: 'udp', SCTP: 'sctp' };
+
 export function podInfo(pod: KubeObject, namespace: KubeObject | undefined): PodInfo {
   const ports: PodPort[] = [];
   for (const c of (pod.spec?.containers ?? []) as { ports?: Record<string, any>[] }[]) {
     for (const p of c.ports ?? []) {
-      if (!p.name && !p.hostPort) continue;
+      if (!p.containerPort || (!p.name && !p.hostPort)) continue;
+      // Calico's conversion: lower-case tcp (also for an empty protocol), udp, sctp; any other port is left out.
+      const protocol = WEP_PROTOCOL[String(p.protocol ?? '')];
+      if (!protocol) continue;
       const port: PodPort = {
         name: p.name ?? '',
-        protocol: String(p.protocol ?? 'TCP'),
+        protocol,
         port: Number(p.containerPort),
       };
       if (p.hostPort) port.hostPort = Number(p.hostPort);

@@ -73,7 +73,8 @@ export class PluginIpamDelegate implements IpamDelegate {
     const env: Record<string, string | undefined> = {
       ...req.env,
       CNI_COMMAND: call.command,
-      CNI_ARGS: argsString(args),
+      // As Calico (AddIgnoreUnknownArgs): the IPAM plugin must not refuse the Kubernetes pairs it does not know.
+      CNI_ARGS: argsString({ IgnoreUnknown: '1', ...args }),
     };
     if (type === 'calico-ipam' && req.env.CALICO_CNI_IPAM_EXEC !== '1') {
       const handlers = await this.loadCalicoIpam(req, call.kubernetes);

@@ -132,7 +132,7 @@ test('pod metadata from the API: names, labels, profiles, service account, named
   assert.equal(wep.spec.pod, 'web-0');
   assert.equal(wep.spec.serviceAccountName, 'frontend');
   assert.deepEqual(wep.spec.profiles, ['kns.prod', 'ksa.prod.frontend']);
-  assert.deepEqual(wep.spec.ports, [{ name: 'http', protocol: 'TCP', port: 8080 }]);
+  assert.deepEqual(wep.spec.ports, [{ name: 'http', protocol: 'tcp', port: 8080 }]);
   assert.equal(wep.spec.interfaceName, veth);
   assert.ok(w.hostVeths().includes(veth));
   ok(await w.run({ ...call, command: 'DEL', config: conf() }), 'DEL');
