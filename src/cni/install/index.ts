@@ -50,7 +50,7 @@ export async function installCniMain(args: string[], io: InstallCniIo): Promise<
     }
     applyInstall(plan, io.env, log);
   } catch (err) {
-    log((err as Error).message);
+    log((err as Error).message.replace(/^install-cni: /, ''));
     return 1;
   }
   if (!truthy(io.env.SLEEP, true)) return 0;
