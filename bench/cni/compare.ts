@@ -4,18 +4,22 @@
 // Run: git archive <rev> | tar -x -C /tmp/base && ln -s $PWD/node_modules /tmp/base/node_modules
 //      node --import tsx bench/cni/compare.ts /tmp/base [pods=50] [base:KEY=VALUE ...] [this:KEY=VALUE ...]
 // (root; removes its namespaces after). base:/this: set a variable in that side's agent, e.g. the same tree twice
-// with `compare.ts . 60 base:CALICO_CNI_POD_PRESTART=off`.
+// with `compare.ts . 60 base:CALICO_CNI_POD_PRESTART=off`. BENCH_K8S=1: each side gets the lab's API server with the
+// pods (kube-fixture.ts), the ADDs carry K8S_POD_NAMESPACE/K8S_POD_NAME and the netconf a kubeconfig (kubelet's
+// path); the agent's own step marks are printed too.
 import path from 'node:path';
 import { applyInstall, planInstall } from '../../src/cni/install/install.js';
 import { SqliteDatastore } from '../../src/datastore/sqlite.js';
 import { putNode, putPool } from '../../test/support/ipam.js';
 import * as here from '../../test/system/cni/world.js';
 import { pluginPhases, timeSpawn as timed, type Timed } from './phases.js';
+import { startKubeFixture, type KubeFixture } from './kube-fixture.js';
 
 type WorldModule = typeof here;
 
 const baseDir = process.argv[2];
 const PODS = Number(process.argv[3] ?? 50);
+const K8S = process.env.BENCH_K8S === '1';
 /** Agent environment per side, from base:KEY=VALUE and this:KEY=VALUE arguments. */
 const agentEnv = (side: 'base' | 'this'): Record<string, string> =>
   Object.fromEntries(
@@ -36,7 +40,8 @@ const fmt = (xs: number[]) =>
 interface Side {
   label: string;
   w: here.CniWorld;
-  agent: { stop(): Promise<void> };
+  agent: { stop(): Promise<void>; log?(): string };
+  kube?: KubeFixture;
   plugin: string;
   binDir: string;
   conf: Record<string, unknown>;
@@ -54,7 +59,7 @@ async function side(
   install: boolean,
   env: Record<string, string>,
 ): Promise<Side> {
-  const w = await mod.CniWorld.create(tag);
+  const w = await mod.CniWorld.create(tag, 'tx');
   try {
     const ds = await SqliteDatastore.open(w.sqlitePath, { timeoutMs: 5000 });
     await putPool(ds, `tc-${tag}`, pool, { blockSize: 26 });
@@ -81,8 +86,24 @@ async function side(
         else process.env[k] = v;
       }
     });
-    const conf = w.netconf({ ipam: { type: 'calico-ipam' } });
-    return { label, w, agent, plugin: path.join(binDir, 'calico'), binDir, conf, adds: [], dels: [], addCalls: [] };
+    let conf = w.netconf({ ipam: { type: 'calico-ipam' } });
+    let kube: KubeFixture | undefined;
+    if (K8S) {
+      kube = await startKubeFixture(w, here.ROOT, PODS);
+      conf = { ...conf, name: 'k8s-pod-network', policy: { type: 'k8s' }, kubernetes: { kubeconfig: kube.kubeconfig } };
+    }
+    return {
+      label,
+      w,
+      agent,
+      kube,
+      plugin: path.join(binDir, 'calico'),
+      binDir,
+      conf,
+      adds: [],
+      dels: [],
+      addCalls: [],
+    };
   } catch (err) {
     await w.destroy();
     throw err;
@@ -114,6 +135,7 @@ async function main(): Promise<void> {
           CNI_CONTAINERID: `cmp${i}`,
           CNI_NETNS: pods[k]![i]!.netns,
           CNI_COMMAND: command,
+          ...(s.kube ? { CNI_ARGS: s.kube.cniArgs(i) } : {}),
         },
         JSON.stringify(s.conf),
       );
@@ -152,6 +174,23 @@ async function main(): Promise<void> {
     console.log(`  ADD phases, median ms: ${sides.map((s) => s.label).join(' | ')}`);
     for (const name of phaseMedians[1]!.keys()) {
       const cols = phaseMedians.map((m) => (m.get(name)?.length ? pct(m.get(name)!, 0.5).toFixed(1) : '?'));
+      console.log(`    ${name.padEnd(30)} ${cols.map((c) => c.padStart(6)).join(' ')}`);
+    }
+    // The agent's own step marks (handler timing lines, ms since the handler was called).
+    const stepMedians = sides.map((s) => {
+      const by = new Map<string, number[]>();
+      for (const m of (s.agent.log?.() ?? '').matchAll(/ADD cmp\d+ timing \(ms since start\): (.*)/g)) {
+        for (const part of m[1]!.split(', ')) {
+          const at = part.lastIndexOf(' ');
+          const name = part.slice(0, at);
+          by.set(name, [...(by.get(name) ?? []), Number(part.slice(at + 1))]);
+        }
+      }
+      return by;
+    });
+    console.log(`  agent ADD steps done at, median ms: ${sides.map((s) => s.label).join(' | ')}`);
+    for (const name of new Set([...stepMedians[0]!.keys(), ...stepMedians[1]!.keys()])) {
+      const cols = stepMedians.map((m) => (m.get(name)?.length ? pct(m.get(name)!, 0.5).toFixed(1) : '-'));
       console.log(`    ${name.padEnd(30)} ${cols.map((c) => c.padStart(6)).join(' ')}`);
     }
   } finally {
