@@ -78,7 +78,8 @@ async function runCniCommand(io: ProgramIo): Promise<number> {
     const c = await loadPluginCore(io.argv0);
     return ipam ? c.ipam : c.calico;
   });
-  if (ipam) return runPlugin(core, pluginIo, { about: `Calico CNI IPAM plugin ${CALICO_CNI_VERSION}` });
+  // Calico's about texts: "Calico CNI plugin <v>" and "Calico CNI IPAM <v>" (ipam_plugin.go).
+  if (ipam) return runPlugin(core, pluginIo, { about: `Calico CNI IPAM ${CALICO_CNI_VERSION}` });
   // Calico's plugin prints a config without cniVersion's result as 0.2.0 (its own default), calico-ipam as skel's.
   return runPlugin(handoffHandlers(core), pluginIo, {
     about: `Calico CNI plugin ${CALICO_CNI_VERSION}`,

@@ -134,7 +134,7 @@ describe('every command for each version', () => {
     assert.deepEqual(await allocationsOf(id), []);
     const about = await w.run({ command: '', config: {} }, 'calico-ipam');
     assert.equal(about.code, 0);
-    assert.match(about.stderr, /^Calico CNI IPAM plugin v.*\nCNI protocol versions supported: 0\.1\.0, /);
+    assert.match(about.stderr, /^Calico CNI IPAM v.*\nCNI protocol versions supported: 0\.1\.0, /);
     const v = spawnSync(path.join(w.binDir, 'calico'), ['-v'], { encoding: 'utf8' });
     assert.equal(v.status, 0);
     assert.match(v.stdout, /^v\d+\.\d+\.\d+/);
