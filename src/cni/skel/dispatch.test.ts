@@ -177,11 +177,16 @@ describe('skel: stdin and identifiers, in order', () => {
     ['eth:0', /contains \/ or :/],
     ['eth 0', /whitespace/],
     ['eth\t0', /whitespace/],
+    ['eth\u00850', /whitespace/], // NEL: a space to Go's unicode.IsSpace, not to \s
   ] as const) {
     test(`interface name ${JSON.stringify(ifName)} is code 4`, async () => {
       assertError(await run({ ...ADD_ENV, CNI_IFNAME: ifName }), 4, why);
     });
   }
+  test('U+FEFF is no space to Go: accepted (as skel) if short enough', async () => {
+    const o = await run({ ...ADD_ENV, CNI_IFNAME: 'eth\ufeff0' });
+    assert.equal(o.code, 0, o.stdout);
+  });
   test('a 15-character interface name is accepted', async () => {
     const o = await run({ ...ADD_ENV, CNI_IFNAME: 'abcdefghijklmno' });
     assert.equal(o.code, 0, o.stdout);

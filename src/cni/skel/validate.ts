@@ -3,6 +3,8 @@
 import { CniError } from './types.js';
 
 const ID_PATTERN = /^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/;
+/** `/`, `:` or a character Go's unicode.IsSpace calls space (Unicode White_Space: like \s with U+0085, without U+FEFF). */
+const GO_SPACE_OR_SEPARATOR = /[/:\t\n\v\f\r \u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]/;
 /** Linux IFNAMSIZ - 1. */
 export const MAX_IFNAME_LENGTH = 15;
 
@@ -26,7 +28,9 @@ export function validateInterfaceName(ifName: string): void {
     );
   }
   if (ifName === '.' || ifName === '..') throw new CniError(4, 'interface name is . or ..');
-  if (/[/:\s]/.test(ifName)) throw new CniError(4, 'interface name contains / or : or whitespace characters');
+  if (GO_SPACE_OR_SEPARATOR.test(ifName)) {
+    throw new CniError(4, 'interface name contains / or : or whitespace characters');
+  }
 }
 
 /** CNI_ARGS `K1=V1;K2=V2` -> record; empty pieces are skipped, a piece without `=` is an error naming it (libcni's
