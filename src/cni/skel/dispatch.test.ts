@@ -284,6 +284,11 @@ describe('skel: versions and commands', () => {
     assertError(await run(bad, '{"cniVersion":"9.9.9","name":"n"}'), 1, /^incompatible CNI versions$/);
     assertError(await run({ ...bad, CNI_COMMAND: 'DEL' }), 999, /^ARGS: invalid pair "garbage"$/);
   });
+  test('stdin `null` is a config without a name (7), an array or a number cannot be decoded (6)', async () => {
+    assertError(await run(ADD_ENV, 'null'), 7, /^missing network name$/);
+    assertError(await run(ADD_ENV, '[]'), 6, /^error unmarshall network config/);
+    assertError(await run(ADD_ENV, '5'), 6, /^error unmarshall network config/);
+  });
   test('an unknown command is code 4, after stdin checks', async () => {
     assertError(await run({ ...ADD_ENV, CNI_COMMAND: 'FROB' }), 4, /^unknown CNI_COMMAND: FROB$/);
     assertError(await run({ ...ADD_ENV, CNI_COMMAND: 'FROB' }, 'x'), 6, /unmarshall/);

@@ -77,7 +77,9 @@ export async function preflight(env: Env, readStdin: () => Promise<string>): Pro
   } catch (err) {
     throw new CniError(6, `error unmarshall network config: ${(err as Error).message}`);
   }
-  if (config === null || typeof config !== 'object' || Array.isArray(config)) {
+  // JSON null decodes into Go's struct as nothing set: then the missing name (7) is what skel reports.
+  if (config === null) config = {} as NetConf;
+  if (typeof config !== 'object' || Array.isArray(config)) {
     throw new CniError(6, 'error unmarshall network config: not a JSON object');
   }
   if (config.name !== undefined && typeof config.name !== 'string') {
