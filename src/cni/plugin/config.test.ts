@@ -28,6 +28,8 @@ test('bad values are refused naming the field', () => {
     /policy_setup_timeout_seconds: must not be negative/,
   );
   assert.throws(() => parseCalicoConfig({ ...base, device_type: 'macvlan' }, {}), /device_type: unsupported/);
+  // netkit is accepted, as Calico, and falls back to a veth pair.
+  assert.equal(parseCalicoConfig({ ...base, device_type: 'netkit' }, {}).deviceType, 'veth');
   assert.throws(() => parseCalicoConfig({ ...base, ipam: {} }, {}), /ipam.type: required/);
   assert.throws(
     () => parseCalicoConfig({ ...base, feature_control: { floating_ips: 'yes' } }, {}),

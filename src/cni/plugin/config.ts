@@ -78,9 +78,11 @@ export function parseCalicoConfig(raw: NetConf, env: Record<string, string | und
   const numQueues = int(raw, 'num_queues', 1);
   const timeout = int(raw, 'policy_setup_timeout_seconds', 0);
   if (timeout < 0) throw fieldError('policy_setup_timeout_seconds', `must not be negative, got ${timeout}`);
+  // Calico's device types: veth (the default) and netkit, which falls back to veth where the kernel has no netkit;
+  // this plugin makes veths only, so netkit always takes that fallback.
   const deviceType = str(raw, 'device_type') ?? 'veth';
-  if (deviceType !== 'veth')
-    throw fieldError('device_type', `unsupported device type "${deviceType}" (supported: veth)`);
+  if (deviceType !== 'veth' && deviceType !== 'netkit')
+    throw fieldError('device_type', `unsupported device type "${deviceType}" (supported: veth, netkit)`);
   const ipamType = str(ipam, 'type', 'ipam.type');
   if (!ipamType) throw fieldError('ipam.type', 'required (e.g. "calico-ipam" or "host-local")');
   if (!/^[A-Za-z0-9][A-Za-z0-9_.-]*$/.test(ipamType)) throw fieldError('ipam.type', `not a plugin name: "${ipamType}"`);
