@@ -1,6 +1,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:https';
+import type { ServerResponse } from 'node:http';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -53,12 +54,26 @@ let server: Server;
 let dir: string;
 let kubeconfig: string;
 const seenAuth: string[] = [];
+const gets: string[] = [];
+const watchers: ServerResponse[] = [];
 
 before(async () => {
   dir = mkdtempSync(path.join(tmpdir(), 'tc-kube-'));
   const { cert, key } = selfSigned();
   server = createServer({ cert, key }, (req, res) => {
     seenAuth.push(String(req.headers.authorization));
+    gets.push(String(req.url));
+    if (req.url === '/api/v1/namespaces') {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ metadata: { resourceVersion: '7' }, items: [NS] }));
+      return;
+    }
+    if (req.url?.startsWith('/api/v1/namespaces?watch=true')) {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.flushHeaders();
+      watchers.push(res);
+      return;
+    }
     const body =
       req.url === '/api/v1/namespaces/prod/pods/web-0' ? POD : req.url === '/api/v1/namespaces/prod' ? NS : undefined;
     res.writeHead(body ? 200 : 404, { 'content-type': 'application/json' });
@@ -92,6 +107,7 @@ before(async () => {
 });
 
 after(() => {
+  server?.closeAllConnections();
   server?.close();
   rmSync(dir, { recursive: true, force: true });
 });
@@ -131,4 +147,34 @@ test('a malformed annotation is an error naming it', () => {
     /cni.projectcalico.org\/ipAddrs.*not a JSON list/,
   );
   assert.throws(() => annotationList({ [ANNOTATION.ipAddrs]: '[1]' }, ANNOTATION.ipAddrs), /list of strings/);
+});
+
+test('a resident reader answers namespaces from its watch, and follows changes', async () => {
+  const kube = new KubeReader(await loadKubeconfig(kubeconfig), undefined, { resident: true });
+  try {
+    const direct = () => gets.filter((u) => u === '/api/v1/namespaces/prod').length;
+    const before = direct();
+    assert.equal((await kube.getNamespace('prod')).metadata.name, 'prod');
+    assert.equal(direct(), before + 1, 'the first lookup is a GET (and starts the watch)');
+    const deadline = Date.now() + 5000;
+    while (watchers.length === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+    assert.match(gets.find((u) => u.includes('watch=true')) ?? '', /resourceVersion=7/);
+    assert.deepEqual((await kube.getNamespace('prod')).metadata.labels, { team: 'blue' });
+    assert.equal(direct(), before + 1, 'then no GET');
+    const changed = { metadata: { ...NS.metadata, labels: { team: 'red' }, resourceVersion: '8' } };
+    watchers[0]!.write(JSON.stringify({ type: 'MODIFIED', object: changed }) + '\n');
+    let labels: unknown;
+    while (Date.now() < deadline) {
+      labels = (await kube.getNamespace('prod')).metadata.labels;
+      if ((labels as { team?: string }).team === 'red') break;
+      await new Promise((r) => setTimeout(r, 5));
+    }
+    assert.deepEqual(labels, { team: 'red' });
+    // The pod is always read fresh.
+    await kube.getPod('prod', 'web-0');
+    await kube.getPod('prod', 'web-0');
+    assert.equal(gets.filter((u) => u === '/api/v1/namespaces/prod/pods/web-0').length >= 2, true);
+  } finally {
+    kube.close();
+  }
 });

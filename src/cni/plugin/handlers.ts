@@ -64,7 +64,12 @@ function unclosable(ds: Datastore): Datastore {
   });
 }
 
-export function createPluginDeps(opts: { keepOpen: boolean; log?: (line: string) => void }): PluginDeps {
+export function createPluginDeps(opts: {
+  keepOpen: boolean;
+  log?: (line: string) => void;
+  /** A long-lived process: Kubernetes readers keep their connections and watch the namespaces. */
+  resident?: boolean;
+}): PluginDeps {
   const log = opts.log ?? logger();
   const open = new Map<string, Promise<Datastore>>();
   let datastoreModule: Promise<typeof import('../../datastore/index.js')> | undefined;
@@ -110,7 +115,8 @@ export function createPluginDeps(opts: { keepOpen: boolean; log?: (line: string)
       return { ds: await p, release: async () => {} };
     },
     async kube(kubeconfig) {
-      const make = async () => new KubeReader(await loadKubeconfig(kubeconfig));
+      const make = async () =>
+        new KubeReader(await loadKubeconfig(kubeconfig), undefined, { resident: opts.resident === true });
       if (!opts.keepOpen) return make();
       // Keyed by the file's change time too: calico-node rewrites the kubeconfig when it renews the token.
       let stamp = 0;
@@ -122,7 +128,11 @@ export function createPluginDeps(opts: { keepOpen: boolean; log?: (line: string)
       const key = `${kubeconfig}@${stamp}`;
       let p = kubes.get(key);
       if (!p) {
-        for (const k of kubes.keys()) if (k.startsWith(`${kubeconfig}@`)) kubes.delete(k);
+        for (const [k, old] of kubes) {
+          if (!k.startsWith(`${kubeconfig}@`)) continue;
+          kubes.delete(k);
+          old.then((r) => r.close()).catch(() => {});
+        }
         p = make();
         kubes.set(key, p);
         p.catch(() => kubes.delete(key));
@@ -193,5 +203,5 @@ export const calicoPluginHandlers: PluginHandlers = handlersWith(
 /** calico-node's CNI server: warm dependencies, and pod-side chains started ahead of the requests. */
 export function agentPluginHandlers(log?: (line: string) => void): PluginHandlers {
   keepSparePodChains();
-  return handlersWith(createPluginDeps({ keepOpen: true, log }));
+  return handlersWith(createPluginDeps({ keepOpen: true, log, resident: true }));
 }
