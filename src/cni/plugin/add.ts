@@ -16,6 +16,7 @@ import type { PluginDeps } from './deps.js';
 import { EndpointStore, type WorkloadEndpoint } from './endpoints.js';
 import { waitForPolicy } from './policy-wait.js';
 import { workloadIdentity, type WorkloadIdentity } from './workload.js';
+import { DEFAULT_POD_ROUTES, podRouteDestinations } from './pod-routes.js';
 
 const isV6 = (a: string): boolean => a.includes(':');
 
@@ -26,20 +27,23 @@ function faultPoint(req: CniRequest, point: string): void {
 }
 
 /** The result a repeated ADD returns, rebuilt from the endpoint the first ADD wrote. */
-export function resultFromEndpoint(wep: WorkloadEndpoint, req: CniRequest, mtu: number): CniResult {
+export function resultFromEndpoint(
+  wep: WorkloadEndpoint,
+  req: CniRequest,
+  mtu: number,
+  podRoutes: readonly string[] = DEFAULT_POD_ROUTES,
+): CniResult {
   return {
     interfaces: [{ name: wep.spec.interfaceName }, { name: req.ifName, mac: wep.spec.mac, mtu, sandbox: req.netns }],
     ips: wep.spec.ipNetworks.map((address) => ({ address, interface: 1 })),
-    routes: defaultRoutes(wep.spec.ipNetworks),
+    routes: routesOf(wep.spec.ipNetworks, podRoutes),
     dns: {},
   };
 }
 
-function defaultRoutes(addresses: string[]): CniRoute[] {
-  const routes: CniRoute[] = [];
-  if (addresses.some((a) => !isV6(a))) routes.push({ dst: '0.0.0.0/0' });
-  if (addresses.some(isV6)) routes.push({ dst: '::/0' });
-  return routes;
+/** The pod's gateway routes of the families it has addresses in. */
+function routesOf(addresses: string[], podRoutes: readonly string[]): CniRoute[] {
+  return podRoutes.filter((dst) => addresses.some((a) => isV6(a) === isV6(dst))).map((dst) => ({ dst }));
 }
 
 export async function cmdAdd(req: CniRequest, deps: PluginDeps): Promise<CniResult> {
@@ -48,6 +52,7 @@ export async function cmdAdd(req: CniRequest, deps: PluginDeps): Promise<CniResu
   const mtu = resolveMtu(conf);
   const node = resolveNodename(conf);
   const id = workloadIdentity(req, node, conf.name);
+  const podRoutes = podRouteDestinations(req.config, id.orchestrator);
   if (!req.netns) throw new CniError(4, 'CNI_NETNS is required for ADD');
   const t0 = performance.now();
   const marks: string[] = [];
@@ -80,7 +85,7 @@ export async function cmdAdd(req: CniRequest, deps: PluginDeps): Promise<CniResu
       hostLinkExists(existing.spec.interfaceName)
     ) {
       deps.log(`ADD ${req.containerId}: endpoint ${id.wepName} already set up; returning its result`);
-      return resultFromEndpoint(existing, req, mtu);
+      return resultFromEndpoint(existing, req, mtu, podRoutes);
     }
 
     // The veth pair needs neither addresses nor the pod's annotations: the kernel makes it while the Kubernetes
@@ -93,6 +98,7 @@ export async function cmdAdd(req: CniRequest, deps: PluginDeps): Promise<CniResu
       numQueues: conf.numQueues,
       allowIpForwarding: conf.allowIpForwarding,
       podSide,
+      podRoutes,
     });
     undo.push({
       what: `delete ${id.hostVeth}`,
@@ -160,7 +166,7 @@ export async function cmdAdd(req: CniRequest, deps: PluginDeps): Promise<CniResu
       interfaces: [{ name: id.hostVeth }, { name: req.ifName, mac, mtu, sandbox: req.netns }],
       ips: addresses.map((address) => ({ address, interface: 1 })),
       // The pod's real routes (default via the link-local gateway), so a repeated ADD can rebuild the same result.
-      routes: defaultRoutes(addresses),
+      routes: routesOf(addresses, podRoutes),
       dns: {},
     };
   } catch (err) {

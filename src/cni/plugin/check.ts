@@ -7,6 +7,7 @@ import { GATEWAY_V4, GATEWAY_V6, hostLinkExists, hostRoutesVia, inspectPodInterf
 import type { PluginDeps } from './deps.js';
 import { EndpointStore } from './endpoints.js';
 import { workloadIdentity } from './workload.js';
+import { podRouteDestinations } from './pod-routes.js';
 
 const sameSet = (a: string[], b: string[]): boolean => a.length === b.length && a.every((x) => b.includes(x));
 const bare = (cidr: string): string => cidr.split('/')[0]!;
@@ -53,17 +54,16 @@ export async function cmdCheck(req: CniRequest, deps: PluginDeps): Promise<void>
         if (!sameSet(pod.addresses, want)) {
           diffs.push(`${req.ifName} has addresses [${pod.addresses.join(', ')}], expected [${want.join(', ')}]`);
         }
-        if (
-          want.some((a) => !a.includes(':')) &&
-          !pod.routes.some((r) => r.dst === 'default' && r.gateway === GATEWAY_V4)
-        ) {
-          diffs.push(`default route via ${GATEWAY_V4} is missing in ${req.netns}`);
-        }
-        if (
-          want.some((a) => a.includes(':')) &&
-          !pod.routes.some((r) => r.dst === 'default' && r.gateway === GATEWAY_V6)
-        ) {
-          diffs.push(`default route via ${GATEWAY_V6} is missing in ${req.netns}`);
+        for (const dst of podRouteDestinations(req.config, id.orchestrator)) {
+          const six = dst.includes(':');
+          if (!want.some((a) => a.includes(':') === six)) continue;
+          const gateway = six ? GATEWAY_V6 : GATEWAY_V4;
+          const shown = /^(0\.0\.0\.0|::)\/0$/.test(dst) ? 'default' : dst;
+          if (!pod.routes.some((r) => r.dst === shown && r.gateway === gateway)) {
+            diffs.push(
+              `${shown === 'default' ? 'default route' : `route ${dst}`} via ${gateway} is missing in ${req.netns}`,
+            );
+          }
         }
       }
     }

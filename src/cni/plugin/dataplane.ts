@@ -29,6 +29,8 @@ export interface PodLinkSpec {
   allowIpForwarding: boolean;
   /** The pod side, started by the caller already (else started here). */
   podSide?: PodSideChain;
+  /** Destinations routed through the gateway in the pod (pod-routes.ts); Calico's defaults when absent. */
+  podRoutes?: readonly string[];
 }
 
 export interface PodInterfaceSpec extends PodLinkSpec {
@@ -203,14 +205,15 @@ export class PodInterfaceBuild {
     if (this.mac !== this.madeWithMac) batch.push(`link set dev ${ifName} address ${this.mac}`);
     batch.push(`link set dev ${ifName} up`);
     for (const a of v4) batch.push(`addr add ${a} dev ${ifName}`);
+    const routes = this.spec.podRoutes ?? ['0.0.0.0/0', '::/0'];
     if (v4.length) {
       batch.push(`route add ${GATEWAY_V4}/32 dev ${ifName} scope link`);
-      batch.push(`route add default via ${GATEWAY_V4} dev ${ifName}`);
+      for (const dst of routes.filter((r) => !isV6(r))) batch.push(`route add ${dst} via ${GATEWAY_V4} dev ${ifName}`);
       batch.push(`neigh add ${GATEWAY_V4} dev ${ifName} lladdr ${HOST_VETH_MAC} nud permanent`);
     }
     for (const a of v6) batch.push(`addr add ${a} dev ${ifName} nodad`);
     if (v6.length) {
-      batch.push(`route add ::/0 via ${GATEWAY_V6} dev ${ifName}`);
+      for (const dst of routes.filter(isV6)) batch.push(`route add ${dst} via ${GATEWAY_V6} dev ${ifName}`);
       batch.push(`neigh add ${GATEWAY_V6} dev ${ifName} lladdr ${HOST_VETH_MAC} nud permanent`);
     }
     const podDone = this.podSide.run(v6.length > 0, pod, batch);

@@ -410,6 +410,40 @@ describe('endpoint, idempotency and cleanup', () => {
     w.removePod(pod.name);
   });
 
+  test("a Kubernetes pod on host-local gets ipam.routes through its gateway instead of the defaults (Calico's k8s path)", async () => {
+    const base = w.netconf();
+    const ipam = { ...(base.ipam as Record<string, unknown>), routes: [{ dst: '10.200.0.0/16', gw: '10.124.0.1' }] };
+    for (const [extra, want] of [
+      [{}, ['10.200.0.0/16']],
+      [{ include_default_routes: true }, ['0.0.0.0/0', '10.200.0.0/16']],
+    ] as const) {
+      const pod = w.addPod();
+      const id = cid();
+      const conf = { ...base, ipam, ...extra };
+      const call = {
+        containerId: id,
+        netns: pod.netns,
+        ifName: 'eth0',
+        args: `K8S_POD_NAMESPACE=prod;K8S_POD_NAME=${id}`,
+      };
+      const r = await w.run({ ...call, command: 'ADD', config: conf });
+      ok(r, 'ADD');
+      assert.deepEqual(
+        r.json.routes.map((x: { dst: string }) => x.dst),
+        want,
+      );
+      const routes = JSON.parse(inNs(pod.name, ['ip', '-j', '-4', 'route', 'show'])) as {
+        dst: string;
+        gateway?: string;
+      }[];
+      const viaGateway = routes.filter((x) => x.gateway === '169.254.1.1').map((x) => x.dst);
+      assert.deepEqual(viaGateway.sort(), want.map((d) => (d === '0.0.0.0/0' ? 'default' : d)).sort());
+      ok(await w.run({ ...call, command: 'CHECK', config: { ...conf, prevResult: r.json } }), 'CHECK');
+      ok(await w.run({ ...call, command: 'DEL', config: conf }), 'DEL');
+      w.removePod(pod.name);
+    }
+  });
+
   test('ClusterInformation datastoreReady: false refuses ADD', async () => {
     const key = resourceKey('ClusterInformation', 'default');
     await ds.put(
