@@ -9,7 +9,7 @@ import { waitForReadinessGates } from './readiness.js';
 import type { CniResult, CniRoute } from '../skel/result.js';
 import { CniError, type CniRequest } from '../skel/types.js';
 import { podInfo, annotationList, ANNOTATION, type PodInfo } from '../k8s/pod.js';
-import { parseCalicoConfig, requireNodenameFile, resolveMtu, resolveNodename, type CalicoConfig } from './config.js';
+import { mtuSetting, parseCalicoConfig, requireNodenameFile, resolveNodename, type CalicoConfig } from './config.js';
 import { hostLinkExists, removePodInterface, startPodInterface } from './dataplane.js';
 import { PodSideChain } from './pod-side.js';
 import type { PluginDeps } from './deps.js';
@@ -30,7 +30,7 @@ function faultPoint(req: CniRequest, point: string): void {
 export function resultFromEndpoint(
   wep: WorkloadEndpoint,
   req: CniRequest,
-  mtu: number,
+  mtu: number | undefined,
   podRoutes: readonly string[] = DEFAULT_POD_ROUTES,
 ): CniResult {
   return {
@@ -49,7 +49,9 @@ function routesOf(addresses: string[], podRoutes: readonly string[]): CniRoute[]
 export async function cmdAdd(req: CniRequest, deps: PluginDeps): Promise<CniResult> {
   const conf = parseCalicoConfig(req.config, req.env);
   requireNodenameFile(conf);
-  const mtu = resolveMtu(conf);
+  // Calico's result names the MTU only when the config or the MTU file set one; the veth gets 1500 otherwise.
+  const mtuSet = mtuSetting(conf);
+  const mtu = mtuSet ?? 1500;
   const node = resolveNodename(conf);
   const id = workloadIdentity(req, node, conf.name);
   const podRoutes = podRouteDestinations(req.config, id.orchestrator);
@@ -85,7 +87,7 @@ export async function cmdAdd(req: CniRequest, deps: PluginDeps): Promise<CniResu
       hostLinkExists(existing.spec.interfaceName)
     ) {
       deps.log(`ADD ${req.containerId}: endpoint ${id.wepName} already set up; returning its result`);
-      return resultFromEndpoint(existing, req, mtu, podRoutes);
+      return resultFromEndpoint(existing, req, mtuSet, podRoutes);
     }
 
     // The veth pair needs neither addresses nor the pod's annotations: the kernel makes it while the Kubernetes
@@ -163,7 +165,7 @@ export async function cmdAdd(req: CniRequest, deps: PluginDeps): Promise<CniResu
     }
 
     return {
-      interfaces: [{ name: id.hostVeth }, { name: req.ifName, mac, mtu, sandbox: req.netns }],
+      interfaces: [{ name: id.hostVeth }, { name: req.ifName, mac, mtu: mtuSet, sandbox: req.netns }],
       ips: addresses.map((address) => ({ address, interface: 1 })),
       // The pod's real routes (default via the link-local gateway), so a repeated ADD can rebuild the same result.
       routes: routesOf(addresses, podRoutes),

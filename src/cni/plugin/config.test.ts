@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { parseCalicoConfig, requireNodenameFile, resolveMtu, resolveNodename } from './config.js';
+import { mtuSetting, parseCalicoConfig, requireNodenameFile, resolveMtu, resolveNodename } from './config.js';
 import type { NetConf } from '../skel/types.js';
 
 const base: NetConf = { cniVersion: '1.0.0', name: 'net', type: 'calico', ipam: { type: 'calico-ipam' } };
@@ -71,6 +71,7 @@ test('MTU: config, else the MTU file, else 1500; require_mtu_file makes a missin
     const env = { CALICO_MTU_FILE: file };
     assert.equal(resolveMtu(parseCalicoConfig({ ...base, mtu: 1410 }, env)), 1410);
     assert.equal(resolveMtu(parseCalicoConfig(base, env)), 1500);
+    assert.equal(mtuSetting(parseCalicoConfig(base, env)), undefined, 'nothing set: the result names no MTU');
     assert.throws(() => resolveMtu(parseCalicoConfig({ ...base, require_mtu_file: true }, env)), /required/);
     writeFileSync(file, '1440\n');
     assert.equal(resolveMtu(parseCalicoConfig(base, env)), 1440);

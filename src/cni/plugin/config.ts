@@ -138,6 +138,14 @@ export function resolveNodename(conf: CalicoConfig): string {
 
 /** The pod interface MTU: the config's if set, else the MTU file calico-node writes, else 1500. */
 export function resolveMtu(conf: CalicoConfig): number {
+  return mtuSetting(conf) ?? 1500;
+}
+
+/**
+ * The MTU the config or the MTU file sets, undefined when neither does (the veth then gets the kernel's 1500 and,
+ * as Calico's, the result names no MTU).
+ */
+export function mtuSetting(conf: CalicoConfig): number | undefined {
   if (conf.mtu > 0) return conf.mtu;
   try {
     const text = readFileSync(conf.mtuFile, 'utf8').trim();
@@ -149,6 +157,6 @@ export function resolveMtu(conf: CalicoConfig): number {
     if (err instanceof CniError) throw err;
     if (conf.requireMtuFile)
       throw new CniError(999, `MTU file ${conf.mtuFile} is required (require_mtu_file) but missing`);
-    return 1500;
+    return undefined;
   }
 }
