@@ -101,7 +101,7 @@ export function convertResult(raw: Record<string, unknown>, version: string): Re
     // 0.1.0/0.2.0 hold one address per family: the first of each, with the routes of that family.
     const v4 = r.ips?.find((ip) => !isV6(ip.address));
     const v6 = r.ips?.find((ip) => isV6(ip.address));
-    if (!v4 && !v6) throw new CniError(999, `cannot convert result to version ${version}: it has no IP address`);
+    if (!v4 && !v6) throw new CniError(999, 'cannot convert: no valid IP addresses'); // libcni's text
     const fam = (ip: CniIpConfig | undefined, six: boolean) =>
       ip &&
       clean({
