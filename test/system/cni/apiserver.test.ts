@@ -103,7 +103,7 @@ test('pod labels, service account and named ports come from the API server', asy
   assert.equal(wep.metadata.labels.app, 'cart');
   assert.equal(wep.metadata.labels['projectcalico.org/serviceaccount'], 'cart');
   assert.deepEqual(wep.spec.profiles, ['kns.shop', 'ksa.shop.cart']);
-  assert.deepEqual(wep.spec.ports, [{ name: 'http', protocol: 'TCP', port: 8080 }]);
+  assert.deepEqual(wep.spec.ports, [{ name: 'http', protocol: 'tcp', port: 8080 }]);
   const del = await w.run({ ...call, command: 'DEL', config });
   assert.equal(del.code, 0, del.stdout + del.stderr);
   w.removePod(pod.name);
