@@ -151,6 +151,8 @@ export function floatingIpNats(
   if (!floating) return undefined;
   if (!conf.floatingIps) throw new CniError(999, 'requested feature is not enabled: floating_ips');
   return floating.map((ext) => {
+    // Calico's endpoint validation refuses a non-address externalIP; refused here before anything is written.
+    if (!isIp(ext)) throw new CniError(999, `annotation ${ANNOTATION.floatingIPs}: "${ext}" is not an IP address`);
     const internal = addresses.find((a) => isV6(a) === isV6(ext));
     if (!internal) throw new CniError(999, `floating IP ${ext}: the pod has no address of its family`);
     return { internalIP: internal.split('/')[0]!, externalIP: ext };

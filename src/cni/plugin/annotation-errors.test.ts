@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { ANNOTATION, type PodInfo } from '../k8s/pod.js';
 import type { CniRequest } from '../skel/types.js';
 import { parseCalicoConfig } from './config.js';
-import { assignAddresses } from './addresses.js';
+import { assignAddresses, floatingIpNats } from './addresses.js';
 import type { PluginDeps } from './deps.js';
 import type { WorkloadIdentity } from './workload.js';
 
@@ -58,5 +58,21 @@ test('ipAddrsNoIpam: calico-ipam only, then its feature flag', async () => {
 test('ipAddrs needs calico-ipam', async () => {
   await assert.rejects(assign('host-local', { [ANNOTATION.ipAddrs]: '["10.0.0.1"]' }), {
     message: 'ipAddrs is not compatible with configured IPAM: host-local',
+  });
+});
+
+test('a floating IP that is no address is refused before the endpoint is written', () => {
+  const conf = parseCalicoConfig(
+    {
+      cniVersion: '1.0.0',
+      name: 'n',
+      type: 'calico',
+      ipam: { type: 'calico-ipam' },
+      feature_control: { floating_ips: true },
+    },
+    {},
+  );
+  assert.throws(() => floatingIpNats(conf, info({ [ANNOTATION.floatingIPs]: '["1.2.3.x"]' }), ['10.0.0.5/32']), {
+    message: 'annotation cni.projectcalico.org/floatingIPs: "1.2.3.x" is not an IP address',
   });
 });
