@@ -4,11 +4,11 @@
 // Every step that changed something pushes its undo; a failure part-way runs them in reverse and rethrows.
 // Test-only fault points: env CALICO_CNI_FAULT_INJECT=after-ipam|after-veth|after-endpoint fails ADD right there.
 import { CALICO_API_VERSION } from '../../api/resource.js';
-import { assignAddresses, floatingIpNats, podMac, type Undo } from './addresses.js';
+import { allowedSourcePrefixes, assignAddresses, floatingIpNats, podMac, type Undo } from './addresses.js';
 import { waitForReadinessGates } from './readiness.js';
 import type { CniResult, CniRoute } from '../skel/result.js';
 import { CniError, type CniRequest } from '../skel/types.js';
-import { podInfo, annotationList, ANNOTATION, type PodInfo } from '../k8s/pod.js';
+import { podInfo, type PodInfo } from '../k8s/pod.js';
 import { mtuSetting, parseCalicoConfig, requireNodenameFile, resolveNodename, type CalicoConfig } from './config.js';
 import { hostLinkExists, removePodInterface, startPodInterface } from './dataplane.js';
 import { PodSideChain } from './pod-side.js';
@@ -228,7 +228,7 @@ function buildEndpoint(
   if (serviceAccountName) spec.serviceAccountName = serviceAccountName;
   if (info?.ports.length) spec.ports = info.ports.map((p) => ({ ...p, protocol: p.protocol }));
   if (ipNATs?.length) spec.ipNATs = ipNATs;
-  const prefixes = info ? annotationList(info.annotations, ANNOTATION.allowedSourcePrefixes) : undefined;
+  const prefixes = allowedSourcePrefixes(info);
   if (prefixes?.length) spec.allowSpoofedSourcePrefixes = prefixes;
   return {
     apiVersion: CALICO_API_VERSION,

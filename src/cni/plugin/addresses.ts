@@ -1,7 +1,7 @@
 // Which addresses a pod gets (cni.md §B.5 steps 9-11, 16-17): the IPAM plugin by delegation — with the pool and family
 // annotations written into its config, host-local's usePodCidr filled from the Node — or the pod's ipAddrs /
 // ipAddrsNoIpam annotations; then the floating IPs and MAC the annotations ask for. Every IPAM call pushes its undo.
-import { isIp } from '../../net/ip.js';
+import { canonicalCidr, isIp } from '../../net/ip.js';
 import type { CniResult } from '../skel/result.js';
 import { CniError, type CniRequest } from '../skel/types.js';
 import { annotationList, ANNOTATION, type PodInfo } from '../k8s/pod.js';
@@ -166,4 +166,19 @@ export function podMac(info: PodInfo | undefined, made?: string): string {
     throw new CniError(999, `annotation ${ANNOTATION.hwAddr}: "${annotated}" is not a MAC address`);
   }
   return annotated?.toLowerCase() ?? made ?? randomPodMac();
+}
+
+/**
+ * The allowedSourcePrefixes annotation as the endpoint's allowSpoofedSourcePrefixes, as Calico's conversion: each entry
+ * an address (taken as /32 or /128) or a CIDR (taken as the network it names); anything else refused naming it.
+ */
+export function allowedSourcePrefixes(info: PodInfo | undefined): string[] | undefined {
+  const list = info ? annotationList(info.annotations, ANNOTATION.allowedSourcePrefixes) : undefined;
+  return list?.map((prefix) => {
+    try {
+      return canonicalCidr(prefix.includes('/') ? prefix : hostPrefix(prefix));
+    } catch {
+      throw new CniError(999, `failed to parse '${prefix}' as an IP address or CIDR`);
+    }
+  });
 }

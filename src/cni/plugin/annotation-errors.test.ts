@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { ANNOTATION, type PodInfo } from '../k8s/pod.js';
 import type { CniRequest } from '../skel/types.js';
 import { parseCalicoConfig } from './config.js';
-import { assignAddresses, floatingIpNats } from './addresses.js';
+import { allowedSourcePrefixes, assignAddresses, floatingIpNats } from './addresses.js';
 import type { PluginDeps } from './deps.js';
 import type { WorkloadIdentity } from './workload.js';
 
@@ -74,5 +74,18 @@ test('a floating IP that is no address is refused before the endpoint is written
   );
   assert.throws(() => floatingIpNats(conf, info({ [ANNOTATION.floatingIPs]: '["1.2.3.x"]' }), ['10.0.0.5/32']), {
     message: 'annotation cni.projectcalico.org/floatingIPs: "1.2.3.x" is not an IP address',
+  });
+});
+
+test('allowedSourcePrefixes: addresses become /32 or /128, CIDRs their network; anything else is refused', () => {
+  const prefixes = '["192.0.2.7", "198.51.100.9/24", "fd00::1"]';
+  assert.deepEqual(allowedSourcePrefixes(info({ [ANNOTATION.allowedSourcePrefixes]: prefixes })), [
+    '192.0.2.7/32',
+    '198.51.100.0/24',
+    'fd00::1/128',
+  ]);
+  assert.equal(allowedSourcePrefixes(info({})), undefined);
+  assert.throws(() => allowedSourcePrefixes(info({ [ANNOTATION.allowedSourcePrefixes]: '["nope"]' })), {
+    message: "failed to parse 'nope' as an IP address or CIDR",
   });
 });
