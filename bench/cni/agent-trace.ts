@@ -7,7 +7,8 @@
 // allocates in the node's block before each ADD; TRACE_SHOW=n prints the n-th ADD whole; TRACE_FEED_DELAY=ms feeds
 // the chain that much later. TRACE_K8S=1: the lab's API server runs in the node namespace with the pods and their
 // namespaces (kube-fixture.ts), the ADDs carry K8S_POD_NAMESPACE/K8S_POD_NAME and the netconf a kubeconfig, and each
-// Kubernetes GET is a step.
+// Kubernetes GET is a step. TRACE_GAP_MS: the pause between ADDs (default 30). TRACE_PRELOAD=<file>: --import'ed into the
+// traced process first (a probe, e.g. one counting TLS connections).
 // Run: node --import tsx bench/cni/agent-trace.ts [pods=40]    (root; builds its own namespaces and removes them)
 import { spawn } from 'node:child_process';
 import path from 'node:path';
@@ -133,7 +134,7 @@ async function inner(configPath: string): Promise<void> {
     await foreign?.autoAssign({ num4: 1, num6: 0, handleId: `foreign${i}`, attrs: {}, hostname: 'tc-node-1' });
     spans = [];
     // A pause between ADDs, as between pods: the spare used by the last ADD is replaced meanwhile.
-    await new Promise((r) => setTimeout(r, 30));
+    await new Promise((r) => setTimeout(r, Number(process.env.TRACE_GAP_MS ?? 30)));
     t0 = performance.now();
     await handlers.add(pre.request);
     // The first rounds warm the datastore handle, the IPAM client and the resident processes.

@@ -172,7 +172,7 @@ async function main(): Promise<void> {
       return by;
     });
     console.log(`  ADD phases, median ms: ${sides.map((s) => s.label).join(' | ')}`);
-    for (const name of phaseMedians[1]!.keys()) {
+    for (const name of new Set([...phaseMedians[0]!.keys(), ...phaseMedians[1]!.keys()])) {
       const cols = phaseMedians.map((m) => (m.get(name)?.length ? pct(m.get(name)!, 0.5).toFixed(1) : '?'));
       console.log(`    ${name.padEnd(30)} ${cols.map((c) => c.padStart(6)).join(' ')}`);
     }

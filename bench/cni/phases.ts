@@ -7,14 +7,20 @@ export interface Timed {
   code: number;
   out: string;
   stderr: string;
-  /** Wall-clock epoch ms at spawn and at exit, to place the plugin's own marks (CALICO_CNI_TIMING) in time. */
+  /** Wall-clock epoch ms at spawn and at exit, to place a plugin's marks in the older epoch format in time. */
   spawnAt: number;
   exitAt: number;
+  /** CLOCK_MONOTONIC ms (process.hrtime) at spawn and at exit: the plugin's marks are on this clock. */
+  spawnHr: number;
+  exitHr: number;
 }
+
+const hrMs = (): number => Number(process.hrtime.bigint()) / 1e6;
 
 export function timeSpawn(cmd: string[], env: Record<string, string>, stdin: string): Promise<Timed> {
   return new Promise((resolve, reject) => {
     const spawnAt = performance.timeOrigin + performance.now();
+    const spawnHr = hrMs();
     const t0 = process.hrtime.bigint();
     const child = spawn(cmd[0]!, cmd.slice(1), { env, stdio: ['pipe', 'pipe', 'pipe'] });
     let out = '';
@@ -30,6 +36,8 @@ export function timeSpawn(cmd: string[], env: Record<string, string>, stdin: str
         stderr,
         spawnAt,
         exitAt: performance.timeOrigin + performance.now(),
+        spawnHr,
+        exitHr: hrMs(),
       }),
     );
     // A program that exits without reading its stdin must not crash us with EPIPE.
@@ -38,7 +46,12 @@ export function timeSpawn(cmd: string[], env: Record<string, string>, stdin: str
   });
 }
 
-/** The plugin's own phases from its `calico timing:` line, as durations in ms. */
+/**
+ * The plugin's own phases from its `calico timing:` line, as durations in ms. This tree's plugin marks on
+ * CLOCK_MONOTONIC from Node's start (`start`, `loaded` when the bundle's modules begin to run; `bootstrap` only with
+ * CALICO_CNI_TIMING=2); an older tree's on the epoch clock (`origin`, `bootstrap`), where the report itself loaded
+ * perf_hooks after `done` (~1-1.5 ms counted in "exit to reaped").
+ */
 export function pluginPhases(t: Timed): Record<string, number> | undefined {
   const m = /calico timing: (.*)/.exec(t.stderr);
   if (!m) return undefined;
@@ -47,17 +60,30 @@ export function pluginPhases(t: Timed): Record<string, number> | undefined {
     const [name, value] = kv.split('=');
     v[name!] = Number(value);
   }
-  const { origin, bootstrap, entry, checked, sent, reply, done } = v;
-  if ([origin, bootstrap, entry, checked, sent, reply, done].some((x) => x === undefined || Number.isNaN(x)))
-    return undefined;
-  return {
-    'exec to Node start': origin! - t.spawnAt,
-    'Node bootstrap': bootstrap!,
-    'bundle load': entry! - bootstrap!,
+  const { entry, checked, sent, reply, done } = v;
+  if ([entry, checked, sent, reply, done].some((x) => x === undefined || Number.isNaN(x))) return undefined;
+  const tail = {
     'checks (env, stdin, config)': checked! - entry!,
     'socket set-up, connect, send': sent! - checked!,
     'agent round trip': reply! - sent!,
     'result out': done! - reply!,
-    'exit to reaped': t.exitAt - (origin! + done!),
+  };
+  if (v.start !== undefined && v.loaded !== undefined) {
+    return {
+      'exec to Node start': v.start - t.spawnHr,
+      'Node start to entry': entry!,
+      '  of which the modules run': entry! - v.loaded,
+      ...tail,
+      'exit to reaped': t.exitHr - (v.start + done!),
+    };
+  }
+  const { origin, bootstrap } = v;
+  if (origin === undefined || bootstrap === undefined) return undefined;
+  return {
+    'exec to Node start': origin - t.spawnAt,
+    'Node start to entry': entry!,
+    '  of which after bootstrapComplete': entry! - bootstrap,
+    ...tail,
+    'exit to reaped': t.exitAt - (origin + done!),
   };
 }

@@ -2,6 +2,8 @@
 // Calico's one binary does), answers `-v`, wires process stdin/stdout/stderr to the dispatcher and returns the exit
 // code. This file and what it imports stay small: the in-process handlers live in the separately bundled
 // calico-plugin-core (src/cni/core.ts), loaded only when a request is not handed to the calico-node agent.
+// First, so its `loaded` mark is taken when the bundle's modules start running.
+import { markPhase, phaseReport } from './timing.js';
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { asCniError, printJson, runPlugin, type PluginIo } from './skel/dispatch.js';
@@ -10,7 +12,6 @@ import { CniError } from './skel/types.js';
 import { CALICO_CNI_VERSION } from './version.js';
 import { handoffHandlers } from './handoff/client.js';
 import type { PluginCore } from './core.js';
-import { markPhase, phaseReport } from './timing.js';
 import { builtin } from './builtin.js';
 import { lazyHandlers } from './lazy-handlers.js';
 
@@ -42,9 +43,10 @@ export interface ProgramIo {
 export async function runCniProgram(io: ProgramIo): Promise<number> {
   markPhase('entry');
   const code = await runCniCommand(io);
-  if (io.env.CALICO_CNI_TIMING === '1') {
+  const timing = io.env.CALICO_CNI_TIMING;
+  if (timing === '1' || timing === '2') {
     markPhase('done');
-    io.stderr(phaseReport());
+    io.stderr(phaseReport(timing === '2'));
   }
   return code;
 }
