@@ -5,6 +5,7 @@ import { statSync } from 'node:fs';
 import { CniError, type CniRequest, type PluginHandlers } from '../skel/types.js';
 import { JsonLineReader, agentSocketPath, type HandoffReply, type HandoffRequest } from './protocol.js';
 import { markPhase } from '../timing.js';
+import { renderedFor } from '../skel/result.js';
 import { chooseStreamImpl, openUnixStream, type StreamImpl, type UnixStream } from './unix-stream.js';
 
 export interface HandoffTimeouts {
@@ -144,6 +145,9 @@ export function handoffHandlers(local: PluginHandlers): PluginHandlers {
       return fallback();
     }
     const reply = outcome.reply;
+    // The agent's result went through the same conversion there: it carries the version it was rendered for.
+    if (reply.ok && typeof reply.result?.cniVersion === 'string')
+      return renderedFor(reply.result, reply.result.cniVersion);
     if (reply.ok) return reply.result;
     if ('declined' in reply) return fallback();
     throw new CniError(reply.error.code, reply.error.msg, reply.error.details);

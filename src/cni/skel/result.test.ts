@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { convertResult } from './result.js';
+import { convertResult, renderedFor } from './result.js';
 
 const full = {
   cniVersion: '1.1.0',
@@ -55,4 +55,17 @@ test('a result without addresses cannot be expressed in 0.2.0', () => {
     code: 999,
     message: 'cannot convert: no valid IP addresses',
   });
+});
+
+test('a result rendered for a version elsewhere (the agent) passes through for that version only', () => {
+  const agentResult = convertResult(
+    { ips: [{ address: '10.0.0.5/32', interface: 1 }], interfaces: [{ name: 'cali1' }, { name: 'eth0' }] },
+    '1.0.0',
+  );
+  const marked = renderedFor({ ...agentResult }, '1.0.0');
+  assert.equal(convertResult(marked, '1.0.0'), marked, 'same object, not converted again');
+  assert.deepEqual(convertResult(marked, '1.0.0'), agentResult, 'and what converting again would give');
+  const older = convertResult(marked, '0.4.0');
+  assert.equal(older.cniVersion, '0.4.0');
+  assert.deepEqual((older.ips as { version: string }[])[0]!.version, '4');
 });
