@@ -5,13 +5,17 @@
 // (b) the environment this bench was started with, passed to `node -e 0` and to the plugin alike (a shell's
 // NODE_EXTRA_CA_CERTS, say, makes Node parse a CA bundle at start: ~60 ms instead of ~25 here). For each: the ADD
 // median's ratio to `node -e 0`'s (the issue's goal: <= 1.2) and our own work, ADD median - `node -e 0` median, in ms.
+// A Kubernetes row runs kubelet's path: the lab's API server in the node namespace with the pods and namespaces
+// (kube-fixture.ts), K8S_POD_NAMESPACE/K8S_POD_NAME in CNI_ARGS and a kubeconfig in the netconf, so the agent reads
+// each pod from the API server (BENCH_K8S=0 leaves it out).
 // Run: node --import tsx bench/cni/run.ts [pods=50]   (root; builds its own world of namespaces and removes it)
 import path from 'node:path';
 import { applyInstall, planInstall } from '../../src/cni/install/install.js';
 import { SqliteDatastore } from '../../src/datastore/sqlite.js';
 import { putNode, putPool } from '../../test/support/ipam.js';
-import { CniWorld, startAgent } from '../../test/system/cni/world.js';
+import { CniWorld, ROOT, startAgent } from '../../test/system/cni/world.js';
 import { pluginPhases, timeSpawn, type Timed } from './phases.js';
+import { startKubeFixture } from './kube-fixture.js';
 
 const PODS = Number(process.argv[2] ?? 50);
 
@@ -23,7 +27,7 @@ const fmt = (xs: number[]) =>
   `median ${pct(xs, 50).toFixed(1).padStart(6)} ms   p95 ${pct(xs, 95).toFixed(1).padStart(6)} ms`;
 
 async function main(): Promise<void> {
-  const w = await CniWorld.create('bn');
+  const w = await CniWorld.create('bn', 'tx');
   try {
     const ds = await SqliteDatastore.open(w.sqlitePath, { timeoutMs: 5000 });
     await putPool(ds, 'tc-v4', '10.140.0.0/16', { blockSize: 26 });
@@ -56,6 +60,8 @@ async function main(): Promise<void> {
       inherit?: boolean;
       adds: number[];
       dels: number[];
+      /** CNI_ARGS for the i-th pod (kubelet's K8S_POD_NAMESPACE/K8S_POD_NAME). */
+      cniArgs?: (i: number) => string;
     }
     // (b): what the bench itself was started with, minus what would change the plugin's behaviour under test.
     const inherited: Record<string, string> = {};
@@ -63,6 +69,7 @@ async function main(): Promise<void> {
       if (v !== undefined && !k.startsWith('CNI_') && !k.startsWith('CALICO_')) inherited[k] = v;
     }
     const calicoConf = w.netconf({ ipam: { type: 'calico-ipam' } });
+    const kube = process.env.BENCH_K8S === '0' ? undefined : await startKubeFixture(w, ROOT, PODS);
     const plugins: Plugin[] = [
       {
         label: 'calico, agent hand-off',
@@ -81,6 +88,24 @@ async function main(): Promise<void> {
         adds: [],
         dels: [],
       },
+      ...(kube
+        ? [
+            {
+              label: 'calico, agent, Kubernetes',
+              program: path.join(binDir, 'calico'),
+              conf: {
+                ...calicoConf,
+                name: 'k8s-pod-network',
+                policy: { type: 'k8s' },
+                kubernetes: { kubeconfig: kube.kubeconfig },
+              },
+              env: { CALICO_CNI_HANDOFF: 'required', CALICO_CNI_TIMING: '1' },
+              cniArgs: kube.cniArgs,
+              adds: [],
+              dels: [],
+            },
+          ]
+        : []),
       {
         label: 'calico, in-process',
         program: path.join(binDir, 'calico'),
@@ -111,6 +136,7 @@ async function main(): Promise<void> {
     const handoffAdds: Timed[] = [];
     const handoffDels: Timed[] = [];
     const inheritedAdds: Timed[] = [];
+    const kubeAdds: Timed[] = [];
     const entryOnly: number[] = [];
     const entryOnlyInherited: number[] = [];
     const agent = await startAgent(w);
@@ -124,6 +150,7 @@ async function main(): Promise<void> {
         ...p.env,
         CNI_CONTAINERID: `bench${plugins.indexOf(p)}x${i}`,
         CNI_NETNS: pod.netns,
+        ...(p.cniArgs ? { CNI_ARGS: p.cniArgs(i) } : {}),
       });
       for (let i = 0; i < PODS; i++) {
         for (const [env, bares, entries] of [
@@ -145,6 +172,7 @@ async function main(): Promise<void> {
           p.adds.push(a.ms);
           if (k === 0) handoffAdds.push(a);
           if (k === 1) inheritedAdds.push(a);
+          if (p.cniArgs) kubeAdds.push(a);
         }
       }
       for (let i = 0; i < PODS; i++) {
@@ -187,6 +215,7 @@ async function main(): Promise<void> {
     };
     summary('(a) kubelet-like', rows[0]![1], bare);
     summary('(b) bench env   ', rows[1]![1], bareInherited);
+    if (kube) summary('(a) Kubernetes  ', rows[2]![1], bare);
 
     // Where an ADD and a DEL through the agent spend their time, median per phase (phases are sequential on the
     // plugin side; the agent's marks are offsets from the start of its handler, and its steps overlap).
@@ -194,6 +223,7 @@ async function main(): Promise<void> {
       ['ADD', '(a)', 'bench0', handoffAdds],
       ['DEL', '(a)', 'bench0', handoffDels],
       ['ADD', '(b)', 'bench1', inheritedAdds],
+      ...(kube ? ([['ADD', '(a) Kubernetes', 'bench2', kubeAdds]] as const) : []),
     ] as const;
     for (const [cmd, env, idPrefix, calls] of breakdowns) {
       const phases = new Map<string, number[]>();
