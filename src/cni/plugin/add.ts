@@ -4,7 +4,14 @@
 // Every step that changed something pushes its undo; a failure part-way runs them in reverse and rethrows.
 // Test-only fault points: env CALICO_CNI_FAULT_INJECT=after-ipam|after-veth|after-endpoint fails ADD right there.
 import { CALICO_API_VERSION } from '../../api/resource.js';
-import { allowedSourcePrefixes, assignAddresses, floatingIpNats, podMac, type Undo } from './addresses.js';
+import {
+  addressSourceOf,
+  allowedSourcePrefixes,
+  assignAddresses,
+  floatingIpNats,
+  podMac,
+  type Undo,
+} from './addresses.js';
 import { waitForReadinessGates } from './readiness.js';
 import type { CniResult, CniRoute } from '../skel/result.js';
 import { CniError, type CniRequest } from '../skel/types.js';
@@ -16,9 +23,8 @@ import type { PluginDeps } from './deps.js';
 import { EndpointStore, type WorkloadEndpoint } from './endpoints.js';
 import { waitForPolicy } from './policy-wait.js';
 import { workloadIdentity, type WorkloadIdentity } from './workload.js';
-import { DEFAULT_POD_ROUTES, podRouteDestinations } from './pod-routes.js';
-
-const isV6 = (a: string): boolean => a.includes(':');
+import { podRouteDestinations } from './pod-routes.js';
+import { repeatedAddRoutes } from './result-routes.js';
 
 function faultPoint(req: CniRequest, point: string): void {
   if (req.env.CALICO_CNI_FAULT_INJECT === point) {
@@ -26,24 +32,19 @@ function faultPoint(req: CniRequest, point: string): void {
   }
 }
 
-/** The result a repeated ADD returns, rebuilt from the endpoint the first ADD wrote. */
+/** The result a repeated ADD returns, rebuilt from the endpoint the first ADD wrote and that ADD's result routes. */
 export function resultFromEndpoint(
   wep: WorkloadEndpoint,
   req: CniRequest,
   mtu: number | undefined,
-  podRoutes: readonly string[] = DEFAULT_POD_ROUTES,
+  routes: CniRoute[],
 ): CniResult {
   return {
     interfaces: [{ name: wep.spec.interfaceName }, { name: req.ifName, mac: wep.spec.mac, mtu, sandbox: req.netns }],
     ips: wep.spec.ipNetworks.map((address) => ({ address, interface: 1 })),
-    routes: routesOf(wep.spec.ipNetworks, podRoutes),
+    routes,
     dns: {},
   };
-}
-
-/** The pod's gateway routes of the families it has addresses in. */
-function routesOf(addresses: string[], podRoutes: readonly string[]): CniRoute[] {
-  return podRoutes.filter((dst) => addresses.some((a) => isV6(a) === isV6(dst))).map((dst) => ({ dst }));
 }
 
 export async function cmdAdd(req: CniRequest, deps: PluginDeps): Promise<CniResult> {
@@ -87,7 +88,15 @@ export async function cmdAdd(req: CniRequest, deps: PluginDeps): Promise<CniResu
       hostLinkExists(existing.spec.interfaceName)
     ) {
       deps.log(`ADD ${req.containerId}: endpoint ${id.wepName} already set up; returning its result`);
-      return resultFromEndpoint(existing, req, mtuSet, podRoutes);
+      const routes = await repeatedAddRoutes({
+        source: addressSourceOf(await podLookup),
+        ipamType: conf.ipamType,
+        config: req.config,
+        ds,
+        handleId: id.handleId,
+        addresses: existing.spec.ipNetworks,
+      });
+      return resultFromEndpoint(existing, req, mtuSet, routes);
     }
 
     // The veth pair needs neither addresses nor the pod's annotations: the kernel makes it while the Kubernetes
@@ -120,7 +129,7 @@ export async function cmdAdd(req: CniRequest, deps: PluginDeps): Promise<CniResu
     const mac = podMac(info, link.mac);
     link.useMac(mac);
 
-    const addresses = await assignAddresses({ req, conf, id, node, info, existing, deps, undo });
+    const { addresses, routes } = await assignAddresses({ req, conf, id, node, info, existing, deps, undo });
     mark('ipam');
     faultPoint(req, 'after-ipam');
 
@@ -167,8 +176,8 @@ export async function cmdAdd(req: CniRequest, deps: PluginDeps): Promise<CniResu
     return {
       interfaces: [{ name: id.hostVeth }, { name: req.ifName, mac, mtu: mtuSet, sandbox: req.netns }],
       ips: addresses.map((address) => ({ address, interface: 1 })),
-      // The pod's real routes (default via the link-local gateway), so a repeated ADD can rebuild the same result.
-      routes: routesOf(addresses, podRoutes),
+      // The IPAM result's routes, informational (cni.md §B.11); the pod's own are its gateway routes.
+      routes,
       dns: {},
     };
   } catch (err) {

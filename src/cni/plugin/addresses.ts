@@ -2,7 +2,7 @@
 // annotations written into its config, host-local's usePodCidr filled from the Node — or the pod's ipAddrs /
 // ipAddrsNoIpam annotations; then the floating IPs and MAC the annotations ask for. Every IPAM call pushes its undo.
 import { canonicalCidr, isIp } from '../../net/ip.js';
-import type { CniResult } from '../skel/result.js';
+import type { CniResult, CniRoute } from '../skel/result.js';
 import { CniError, type CniRequest } from '../skel/types.js';
 import { annotationList, ANNOTATION, type PodInfo } from '../k8s/pod.js';
 import type { CalicoConfig } from './config.js';
@@ -12,6 +12,7 @@ import type { WorkloadEndpoint } from './endpoints.js';
 import { substitutePodCidr } from './host-local.js';
 import type { WorkloadIdentity } from './workload.js';
 import type { KubernetesLookup } from '../../ipam/plugin/index.js';
+import { firstAddRoutes, type AddressSource } from './result-routes.js';
 
 export interface Undo {
   what: string;
@@ -84,8 +85,23 @@ export interface AddressContext {
   undo: Undo[];
 }
 
-/** The pod's addresses, each as /32 or /128. */
-export async function assignAddresses(ctx: AddressContext): Promise<string[]> {
+export interface AssignedAddresses {
+  /** Each as /32 or /128. */
+  addresses: string[];
+  source: AddressSource;
+  /** The routes of ADD's result (result-routes.ts). */
+  routes: CniRoute[];
+}
+
+/** Which annotation, if any, chooses the pod's addresses (the checks ADD makes before anything is assigned). */
+export function addressSourceOf(info: PodInfo | undefined): AddressSource {
+  if (info && addressAnnotation(info, ANNOTATION.ipAddrsNoIpam)) return 'ipAddrsNoIpam';
+  if (info && addressAnnotation(info, ANNOTATION.ipAddrs)) return 'ipAddrs';
+  return 'ipam';
+}
+
+/** The pod's addresses, and the routes ADD's result carries for them. */
+export async function assignAddresses(ctx: AddressContext): Promise<AssignedAddresses> {
   const { req, conf, id, node, info, existing, deps, undo } = ctx;
   const ipamConfig = ipamConfigFor(conf, info);
   const kubernetes = info && lookupFromPodInfo(info);
@@ -103,6 +119,7 @@ export async function assignAddresses(ctx: AddressContext): Promise<string[]> {
     throw new CniError(999, "can't have both annotations: 'ipAddrs' and 'ipAddrsNoIpam' in use at the same time");
   }
   let addresses: string[];
+  let results: CniResult[] = [];
   if (noIpam) {
     // Calico's texts (kubelet events and users' alerts match on them).
     if (conf.ipamType !== 'calico-ipam')
@@ -112,10 +129,13 @@ export async function assignAddresses(ctx: AddressContext): Promise<string[]> {
   } else {
     if (ipAddrs && conf.ipamType !== 'calico-ipam')
       throw new CniError(999, `ipAddrs is not compatible with configured IPAM: ${conf.ipamType}`);
-    if (ipAddrs && existing && existing.spec.containerID && existing.spec.containerID !== req.containerId) {
-      // The pod's fixed addresses may still be held by its previous sandbox: release those first (as Calico).
+    if (ipAddrs && existing?.spec.containerID) {
+      // The pod's fixed addresses may still be held by the endpoint's container — a previous sandbox, or this one
+      // when its interface went missing: release those first (as Calico), else asking for them again fails.
       const prev = existing.spec.containerID;
-      deps.log(`ADD ${req.containerId}: releasing addresses of the previous sandbox ${prev} for ${ANNOTATION.ipAddrs}`);
+      deps.log(
+        `ADD ${req.containerId}: releasing addresses of the endpoint's container ${prev} for ${ANNOTATION.ipAddrs}`,
+      );
       await deps.ipam.invoke(
         { ...req, containerId: prev, env: { ...req.env, CNI_CONTAINERID: prev } },
         { command: 'DEL', config: ipamConfig },
@@ -125,7 +145,7 @@ export async function assignAddresses(ctx: AddressContext): Promise<string[]> {
       what: `release IPAM handle ${id.handleId}`,
       run: () => deps.ipam.invoke(req, { command: 'DEL', config: ipamConfig }),
     });
-    const results: CniResult[] = [];
+    results = [];
     for (const ip of ipAddrs ?? [undefined]) {
       const r = await deps.ipam.invoke(req, {
         command: 'ADD',
@@ -138,7 +158,8 @@ export async function assignAddresses(ctx: AddressContext): Promise<string[]> {
     addresses = results.flatMap((r) => (r.ips ?? []).map((ip) => hostPrefix(ip.address)));
     if (addresses.length === 0) throw new CniError(999, `IPAM plugin ${conf.ipamType} returned no IP addresses`);
   }
-  return addresses;
+  const source: AddressSource = noIpam ? 'ipAddrsNoIpam' : ipAddrs ? 'ipAddrs' : 'ipam';
+  return { addresses, source, routes: firstAddRoutes(source, results) };
 }
 
 /** The floatingIPs annotation as WorkloadEndpoint ipNATs (needs feature_control.floating_ips). */

@@ -52,7 +52,11 @@ test('ipAddrsNoIpam: calico-ipam only, then its feature flag', async () => {
     code: 999,
     message: 'requested feature is not enabled: ip_addrs_no_ipam',
   });
-  assert.deepEqual(await assign('calico-ipam', noIpam, { ip_addrs_no_ipam: true }), ['10.0.0.2/32']);
+  assert.deepEqual(await assign('calico-ipam', noIpam, { ip_addrs_no_ipam: true }), {
+    addresses: ['10.0.0.2/32'],
+    source: 'ipAddrsNoIpam',
+    routes: [],
+  });
 });
 
 test('ipAddrs needs calico-ipam', async () => {

@@ -69,3 +69,42 @@ test('a result rendered for a version elsewhere (the agent) passes through for t
   assert.equal(older.cniVersion, '0.4.0');
   assert.deepEqual((older.ips as { version: string }[])[0]!.version, '4');
 });
+
+// Debian's ptp (containernetworking-plugins 1.1.1+ds1-3+b5) with host-local (ipam.routes 0.0.0.0/0, 10.178.0.0/16 via 10.177.0.1, ::/0) printed this for
+// cniVersion 0.2.0 on the test machine: each family's routes inside its ip4/ip6 object, a gw only where one was set.
+const debianPtp020 = {
+  cniVersion: '0.2.0',
+  ip4: {
+    ip: '10.177.0.2/24',
+    gateway: '10.177.0.1',
+    routes: [{ dst: '0.0.0.0/0' }, { dst: '10.178.0.0/16', gw: '10.177.0.1' }],
+  },
+  ip6: { ip: 'fd77::2/64', gateway: 'fd77::1', routes: [{ dst: '::/0' }] },
+  dns: {},
+};
+
+test("0.2.0 output has the shape of Debian's ptp + host-local output, read back losslessly", () => {
+  assert.deepEqual(convertResult(debianPtp020, '0.2.0'), debianPtp020);
+  const modern = convertResult(debianPtp020, '1.0.0') as any;
+  assert.deepEqual(modern.routes, [{ dst: '0.0.0.0/0' }, { dst: '10.178.0.0/16', gw: '10.177.0.1' }, { dst: '::/0' }]);
+});
+
+test("calico's result with calico-ipam routes (one <ip>/<block prefix> per address) in 0.2.0 and 1.0.0", () => {
+  const calico = {
+    interfaces: [{ name: 'cali1a2b3c4d5e6' }, { name: 'eth0', mac: '2a:11:22:33:44:55', sandbox: '/ns' }],
+    ips: [
+      { address: '10.244.7.5/32', interface: 1 },
+      { address: 'fd00:7::5/128', interface: 1 },
+    ],
+    routes: [{ dst: '10.244.7.5/26' }, { dst: 'fd00:7::5/122' }],
+    dns: {},
+  };
+  assert.deepEqual(convertResult(calico, '0.2.0'), {
+    cniVersion: '0.2.0',
+    ip4: { ip: '10.244.7.5/32', routes: [{ dst: '10.244.7.5/26' }] },
+    ip6: { ip: 'fd00:7::5/128', routes: [{ dst: 'fd00:7::5/122' }] },
+    dns: {},
+  });
+  assert.deepEqual((convertResult(calico, '1.0.0') as any).routes, calico.routes);
+  assert.equal('routes' in convertResult({ ...calico, routes: [] }, '1.0.0'), false, 'no routes: key omitted');
+});

@@ -11,7 +11,13 @@ import { CniError, type CniRequest, type NetConf } from '../../cni/skel/types.js
 import { invokeHandler } from '../../cni/skel/dispatch.js';
 import { resourceKey } from '../../datastore/keys.js';
 import { IpamClient } from '../client.js';
-import { createIpamPluginHandlers, goUtcTimestamp, type KubernetesLookup } from './index.js';
+import {
+  createIpamPluginHandlers,
+  goUtcTimestamp,
+  heldAddressesResult,
+  withBlockPrefixes,
+  type KubernetesLookup,
+} from './index.js';
 import { putNode, putPool } from '../../../test/support/ipam.js';
 
 describe('calico-ipam handlers', () => {
@@ -221,6 +227,29 @@ describe('calico-ipam handlers', () => {
     } finally {
       api.close();
     }
+  });
+
+  test("heldAddressesResult rebuilds ADD's result from the handle without assigning anything", async () => {
+    const r = await handlers().add(request('ADD', 'cid1', { assign_ipv6: 'true' }));
+    const asEndpoint = (r.ips as { address: string }[]).map(
+      (ip) => `${ip.address.split('/')[0]}/${ip.address.includes(':') ? 128 : 32}`,
+    );
+    assert.equal(asEndpoint.length, 2);
+    const rev = await mem.currentRevision();
+    const again = await heldAddressesResult(mem, 'k8s-pod-network.cid1', asEndpoint);
+    assert.deepEqual(again, { ips: r.ips, routes: r.routes });
+    assert.equal(await mem.currentRevision(), rev, 'nothing written');
+    // An address the handle holds no block for (ipAddrsNoIpam) is not IPAM's: left out. No handle: nothing.
+    assert.deepEqual((await heldAddressesResult(mem, 'k8s-pod-network.cid1', ['10.200.0.9/32'])).routes, []);
+    assert.deepEqual(await heldAddressesResult(mem, 'k8s-pod-network.none', asEndpoint), { ips: [], routes: [] });
+  });
+
+  test('withBlockPrefixes gives each address its block prefix and leaves out addresses in no block', () => {
+    assert.deepEqual(
+      withBlockPrefixes(['10.0.0.5/32', '10.9.0.1/32', 'fd00:1::7/128'], ['10.0.0.0/26', 'fd00:1::/122']),
+      ['10.0.0.5/26', 'fd00:1::7/122'],
+    );
+    assert.deepEqual(withBlockPrefixes(['10.0.0.5'], ['not-a-cidr']), []);
   });
 
   test('timestamps are recorded in Go time.Time String() form, as Calico', () => {

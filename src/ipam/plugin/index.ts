@@ -18,7 +18,9 @@ import {
   resolvePoolLists,
   type AnnotationSource,
 } from '../core/annotations.js';
-import { formatIp, parseIp } from '../../net/ip.js';
+import { cidrContainsIp, formatIp, parseCidr, parseIp } from '../../net/ip.js';
+import { handleKey } from '../../datastore/keys.js';
+import { decodeHandle } from '../core/records.js';
 import { DEFAULT_IPAM_LOCK_FILE, HostLock } from './lock.js';
 import type { IpamClientCache } from './clients.js';
 
@@ -76,6 +78,45 @@ export function goUtcTimestamp(d: Date): string {
 }
 
 export const handleIdOf = (req: CniRequest): string => `${req.config.name}.${req.containerId}`;
+
+/** ADD's result for the addresses it assigned, each `<ip>/<block prefix>` and each also a route (cni.md §B.8). */
+export function calicoIpamResult(addresses: string[]): { ips: { address: string }[]; routes: { dst: string }[] } {
+  return { ips: addresses.map((address) => ({ address })), routes: addresses.map((dst) => ({ dst })) };
+}
+
+/**
+ * Each of `addresses` (any prefix) inside one of `blockCidrs` (a handle record's blocks) as `<ip>/<block prefix>`;
+ * addresses in none of them are left out. Pure.
+ */
+export function withBlockPrefixes(addresses: string[], blockCidrs: string[]): string[] {
+  const blocks = blockCidrs.flatMap((c) => {
+    try {
+      return [parseCidr(c)];
+    } catch {
+      return [];
+    }
+  });
+  return addresses.flatMap((a) => {
+    const ip = parseIp(a.split('/')[0]!);
+    const block = blocks.find((b) => cidrContainsIp(b, ip));
+    return block ? [`${formatIp(ip)}/${block.prefix}`] : [];
+  });
+}
+
+/**
+ * calico-ipam's ADD result for addresses its handle already holds, read back without assigning anything (a repeated
+ * ADD of the calico plugin rebuilds its result from it): one read of the handle record, whose blocks give the
+ * prefixes. Addresses the handle holds no block for (not from IPAM) are left out.
+ */
+export async function heldAddressesResult(
+  ds: Datastore,
+  handleId: string,
+  addresses: string[],
+): Promise<{ ips: { address: string }[]; routes: { dst: string }[] }> {
+  const kv = await ds.get(handleKey(handleId));
+  const blocks = kv ? Object.keys(decodeHandle(kv.value).block) : [];
+  return calicoIpamResult(withBlockPrefixes(addresses, blocks));
+}
 
 interface PodIdentity {
   namespace: string;
@@ -224,11 +265,7 @@ export function createIpamPluginHandlers(overrides: Partial<IpamPluginDeps> = {}
         throw e;
       }
     });
-    return {
-      cniVersion: req.config.cniVersion,
-      ips: addresses.map((address) => ({ address })),
-      routes: addresses.map((dst) => ({ dst })),
-    };
+    return { cniVersion: req.config.cniVersion, ...calicoIpamResult(addresses) };
   }
 
   async function del(req: CniRequest): Promise<void> {
