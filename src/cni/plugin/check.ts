@@ -1,5 +1,6 @@
 // CHECK: compares what ADD made with prevResult and the datastore — endpoint, host veth, pod interface, addresses,
-// gateway routes, host routes — and fails naming every difference.
+// gateway routes, host routes — and fails naming every difference. prevResult's `routes` are the IPAM result's,
+// informational (result-routes.ts): not compared, so any result ADD printed passes on an intact pod.
 import { CniError, type CniRequest } from '../skel/types.js';
 import { normaliseResult } from '../skel/result.js';
 import { parseCalicoConfig, requireNodenameFile, resolveNodename } from './config.js';
