@@ -557,6 +557,9 @@ describe('hand-off to the calico-node agent', () => {
       const r = await w.run({ ...base, command: 'ADD', config: conf, env: { CALICO_CNI_HANDOFF: 'required' } });
       ok(r, 'ADD via agent');
       assert.match(agent.log(), new RegExp(`ADD ${id}: ok`));
+      const again = await w.run({ ...base, command: 'ADD', config: conf, env: { CALICO_CNI_HANDOFF: 'never' } });
+      ok(again, 'repeated ADD in-process');
+      assert.deepEqual(again.json, r.json, "the agent's result, routes included, rebuilt in-process");
       const p = tryInNs(pod.name, ['ping', '-c1', '-W2', w.nodeAddr4]);
       assert.equal(p.status, 0, p.stdout);
       ok(
