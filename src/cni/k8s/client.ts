@@ -199,6 +199,11 @@ export class KubeReader {
     return this.get(`/api/v1/namespaces/${encodeURIComponent(name)}`);
   }
 
+  /** The namespace as a resident reader's watch holds it now (no request); undefined when it cannot say. */
+  watchedNamespace(name: string): KubeObject | undefined {
+    return this.namespaces?.get(name);
+  }
+
   /**
    * Ends the namespace watch (a reader replaced after a kubeconfig change). Requests in flight finish; the kept
    * connections close once idle.

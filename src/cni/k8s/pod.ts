@@ -63,6 +63,34 @@ export function podInfo(pod: KubeObject, namespace: KubeObject | undefined): Pod
   };
 }
 
+/** The pod annotations that decide what IPAM allocates (the plugin's rewrites of its config, and calico-ipam's own). */
+export const IPAM_ANNOTATIONS: readonly string[] = [
+  ANNOTATION.ipv4pools,
+  ANNOTATION.ipv6pools,
+  ANNOTATION.ipFamilies,
+  ANNOTATION.ipAddrs,
+  ANNOTATION.ipAddrsNoIpam,
+];
+
+/** What IPAM is given for a pod not read yet: its namespace as known, and no annotations of its own. */
+export function provisionalPodInfo(namespace: KubeObject): PodInfo {
+  return podInfo({ metadata: { name: '' } }, namespace);
+}
+
+/**
+ * True when IPAM given `pod` allocates exactly as given `provisional` (provisionalPodInfo): the pod carries none of
+ * the IPAM annotations and its namespace's labels and annotations are those the provisional one had.
+ */
+export function sameIpamInputs(provisional: PodInfo, pod: PodInfo): boolean {
+  if (IPAM_ANNOTATIONS.some((a) => pod.annotations[a] !== undefined)) return false;
+  const same = (x: Record<string, string>, y: Record<string, string>) =>
+    Object.keys(x).length === Object.keys(y).length && Object.entries(x).every(([k, v]) => y[k] === v);
+  return (
+    same(provisional.namespaceLabels, pod.namespaceLabels) &&
+    same(provisional.namespaceAnnotations, pod.namespaceAnnotations)
+  );
+}
+
 /** A JSON list of strings in an annotation; the error names the annotation. */
 export function annotationList(annotations: Record<string, string>, name: string): string[] | undefined {
   const raw = annotations[name];

@@ -9,13 +9,14 @@ import {
   allowedSourcePrefixes,
   assignAddresses,
   floatingIpNats,
+  ipamConfigFor,
   podMac,
   type Undo,
 } from './addresses.js';
 import { waitForReadinessGates } from './readiness.js';
 import type { CniResult, CniRoute } from '../skel/result.js';
 import { CniError, type CniRequest } from '../skel/types.js';
-import { podInfo, type PodInfo } from '../k8s/pod.js';
+import { podInfo, provisionalPodInfo, sameIpamInputs, type PodInfo } from '../k8s/pod.js';
 import { mtuSetting, parseCalicoConfig, requireNodenameFile, resolveNodename, type CalicoConfig } from './config.js';
 import { hostLinkExists, removePodInterface, startPodInterface } from './dataplane.js';
 import { PodSideChain } from './pod-side.js';
@@ -124,12 +125,32 @@ export async function cmdAdd(req: CniRequest, deps: PluginDeps): Promise<CniResu
       () => mark('veth'),
       () => {}, // reported by finish()
     );
-    const info = await podLookup;
+    // Kubernetes with calico-ipam and the namespace already known (calico-node's namespace watch): IPAM allocates
+    // while the pod's GET runs, as it does for a pod without IPAM annotations. The pod, once read, decides whether
+    // that allocation stands (no IPAM annotations, the namespace unchanged) or is released and made from it.
+    const provisional = await provisionalInfo(id, conf, existing, deps);
+    const early = provisional
+      ? assignAddresses({ req, conf, id, node, info: provisional, existing, deps, undo }).catch(() => undefined)
+      : undefined;
+    let info: PodInfo | undefined;
+    try {
+      info = await podLookup;
+    } catch (err) {
+      await early; // settled before the rollback releases what it allocated
+      throw err;
+    }
     mark('lookups');
     const mac = podMac(info, link.mac);
     link.useMac(mac);
 
-    const { addresses, routes } = await assignAddresses({ req, conf, id, node, info, existing, deps, undo });
+    let assigned = await early;
+    if (assigned && !(info && sameIpamInputs(provisional!, info))) {
+      deps.log(`ADD ${req.containerId}: the pod's IPAM annotations ask for other addresses than allocated ahead`);
+      await deps.ipam.invoke(req, { command: 'DEL', config: ipamConfigFor(conf, provisional) });
+      assigned = undefined;
+    }
+    const { addresses, routes } =
+      assigned ?? (await assignAddresses({ req, conf, id, node, info, existing, deps, undo }));
     mark('ipam');
     faultPoint(req, 'after-ipam');
 
@@ -197,6 +218,19 @@ export async function cmdAdd(req: CniRequest, deps: PluginDeps): Promise<CniResu
       deps.log(`ADD ${req.containerId} timing (ms since start): ${marks.join(', ')}`);
     }
   }
+}
+
+/** The pod as IPAM may see it before it is read, when allocating ahead is sound; else undefined. */
+async function provisionalInfo(
+  id: WorkloadIdentity,
+  conf: CalicoConfig,
+  existing: WorkloadEndpoint | undefined,
+  deps: PluginDeps,
+): Promise<PodInfo | undefined> {
+  // An existing endpoint (a previous sandbox) may hold fixed addresses the pod's ipAddrs ask for: no guessing then.
+  if (id.orchestrator !== 'k8s' || !conf.kubeconfig || conf.ipamType !== 'calico-ipam' || existing) return undefined;
+  const namespace = (await deps.kube(conf.kubeconfig)).watchedNamespace(id.namespace);
+  return namespace && provisionalPodInfo(namespace);
 }
 
 function buildEndpoint(
