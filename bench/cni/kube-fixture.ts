@@ -5,7 +5,7 @@
 import { spawnSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
-import type { CniWorld } from '../../test/system/cni/world.js';
+import { startLabApiServer, type CniWorld } from '../../test/system/cni/world.js';
 
 export interface KubePod {
   namespace: string;
@@ -18,7 +18,6 @@ export interface KubeFixture {
   pods: KubePod[];
   /** CNI_ARGS for the i-th pod, as kubelet passes them. */
   cniArgs(i: number): string;
-  pid: number;
 }
 
 /** Pods spread over two namespaces, each pod with labels, a service account, an annotation and named ports. */
@@ -52,26 +51,7 @@ function manifest(pods: KubePod[]): string {
 
 /** Starts the API server in `w`'s node namespace (ended by w.destroy()) and creates `count` pods. */
 export async function startKubeFixture(w: CniWorld, root: string, count: number): Promise<KubeFixture> {
-  const kubeconfig = path.join(w.dir, 'admin.kubeconfig');
-  const child = w.spawnInNode([
-    'node',
-    '--import',
-    'tsx',
-    path.join(root, 'test/system/cni/apiserver-main.ts'),
-    kubeconfig,
-  ]);
-  let err = '';
-  child.stderr!.on('data', (d) => (err += d));
-  await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`API server did not start: ${err}`)), 60_000);
-    child.stdout!.on('data', (d) => {
-      if (String(d).includes('ready')) {
-        clearTimeout(timer);
-        resolve();
-      }
-    });
-    child.on('exit', (code) => reject(new Error(`API server exited ${code}: ${err}`)));
-  });
+  const kubeconfig = await startLabApiServer(w, root);
   const pods = Array.from({ length: count }, (_, i) => ({
     namespace: i % 2 ? 'bench-b' : 'bench-a',
     name: `web-${i}`,
@@ -87,7 +67,6 @@ export async function startKubeFixture(w: CniWorld, root: string, count: number)
   return {
     kubeconfig,
     pods,
-    pid: child.pid!,
     cniArgs: (i) => `IgnoreUnknown=1;K8S_POD_NAMESPACE=${pods[i]!.namespace};K8S_POD_NAME=${pods[i]!.name}`,
   };
 }

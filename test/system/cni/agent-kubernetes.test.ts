@@ -11,7 +11,7 @@ import { SqliteDatastore } from '../../../src/datastore/sqlite.js';
 import { resourcePrefix } from '../../../src/datastore/keys.js';
 import { IpamClient } from '../../../src/ipam/client.js';
 import { putNode, putPool } from '../../support/ipam.js';
-import { CniWorld, ROOT, startAgent } from './world.js';
+import { CniWorld, startAgent, startLabApiServer } from './world.js';
 
 let w: CniWorld;
 let ds: SqliteDatastore;
@@ -31,26 +31,7 @@ before(async () => {
   await putPool(ds, 'tx-default', '10.135.0.0/16', { blockSize: 26 });
   await putPool(ds, 'tx-special', '10.136.0.0/24', { blockSize: 26 });
   await putNode(ds, 'tc-node-1');
-  kubeconfig = path.join(w.dir, 'admin.kubeconfig');
-  const child = w.spawnInNode([
-    'node',
-    '--import',
-    'tsx',
-    path.join(ROOT, 'test/system/cni/apiserver-main.ts'),
-    kubeconfig,
-  ]);
-  let err = '';
-  child.stderr!.on('data', (d) => (err += d));
-  await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`API server did not start: ${err}`)), 60_000);
-    child.stdout!.on('data', (d) => {
-      if (String(d).includes('ready')) {
-        clearTimeout(timer);
-        resolve();
-      }
-    });
-    child.on('exit', (code) => reject(new Error(`API server exited ${code}: ${err}`)));
-  });
+  kubeconfig = await startLabApiServer(w);
   const manifest = path.join(w.dir, 'objects.yaml');
   writeFileSync(
     manifest,

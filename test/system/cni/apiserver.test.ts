@@ -9,7 +9,7 @@ import path from 'node:path';
 import { SqliteDatastore } from '../../../src/datastore/sqlite.js';
 import { resourceKey } from '../../../src/datastore/keys.js';
 import { putNode, putPool } from '../../support/ipam.js';
-import { CniWorld, ROOT } from './world.js';
+import { CniWorld, startLabApiServer } from './world.js';
 
 let w: CniWorld;
 let ds: SqliteDatastore;
@@ -29,26 +29,7 @@ before(async () => {
   ds = await SqliteDatastore.open(w.sqlitePath, { timeoutMs: 5000 });
   await putPool(ds, 'tc-v4', '10.132.0.0/16', { blockSize: 26 });
   await putNode(ds, 'tc-node-1');
-  kubeconfig = path.join(w.dir, 'admin.kubeconfig');
-  const child = w.spawnInNode([
-    'node',
-    '--import',
-    'tsx',
-    path.join(ROOT, 'test/system/cni/apiserver-main.ts'),
-    kubeconfig,
-  ]);
-  let err = '';
-  child.stderr!.on('data', (d) => (err += d));
-  await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`API server did not start: ${err}`)), 60_000);
-    child.stdout!.on('data', (d) => {
-      if (String(d).includes('ready')) {
-        clearTimeout(timer);
-        resolve();
-      }
-    });
-    child.on('exit', (code) => reject(new Error(`API server exited ${code}: ${err}`)));
-  });
+  kubeconfig = await startLabApiServer(w);
 });
 
 after(async () => {

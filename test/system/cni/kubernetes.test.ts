@@ -9,7 +9,7 @@ import { SqliteDatastore } from '../../../src/datastore/sqlite.js';
 import { handleKey, resourceKey } from '../../../src/datastore/keys.js';
 import { k8sHostVethName } from '../../../src/cni/plugin/names.js';
 import { putNode, putPool } from '../../support/ipam.js';
-import { CniWorld, ROOT, inNs, type CniOutcome } from './world.js';
+import { CniWorld, inNs, startFakeApiServer, type CniOutcome } from './world.js';
 
 let w: CniWorld;
 let ds: SqliteDatastore;
@@ -54,34 +54,7 @@ before(async () => {
   await putNode(ds, 'tc-node-1');
   dataFile = path.join(w.dir, 'k8s-objects.json');
   writeFileSync(dataFile, JSON.stringify(objects));
-  const caFile = path.join(w.dir, 'fake-ca.crt');
-  const child = w.spawnInNode([
-    'node',
-    '--import',
-    'tsx',
-    path.join(ROOT, 'test/system/cni/fake-apiserver.ts'),
-    dataFile,
-    caFile,
-  ]);
-  let err = '';
-  child.stderr!.on('data', (d) => (err += d));
-  const port = await new Promise<number>((resolve, reject) => {
-    let out = '';
-    const timer = setTimeout(() => reject(new Error(`fake API server did not start: ${err}`)), 30_000);
-    child.stdout!.on('data', (d) => {
-      out += d;
-      const m = /ready (\d+)/.exec(out);
-      if (m) {
-        clearTimeout(timer);
-        resolve(Number(m[1]));
-      }
-    });
-  });
-  kubeconfig = path.join(w.dir, 'calico-kubeconfig');
-  writeFileSync(
-    kubeconfig,
-    `apiVersion: v1\nkind: Config\nclusters:\n- name: local\n  cluster:\n    server: https://127.0.0.1:${port}\n    certificate-authority: ${caFile}\nusers:\n- name: calico\n  user:\n    token: tc-token\ncontexts:\n- name: calico-context\n  context:\n    cluster: local\n    user: calico\ncurrent-context: calico-context\n`,
-  );
+  kubeconfig = await startFakeApiServer(w, dataFile);
 });
 
 after(async () => {

@@ -11,7 +11,7 @@ import { handleKey, resourceKey } from '../../../src/datastore/keys.js';
 import { IpamClient } from '../../../src/ipam/client.js';
 import { k8sHostVethName } from '../../../src/cni/plugin/names.js';
 import { putNode, putPool } from '../../support/ipam.js';
-import { CniWorld, ROOT, inNs, tryInNs, type CniOutcome } from './world.js';
+import { CniWorld, inNs, startFakeApiServer, tryInNs, type CniOutcome } from './world.js';
 
 const NODE = 'tc-node-1';
 const NETWORK = 'k8s-pod-network';
@@ -43,36 +43,7 @@ function setPod(ns: string, name: string, annotations: Record<string, string> = 
 
 /** The fake API server (test/system/cni/fake-apiserver.ts) in the node namespace, and a kubeconfig for it. */
 async function startApiServer(): Promise<void> {
-  const caFile = path.join(w.dir, 'fake-ca.crt');
-  const child = w.spawnInNode([
-    'node',
-    '--import',
-    'tsx',
-    path.join(ROOT, 'test/system/cni/fake-apiserver.ts'),
-    dataFile,
-    caFile,
-  ]);
-  let err = '';
-  child.stderr!.on('data', (d) => (err += d));
-  const port = await new Promise<number>((resolve, reject) => {
-    let out = '';
-    const timer = setTimeout(() => reject(new Error(`fake API server did not start: ${err}`)), 30_000);
-    child.stdout!.on('data', (d) => {
-      out += d;
-      const m = /ready (\d+)/.exec(out);
-      if (m) {
-        clearTimeout(timer);
-        resolve(Number(m[1]));
-      }
-    });
-  });
-  kubeconfig = path.join(w.dir, 'calico-kubeconfig');
-  writeFileSync(
-    kubeconfig,
-    `apiVersion: v1\nkind: Config\nclusters:\n- name: local\n  cluster:\n    server: https://127.0.0.1:${port}\n` +
-      `    certificate-authority: ${caFile}\nusers:\n- name: calico\n  user:\n    token: tc-token\ncontexts:\n` +
-      `- name: calico-context\n  context:\n    cluster: local\n    user: calico\ncurrent-context: calico-context\n`,
-  );
+  kubeconfig = await startFakeApiServer(w, dataFile);
 }
 
 before(async () => {

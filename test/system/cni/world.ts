@@ -223,32 +223,53 @@ export class CniWorld {
   }
 }
 
+/**
+ * Starts `cmd` in the world's node namespace and resolves with its stdout once a line matches `ready` (rejects when
+ * the process exits or stays silent for `timeoutMs`, with its stderr).
+ */
+async function startReadyInNode(
+  w: CniWorld,
+  what: string,
+  cmd: string[],
+  ready: RegExp,
+  timeoutMs: number,
+  env: Record<string, string> = {},
+): Promise<{ child: ReturnType<CniWorld['spawnInNode']>; match: RegExpExecArray; stderr: () => string }> {
+  const child = w.spawnInNode(cmd, env);
+  let stderr = '';
+  child.stderr!.on('data', (d) => (stderr += d));
+  const match = await new Promise<RegExpExecArray>((resolve, reject) => {
+    let out = '';
+    const timer = setTimeout(() => reject(new Error(`${what} did not start: ${stderr}`)), timeoutMs);
+    child.stdout!.on('data', (d) => {
+      out += d;
+      const m = ready.exec(out);
+      if (m) {
+        clearTimeout(timer);
+        resolve(m);
+      }
+    });
+    child.on('exit', (code) => reject(new Error(`${what} exited ${code}: ${stderr}`)));
+  });
+  return { child, match, stderr: () => stderr };
+}
+
 /** Starts the CNI hand-off server in the world's node namespace; resolves once it listens. */
 export async function startAgent(
   w: CniWorld,
   env: Record<string, string> = {},
 ): Promise<{ stop(): Promise<void>; log(): string; pid: number }> {
-  const child = w.spawnInNode(
+  const { child, stderr } = await startReadyInNode(
+    w,
+    'agent',
     ['node', '--import', 'tsx', path.join(ROOT, 'test/system/cni/agent-main.ts'), w.socketPath],
+    /ready/,
+    20_000,
     env,
   );
-  let stderr = '';
-  child.stderr!.on('data', (d) => (stderr += d));
-  await new Promise<void>((resolve, reject) => {
-    let out = '';
-    const timer = setTimeout(() => reject(new Error(`agent did not start: ${stderr}`)), 20_000);
-    child.stdout!.on('data', (d) => {
-      out += d;
-      if (out.includes('ready')) {
-        clearTimeout(timer);
-        resolve();
-      }
-    });
-    child.on('exit', (code) => reject(new Error(`agent exited ${code}: ${stderr}`)));
-  });
   return {
     pid: child.pid!,
-    log: () => stderr,
+    log: stderr,
     stop: () =>
       new Promise<void>((resolve) => {
         if (child.exitCode !== null) return resolve();
@@ -256,6 +277,41 @@ export async function startAgent(
         child.kill('SIGTERM');
       }),
   };
+}
+
+/**
+ * Starts the lab's Kubernetes API server (test/system/cni/apiserver-main.ts of the tree at `root`) in the node
+ * namespace (ended by w.destroy()); resolves with the path of its admin kubeconfig once it serves.
+ */
+export async function startLabApiServer(w: CniWorld, root = ROOT): Promise<string> {
+  const kubeconfig = path.join(w.dir, 'admin.kubeconfig');
+  const main = path.join(root, 'test/system/cni/apiserver-main.ts');
+  await startReadyInNode(w, 'API server', ['node', '--import', 'tsx', main, kubeconfig], /ready/, 60_000);
+  return kubeconfig;
+}
+
+/**
+ * Starts the fake API server (test/system/cni/fake-apiserver.ts) serving the objects in `dataFile` in the node
+ * namespace; resolves with the path of a kubeconfig for it (user `calico`, token `tc-token`).
+ */
+export async function startFakeApiServer(w: CniWorld, dataFile: string): Promise<string> {
+  const caFile = path.join(w.dir, 'fake-ca.crt');
+  const main = path.join(ROOT, 'test/system/cni/fake-apiserver.ts');
+  const { match } = await startReadyInNode(
+    w,
+    'fake API server',
+    ['node', '--import', 'tsx', main, dataFile, caFile],
+    /ready (\d+)/,
+    30_000,
+  );
+  const kubeconfig = path.join(w.dir, 'calico-kubeconfig');
+  writeFileSync(
+    kubeconfig,
+    `apiVersion: v1\nkind: Config\nclusters:\n- name: local\n  cluster:\n    server: https://127.0.0.1:${match[1]}\n` +
+      `    certificate-authority: ${caFile}\nusers:\n- name: calico\n  user:\n    token: tc-token\ncontexts:\n` +
+      `- name: calico-context\n  context:\n    cluster: local\n    user: calico\ncurrent-context: calico-context\n`,
+  );
+  return kubeconfig;
 }
 
 /** Runs a network config list as libcni does: ADD in order passing prevResult, DEL in reverse. */
