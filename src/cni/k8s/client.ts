@@ -3,7 +3,6 @@
 // A resident reader (calico-node's CNI server) keeps its connections and watches the namespaces.
 import { request as httpsRequest, Agent as HttpsAgent } from 'node:https';
 import { request as httpRequest, Agent as HttpAgent, type IncomingMessage, type RequestOptions } from 'node:http';
-import type { Agent } from 'node:http';
 import type { KubeCredentials } from './kubeconfig.js';
 import { NamespaceWatch } from './namespace-watch.js';
 
@@ -47,7 +46,7 @@ export interface KubeReaderOptions {
 const IDLE_CONNECTION_MS = 60_000;
 
 export class KubeReader {
-  private readonly agent?: Agent;
+  private readonly agent?: HttpAgent;
   private namespaces?: NamespaceWatch;
 
   constructor(
@@ -72,7 +71,7 @@ export class KubeReader {
     }
   }
 
-  private options(timeout: number | undefined, agent: Agent | false | undefined): RequestOptions {
+  private options(timeout: number | undefined, agent: HttpAgent | false | undefined): RequestOptions {
     const headers: Record<string, string> = { Accept: 'application/json' };
     if (this.creds.token) headers.Authorization = `Bearer ${this.creds.token}`;
     return {
